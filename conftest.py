@@ -1,0 +1,1 @@
+"""Root conftest: puts this checkout first on sys.path for the tests."""

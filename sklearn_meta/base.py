@@ -1,0 +1,547 @@
+"""Base classes of all meta-learners and the ``adapt`` contract.
+
+A meta-learner is fitted on many small tasks (``fit``), then adapted to a new
+task from a few labelled rows (``adapt``) and used like any scikit-learn
+estimator (``predict``, ``predict_proba``, ``score``). This module holds
+everything that is the same for every learner: the three input forms of
+``fit``, validation, label spaces, the adapted state, zero-shot prediction,
+the episodic ``score`` and metadata-routing defaults. A learner only writes
+``_meta_fit``, ``_adapt`` and its prediction hooks.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import warnings
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from .tasks import (
+    TaskSet,
+    _check_finite_tasks,
+    _check_groups,
+    _split_by_groups,
+    _task_name,
+    as_task_arrays,
+    is_task_sequence,
+    split_support_query,
+)
+
+__all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
+
+
+def _routing_enabled():
+    from sklearn import get_config
+
+    return bool(get_config().get("enable_metadata_routing", False))
+
+
+def _groups_dropped_by_caller(max_depth=25):
+    """Whether a scikit-learn model-selection caller holds task ids we never got.
+
+    With metadata routing disabled, ``GridSearchCV`` and ``cross_validate``
+    give ``groups`` to the splitter only. The estimator then sees all training
+    rows as one task, silently. This looks up the call stack for that case.
+    """
+    frame = inspect.currentframe()
+    try:
+        for _ in range(max_depth):
+            frame = frame.f_back if frame is not None else None
+            if frame is None:
+                return False
+            module = frame.f_globals.get("__name__", "")
+            if not module.startswith("sklearn.model_selection"):
+                continue
+            loc = frame.f_locals
+            if loc.get("groups") is not None:
+                return True
+            routed = loc.get("routed_params")
+            try:
+                if routed.splitter.split.get("groups") is not None:
+                    return True
+            except AttributeError:
+                pass
+        return False
+    finally:
+        del frame
+
+
+def _warn_if_groups_dropped(method):
+    if not _routing_enabled() and _groups_dropped_by_caller():
+        warnings.warn(
+            f"{method} got no groups, so all rows are treated as ONE task, but "
+            "the calling scikit-learn model-selection tool holds task ids "
+            "(groups) that it gives only to the splitter. Enable metadata "
+            "routing so that the meta-learner receives them: "
+            "sklearn.set_config(enable_metadata_routing=True), then pass "
+            "groups=... to GridSearchCV.fit or params={'groups': ...} to "
+            "cross_validate.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _seed(random_state):
+    """An int seed derived from a scikit-learn ``random_state``."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+class _Adaptation:
+    """The task-specific state produced by ``adapt``."""
+
+    def __init__(self, classes, state):
+        self.classes = classes
+        self.state = state
+
+
+def _has_classifier_hook(name):
+    def check(self):
+        return self._is_classifier() and self._supports(name)
+
+    return check
+
+
+class BaseMetaEstimator(BaseEstimator):
+    """Base class of every meta-learner.
+
+    Subclasses implement ``_meta_fit(tasks)``, ``_adapt(X, y, X_unlabeled)``
+    and the prediction hooks of :class:`BaseMetaClassifier` or
+    :class:`BaseMetaRegressor`; this class does validation, the input forms
+    of ``fit``, the adapted state and the episodic ``score``.
+
+    Notes
+    -----
+    ``groups`` is requested for ``fit`` and ``score`` by default, so that with
+    ``sklearn.set_config(enable_metadata_routing=True)`` the scikit-learn
+    search and cross-validation tools pass task ids on.
+    """
+
+    _parameter_constraints: dict = {
+        "n_shots": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__score = {"groups": True}
+
+    # -- hooks --------------------------------------------------------------
+    def _meta_fit(self, tasks):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _adapt(self, X, y, X_unlabeled):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _allow_nan(self):
+        """Whether the learner accepts NaN in X (override to forward tags)."""
+        return False
+
+    # -- tags ---------------------------------------------------------------
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = self._allow_nan()
+        tags.target_tags.required = True
+        # ``score`` is episodic: it adapts to ``n_shots`` rows per task, so it
+        # is not the training-set score scikit-learn's checks expect.
+        if tags.regressor_tags is not None:
+            tags.regressor_tags.poor_score = True
+        if tags.classifier_tags is not None:
+            tags.classifier_tags.poor_score = True
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "n_features_in_")
+
+    # -- validation ---------------------------------------------------------
+    def _validate_X(self, X, *, reset=False, name="X"):
+        X = validate_data(
+            self,
+            X,
+            reset=reset,
+            dtype=np.float64,
+            ensure_all_finite="allow-nan" if self._allow_nan() else True,
+        )
+        return X
+
+    def _validate_tasks(self, X, y, groups):
+        """Validate any input form of ``fit`` into a :class:`TaskSet`."""
+        if is_task_sequence(X, y):
+            if groups is not None:
+                raise ValueError(
+                    "groups was given with a list of (X, y) tasks; the task of "
+                    "each row is already known. Pass either a list of tasks or "
+                    "flat X, y with groups."
+                )
+            X, y, groups = as_task_arrays(X)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=np.float64,
+            ensure_all_finite=False,
+            y_numeric=not self._is_classifier(),
+        )
+        if groups is None:
+            groups = np.zeros(X.shape[0], dtype=np.int64)
+        groups = _check_groups(groups, X.shape[0])
+        task_ids, order, starts = _split_by_groups(groups)
+        if not np.array_equal(order, np.arange(len(order))):
+            X, y = X[order], y[order]
+        _check_finite_tasks(X, task_ids, starts, self._allow_nan())
+        return self._encode_tasks(X, y, starts, task_ids)
+
+    def _is_classifier(self):
+        return get_tags(self).estimator_type == "classifier"
+
+    def _supports(self, name):
+        """Whether the learner implements the hook ``_<name>``."""
+        return hasattr(type(self), "_" + name)
+
+    def _encode_tasks(self, X, y, starts, task_ids):
+        if not self._is_classifier():
+            return TaskSet(X, y.astype(np.float64), starts, task_ids)
+        check_classification_targets(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        n_tasks = len(task_ids)
+        per_task = [np.unique(codes[starts[t]:starts[t + 1]]) for t in range(n_tasks)]
+        space = getattr(self, "label_space", "auto")
+        if space == "auto":
+            full = max(len(c) for c in per_task) == len(classes)
+            space = "shared" if full else "per_task"
+        self.meta_classes_ = classes
+        self._label_space_ = space
+        if space == "shared":
+            return TaskSet(X, codes.astype(np.int64), starts, task_ids, "shared",
+                           [classes] * n_tasks)
+        local = np.empty_like(codes)
+        task_classes = []
+        for t, present in enumerate(per_task):
+            if len(present) < 2:
+                raise ValueError(
+                    f"task {_task_name(task_ids[t])} has a single class "
+                    f"{classes[present[0]]!r}; with per-task label spaces "
+                    "(label_space='per_task') every task needs at least 2 "
+                    "classes. Drop the task or use label_space='shared'."
+                )
+            sl = slice(starts[t], starts[t + 1])
+            local[sl] = np.searchsorted(present, codes[sl])
+            task_classes.append(classes[present])
+        return TaskSet(X, local.astype(np.int64), starts, task_ids, "per_task",
+                       task_classes)
+
+    @property
+    def classes_(self):
+        """Labels of the adapted task, else the labels seen in ``fit``."""
+        if not self._is_classifier():
+            raise AttributeError(f"{type(self).__name__} is a regressor; it has no classes_.")
+        if not hasattr(self, "meta_classes_"):
+            raise AttributeError(f"{type(self).__name__} is not fitted yet; it has no classes_.")
+        adapted = getattr(self, "adapted_", None)
+        if adapted is not None:
+            return adapted.classes
+        return self.meta_classes_
+
+    # -- public API ---------------------------------------------------------
+    def fit(self, X, y=None, groups=None):
+        """Meta-train on many tasks.
+
+        Parameters
+        ----------
+        X : sequence of (X, y) pairs, or array-like of shape (n_rows, n_features)
+            Either a list of tasks, each an ``(X, y)`` pair with the same
+            columns, or all rows of all tasks as one table.
+        y : array-like of shape (n_rows,), default=None
+            Targets of all rows; omitted when ``X`` is a list of tasks.
+        groups : array-like of shape (n_rows,), default=None
+            The task id of every row. Without it (and without a list of
+            tasks) all rows are one task.
+
+        Returns
+        -------
+        self : object
+            The meta-trained estimator.
+        """
+        self._validate_params()
+        if groups is None and not is_task_sequence(X, y):
+            _warn_if_groups_dropped("fit")
+        tasks = self._validate_tasks(X, y, groups)
+        self.__dict__.pop("adapted_", None)
+        self._meta_fit(tasks)
+        return self
+
+    def adapt(self, X_support, y_support, X_unlabeled=None):
+        """Adapt the meta-learned model to one new task.
+
+        Only task-specific state changes: what ``fit`` learned is untouched,
+        so adapting to task A, then B, predicts B exactly as adapting to B
+        alone.
+
+        Parameters
+        ----------
+        X_support : array-like of shape (n_support, n_features)
+            The labelled rows of the new task.
+        y_support : array-like of shape (n_support,)
+            Their targets.
+        X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
+            Unlabelled rows of the same task, used by learners that adapt
+            semi-supervised or transductively; ignored by the others.
+
+        Returns
+        -------
+        self : object
+            The estimator, adapted to the task.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X_support)
+        y = column_or_1d(np.asarray(y_support), warn=True)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X_support has {X.shape[0]} rows but y_support has "
+                f"{y.shape[0]}; they must have the same number of rows."
+            )
+        X_u = None if X_unlabeled is None else self._validate_X(X_unlabeled)
+        return self._adapt_arrays(X, y, X_u)
+
+    def _adapt_arrays(self, X, y, X_unlabeled=None):
+        classes, codes = self._encode_support(y)
+        state = self._adapt(X, codes, X_unlabeled)
+        self.adapted_ = _Adaptation(classes, state)
+        return self
+
+    def _encode_support(self, y):
+        if not self._is_classifier():
+            return None, y.astype(np.float64)
+        check_classification_targets(y)
+        if self._label_space_ == "shared":
+            unknown = np.setdiff1d(np.unique(y), self.meta_classes_)
+            if unknown.size:
+                raise ValueError(
+                    f"y_support has label(s) {unknown.tolist()} not seen in fit "
+                    f"(classes {self.meta_classes_.tolist()}); in the shared "
+                    "label space every task uses those labels. Use "
+                    "label_space='per_task' to adapt to new labels."
+                )
+            return self.meta_classes_, np.searchsorted(self.meta_classes_, y)
+        classes, codes = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y_support has a single class {classes.tolist()}; adapting to "
+                "a new task's own labels needs at least 2 classes in the "
+                "support set."
+            )
+        return classes, codes
+
+    def _state_and_classes(self):
+        """(state, classes) to predict with; state None means zero-shot."""
+        check_is_fitted(self)
+        adapted = getattr(self, "adapted_", None)
+        if adapted is not None:
+            return adapted.state, adapted.classes
+        if self._is_classifier() and self._label_space_ != "shared":
+            raise NotFittedError(
+                f"{type(self).__name__} was meta-trained on tasks with different "
+                "label sets, so it cannot predict before adapting: call "
+                "adapt(X_support, y_support) with a few labelled rows of the "
+                "new task first."
+            )
+        return None, getattr(self, "meta_classes_", None)
+
+    # -- prediction -----------------------------------------------------------
+    def _predict_codes(self, X, state, n_classes):
+        return np.argmax(self._predict_proba(X, state, n_classes), axis=1)
+
+    def _predict_arrays(self, X, **kwargs):
+        state, classes = self._state_and_classes()
+        if not self._is_classifier():
+            return self._predict(X, state, **kwargs)
+        return classes[self._predict_codes(X, state, len(classes))]
+
+    def predict(self, X, **predict_params):
+        """Predict with the adapted model (zero-shot before any ``adapt``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+        **predict_params : dict
+            Learner-specific options (e.g. ``return_std`` of a regressor).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels (from ``classes_``) or values.
+        """
+        check_is_fitted(self)
+        return self._predict_arrays(self._validate_X(X), **predict_params)
+
+    @available_if(_has_classifier_hook("predict_proba"))
+    def predict_proba(self, X):
+        """Class probabilities with the adapted (or zero-shot) model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        state, classes = self._state_and_classes()
+        return self._predict_proba(X, state, len(classes))
+
+    @available_if(_has_classifier_hook("predict_proba"))
+    def predict_log_proba(self, X):
+        """Log of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(_has_classifier_hook("decision_function"))
+    def decision_function(self, X):
+        """Confidence scores with the adapted (or zero-shot) model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Scores; one column for binary problems as in scikit-learn.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X)
+        state, classes = self._state_and_classes()
+        return self._decision_function(X, state, len(classes))
+
+    def score(self, X, y, groups=None, sample_weight=None):
+        """Episodic few-shot score over the tasks of ``(X, y, groups)``.
+
+        For every task: draw ``n_shots`` support rows (per class for
+        classifiers) with ``random_state``, adapt to them, predict the other
+        rows of the task (the query set) and score. The result is the mean
+        over tasks, weighted by each query set's total sample weight. The
+        estimator's own adapted state is left as it was.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_features)
+            Rows of one or more tasks.
+        y : array-like of shape (n_rows,)
+            Their targets.
+        groups : array-like of shape (n_rows,), default=None
+            Task id of every row; without it all rows are one task.
+        sample_weight : array-like of shape (n_rows,), default=None
+            Weights of the query rows in the metric.
+
+        Returns
+        -------
+        score : float
+            Mean accuracy (classifiers) or R^2 (regressors) over tasks.
+        """
+        check_is_fitted(self)
+        if groups is None:
+            _warn_if_groups_dropped("score")
+        X = self._validate_X(X)
+        y = column_or_1d(np.asarray(y), warn=True)
+        sample_weight = _check_sample_weight(sample_weight, X)
+        if groups is None:
+            groups = np.zeros(X.shape[0], dtype=np.int64)
+        groups = _check_groups(groups, X.shape[0])
+        metric = accuracy_score if self._is_classifier() else r2_score
+        return _episodic_score(self, X, y, groups, sample_weight, metric, self.random_state)
+
+
+def _episodic_score(estimator, X, y, groups, sample_weight, metric, random_state,
+                    response="predict"):
+    """Adapt to a support set of every task and score its query set."""
+    task_ids, order, starts = _split_by_groups(groups)
+    rng = np.random.default_rng(_seed(random_state))
+    est = copy.copy(estimator)
+    classification = estimator._is_classifier()
+    scores, weights = [], []
+    for t in range(len(task_ids)):
+        rows = order[starts[t]:starts[t + 1]]
+        s_idx, q_idx = split_support_query(
+            y[rows], estimator.n_shots, rng, classification=classification,
+            task_id=task_ids[t],
+        )
+        s, q = rows[s_idx], rows[q_idx]
+        est._adapt_arrays(X[s], y[s])
+        pred = getattr(est, "_" + response + "_arrays")(X[q])
+        scores.append(metric(y[q], pred, sample_weight=sample_weight[q]))
+        weights.append(sample_weight[q].sum())
+    weights = np.asarray(weights, dtype=float)
+    if weights.sum() <= 0:
+        weights = np.ones_like(weights)
+    return float(np.average(scores, weights=weights))
+
+
+class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
+    """Base class of meta-classifiers.
+
+    Two label settings are supported, chosen by ``label_space``:
+
+    * ``"shared"``: all tasks share one label set (``classes_``), e.g.
+      readmitted yes/no at every hospital. The meta-learned model predicts
+      before any ``adapt`` (zero-shot).
+    * ``"per_task"``: every task has its own labels (N-way episodes whose
+      classes differ between tasks). Labels of any type are mapped per task,
+      so ``adapt`` is required before ``predict``; after it ``classes_`` is
+      the adapted task's label set.
+
+    ``"auto"`` picks ``"shared"`` when at least one training task contains
+    every label seen in training, else ``"per_task"``.
+
+    Subclasses implement ``_predict_proba(X, state, n_classes)`` (``state``
+    None means zero-shot, in the shared label space) and may implement
+    ``_decision_function(X, state, n_classes)`` and ``_predict_codes``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMetaEstimator._parameter_constraints,
+        "label_space": [StrOptions({"auto", "shared", "per_task"})],
+    }
+
+    score = BaseMetaEstimator.score
+
+
+class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
+    """Base class of meta-regressors.
+
+    ``predict`` before any ``adapt`` uses the meta-learned model (zero-shot).
+    Subclasses implement ``_predict(X, state, **predict_params)`` (``state``
+    None means zero-shot).
+    """
+
+    score = BaseMetaEstimator.score

@@ -1,0 +1,95 @@
+"""The pooled baseline: one estimator fitted on the rows of all tasks."""
+
+import numpy as np
+
+from ..base import BaseMetaEstimator
+from ._wrapped import _WrappedEstimatorMixin
+
+
+class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
+    """Fit one scikit-learn estimator on the rows of all meta-training tasks.
+
+    The pooled baseline ignores which task a row comes from. Without
+    ``refit`` it predicts every new task with the pooled model, so ``adapt``
+    changes nothing (it still checks the support labels). With ``refit=True``
+    ``adapt`` refits the estimator on the training rows plus the support
+    rows, each support row repeated ``support_weight`` times.
+
+    Parameters
+    ----------
+    estimator : estimator object
+        Any scikit-learn classifier or regressor.
+    n_shots : int, default=5
+        Support rows per class (per task for regression) drawn by ``score``.
+    refit : bool, default=False
+        Whether ``adapt`` refits the estimator with the support rows added.
+    support_weight : int, default=1
+        How many times each support row is repeated when refitting.
+    label_space : {"auto", "shared"}, default="auto"
+        Pooling needs one label set shared by all tasks; ``"per_task"``
+        labels are refused.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes drawn by ``score``.
+
+    Attributes
+    ----------
+    estimator_ : estimator
+        The estimator fitted on all meta-training rows.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
+    classes_ : ndarray
+        The shared labels (classifiers).
+
+    See Also
+    --------
+    PerTaskEstimator : A fresh estimator fitted on each support set alone.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from sklearn_meta.baselines import PooledEstimator
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> data = make_classification_tasks(n_tasks=6, random_state=0)
+    >>> est = PooledEstimator(HistGradientBoostingClassifier(max_iter=10))
+    >>> est.fit(data.tasks).predict(data.tasks[0][0]).shape
+    (40,)
+    """
+
+    _parameter_constraints: dict = {
+        **_WrappedEstimatorMixin._parameter_constraints,
+        "refit": ["boolean"],
+        "support_weight": [int],
+    }
+
+    def __init__(self, estimator, *, n_shots=5, refit=False, support_weight=1,
+                 label_space="auto", random_state=None):
+        self.estimator = estimator
+        self.n_shots = n_shots
+        self.refit = refit
+        self.support_weight = support_weight
+        self.label_space = label_space
+        self.random_state = random_state
+
+    def _meta_fit(self, tasks):
+        if tasks.label_space == "per_task":
+            raise ValueError(
+                "PooledEstimator needs one label set shared by all tasks, but "
+                "the tasks have their own labels (label_space='per_task'). "
+                "Use PerTaskEstimator or a meta-learner for per-task labels."
+            )
+        self.estimator_ = self._fit_model(tasks.X, tasks.y)
+        if self.refit:
+            self._train_X, self._train_y = tasks.X, tasks.y
+
+    def _adapt(self, X, y, X_unlabeled):
+        if not self.refit:
+            return None
+        reps = max(int(self.support_weight), 1)
+        X_all = np.vstack([self._train_X] + [X] * reps)
+        y_all = np.concatenate([self._train_y] + [y] * reps)
+        return self._fit_model(X_all, y_all)
+
+    def _model(self, state):
+        return self.estimator_ if state is None else state

@@ -1,0 +1,509 @@
+"""Task containers and conversion between the input forms of meta-learners.
+
+A *task* is one small supervised dataset ``(X, y)``; every task of one
+problem shares the same feature columns. Meta-learners accept tasks in three
+forms, all converted here into one validated :class:`TaskSet`:
+
+* a sequence of ``(X, y)`` pairs, one per task;
+* flat arrays ``X, y`` with ``groups``, the task id of every row;
+* flat arrays ``X, y`` without ``groups``: all rows are one task.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "TaskSet",
+    "as_task_arrays",
+    "is_task_sequence",
+    "check_n_shots",
+    "check_episode_labels",
+    "split_support_query",
+]
+
+
+def is_task_sequence(X, y=None):
+    """Return True when ``X`` is a sequence of ``(X, y)`` task pairs.
+
+    Parameters
+    ----------
+    X : object
+        The first argument given to ``fit``.
+    y : object, default=None
+        The second argument given to ``fit``; a task sequence comes without it.
+
+    Returns
+    -------
+    bool
+        Whether ``X`` should be read as a list of tasks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.tasks import is_task_sequence
+    >>> is_task_sequence([(np.zeros((3, 2)), np.zeros(3))])
+    True
+    >>> is_task_sequence(np.zeros((3, 2)), np.zeros(3))
+    False
+    """
+    if y is not None or isinstance(X, np.ndarray) or sp.issparse(X):
+        return False
+    if hasattr(X, "iloc") or not isinstance(X, (list, tuple)):
+        return False
+    if len(X) == 0:
+        return True
+    return all(isinstance(t, (list, tuple)) and len(t) == 2 for t in X)
+
+
+def _n_columns(X):
+    shape = getattr(X, "shape", None)
+    if shape is not None:
+        return shape[1] if len(shape) == 2 else None
+    try:
+        return np.asarray(X, dtype=object).shape[1]
+    except (IndexError, ValueError):
+        return None
+
+
+def as_task_arrays(tasks):
+    """Stack a sequence of ``(X, y)`` tasks into flat ``X, y, groups``.
+
+    The task of each row is its position in ``tasks`` (0, 1, ...). pandas
+    DataFrames are concatenated (their columns must match); other inputs are
+    stacked with numpy.
+
+    Parameters
+    ----------
+    tasks : sequence of (X, y) pairs
+        The tasks. Every task must have the same number of columns.
+
+    Returns
+    -------
+    X : ndarray or DataFrame of shape (n_rows, n_features)
+        All rows, task after task.
+    y : ndarray of shape (n_rows,)
+        All targets.
+    groups : ndarray of shape (n_rows,)
+        The task index of every row.
+
+    Raises
+    ------
+    ValueError
+        If ``tasks`` is empty, a task is not an ``(X, y)`` pair, a task's X and
+        y differ in length, or tasks differ in their number of columns.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.tasks import as_task_arrays
+    >>> X, y, groups = as_task_arrays([(np.ones((2, 3)), [0, 1]),
+    ...                                (np.zeros((1, 3)), [1])])
+    >>> X.shape, groups.tolist()
+    ((3, 3), [0, 0, 1])
+    """
+    if len(tasks) == 0:
+        raise ValueError(
+            "tasks is an empty sequence: meta-learning needs at least one "
+            "(X, y) task; pass a list of (X, y) pairs or X, y with groups."
+        )
+    n_cols0 = None
+    Xs, ys, groups = [], [], []
+    for i, task in enumerate(tasks):
+        if not (isinstance(task, (list, tuple)) and len(task) == 2):
+            raise ValueError(
+                f"tasks[{i}] is not an (X, y) pair (got {type(task).__name__}); "
+                "every task must be a tuple (X, y)."
+            )
+        Xi, yi = task
+        if sp.issparse(Xi):
+            raise TypeError(
+                f"tasks[{i}] has sparse X; sparse input is not supported. "
+                "Convert it with X.toarray()."
+            )
+        n_cols = _n_columns(Xi)
+        if n_cols is None:
+            raise ValueError(
+                f"tasks[{i}] has X of shape {np.shape(Xi)}; expected a 2D "
+                "array (n_rows, n_features). Reshape a single feature with "
+                "X.reshape(-1, 1)."
+            )
+        if n_cols0 is None:
+            n_cols0 = n_cols
+        elif n_cols != n_cols0:
+            raise ValueError(
+                f"tasks[{i}] has {n_cols} columns but tasks[0] has {n_cols0}; "
+                "all tasks must share the same feature columns."
+            )
+        yi = np.asarray(yi)
+        if yi.ndim == 2 and yi.shape[1] == 1:
+            yi = yi.ravel()
+        if yi.ndim != 1:
+            raise ValueError(
+                f"tasks[{i}] has y of shape {yi.shape}; expected a 1D array."
+            )
+        n_rows = Xi.shape[0] if hasattr(Xi, "shape") else len(Xi)
+        if n_rows != yi.shape[0]:
+            raise ValueError(
+                f"tasks[{i}] has {n_rows} rows in X but {yi.shape[0]} in y; "
+                "X and y of a task must have the same number of rows."
+            )
+        Xs.append(Xi)
+        ys.append(yi)
+        groups.append(np.full(yi.shape[0], i))
+    if all(hasattr(Xi, "iloc") for Xi in Xs):
+        import pandas as pd
+
+        cols = list(Xs[0].columns)
+        for i, Xi in enumerate(Xs):
+            if list(Xi.columns) != cols:
+                raise ValueError(
+                    f"tasks[{i}] has columns {list(Xi.columns)} but tasks[0] "
+                    f"has {cols}; all tasks must share the same feature columns."
+                )
+        X = pd.concat(Xs, axis=0, ignore_index=True)
+    else:
+        X = np.concatenate([np.asarray(Xi) for Xi in Xs], axis=0)
+    return X, np.concatenate(ys), np.concatenate(groups)
+
+
+class TaskSet:
+    """Validated tasks, stacked: what a meta-learner's ``_meta_fit`` receives.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_rows, n_features)
+        All rows, task after task.
+    y : ndarray of shape (n_rows,)
+        Targets: floats for regression; int64 codes for classification (codes
+        into the shared classes, or per-task codes ``0..k_i - 1`` when each
+        task has its own label set).
+    starts : ndarray of shape (n_tasks + 1,)
+        Task ``i`` is rows ``starts[i]:starts[i + 1]``.
+    task_ids : ndarray of shape (n_tasks,)
+        The original id (group label) of every task.
+    label_space : {"shared", "per_task"} or None
+        The label setting of a classification problem; None for regression.
+    classes : list of ndarray or None
+        Per-task original labels (classification), in code order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.tasks import TaskSet
+    >>> ts = TaskSet(np.zeros((5, 2)), np.arange(5.0), np.array([0, 2, 5]),
+    ...              np.array(["a", "b"]))
+    >>> len(ts), ts.sizes.tolist()
+    (2, [2, 3])
+    >>> X1, y1 = ts[1]
+    >>> y1.tolist()
+    [2.0, 3.0, 4.0]
+    """
+
+    def __init__(self, X, y, starts, task_ids, label_space=None, classes=None):
+        self.X = X
+        self.y = y
+        self.starts = np.asarray(starts, dtype=np.int64)
+        self.task_ids = np.asarray(task_ids)
+        self.label_space = label_space
+        self.classes = classes
+
+    @property
+    def n_tasks(self):
+        """Number of tasks."""
+        return len(self.starts) - 1
+
+    def __len__(self):
+        return self.n_tasks
+
+    @property
+    def sizes(self):
+        """Rows per task, an int64 array of shape (n_tasks,)."""
+        return np.diff(self.starts)
+
+    @property
+    def n_features(self):
+        """Number of feature columns."""
+        return self.X.shape[1]
+
+    @property
+    def n_classes(self):
+        """Classes per task (classification only), an int array."""
+        if self.classes is None:
+            raise AttributeError("n_classes is defined for classification tasks")
+        return np.array([len(c) for c in self.classes], dtype=np.int64)
+
+    @property
+    def task_index(self):
+        """The task position (0..n_tasks-1) of every row."""
+        return np.repeat(np.arange(self.n_tasks), self.sizes)
+
+    def __getitem__(self, i):
+        s, e = self.starts[i], self.starts[i + 1]
+        return self.X[s:e], self.y[s:e]
+
+    def __iter__(self):
+        for i in range(self.n_tasks):
+            yield self[i]
+
+    def subset(self, indices):
+        """Return a new :class:`TaskSet` of the tasks at ``indices``.
+
+        Parameters
+        ----------
+        indices : array-like of int
+            Task positions to keep, in the order given.
+
+        Returns
+        -------
+        TaskSet
+            The selected tasks.
+        """
+        indices = np.asarray(indices, dtype=np.int64)
+        rows = [np.arange(self.starts[i], self.starts[i + 1]) for i in indices]
+        rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        sizes = self.sizes[indices]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        classes = None if self.classes is None else [self.classes[i] for i in indices]
+        return TaskSet(
+            self.X[rows], self.y[rows], starts, self.task_ids[indices],
+            self.label_space, classes,
+        )
+
+    def __repr__(self):
+        return (
+            f"TaskSet(n_tasks={self.n_tasks}, n_features={self.n_features}, "
+            f"rows={int(self.starts[-1])}, label_space={self.label_space!r})"
+        )
+
+
+def _task_name(task_id):
+    return repr(task_id.item() if hasattr(task_id, "item") else task_id)
+
+
+def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1):
+    """Check that one task has enough rows for ``n_shots`` support rows.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_rows,)
+        The task's targets.
+    n_shots : int
+        Support rows per class (classification) or per task (regression).
+    task_id : object, default=None
+        The task's id, named in the error.
+    classification : bool, default=True
+        Whether rows are counted per class.
+    n_queries : int, default=1
+        Query rows needed besides the support rows (per class, or per task).
+
+    Raises
+    ------
+    ValueError
+        Naming the task, the class, its row count and what is needed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.tasks import check_n_shots
+    >>> check_n_shots(np.array([0, 0, 1, 1]), n_shots=1)
+    >>> check_n_shots(np.array([0, 0, 1]), n_shots=1, task_id="B")
+    Traceback (most recent call last):
+    ...
+    ValueError: task 'B' has 1 row(s) of class 1 but n_shots=1 needs at least 2 ...
+    """
+    name = "the task" if task_id is None else f"task {_task_name(np.asarray(task_id))}"
+    need = n_shots + n_queries
+    if classification:
+        labels, counts = np.unique(y, return_counts=True)
+        short = counts < need
+        if short.any():
+            c = labels[short][0]
+            raise ValueError(
+                f"{name} has {counts[short][0]} row(s) of class {_task_name(np.asarray(c))} "
+                f"but n_shots={n_shots} needs at least {need} per class "
+                f"({n_shots} support + {n_queries} query); lower n_shots or "
+                "drop tasks with rare classes."
+            )
+    elif len(y) < need:
+        raise ValueError(
+            f"{name} has {len(y)} row(s) but n_shots={n_shots} needs at least "
+            f"{need} ({n_shots} support + {n_queries} query); lower n_shots or "
+            "drop small tasks."
+        )
+
+
+def check_episode_labels(y_support, y_query):
+    """Check that every query label occurs in the support set.
+
+    In the per-task label setting a model can only predict labels it was
+    shown during adaptation.
+
+    Parameters
+    ----------
+    y_support : array-like of shape (n_support,)
+        Support labels.
+    y_query : array-like of shape (n_query,)
+        Query labels.
+
+    Raises
+    ------
+    ValueError
+        Naming the query labels missing from the support set.
+
+    Examples
+    --------
+    >>> from sklearn_meta.tasks import check_episode_labels
+    >>> check_episode_labels(["a", "b"], ["b", "a", "a"])
+    >>> check_episode_labels(["a", "b"], ["c"])
+    Traceback (most recent call last):
+    ...
+    ValueError: the query set has label(s) ['c'] that the support set never had ...
+    """
+    missing = np.setdiff1d(np.asarray(y_query), np.asarray(y_support))
+    if missing.size:
+        raise ValueError(
+            f"the query set has label(s) {missing.tolist()} that the support "
+            "set never had; with per-task labels a model can only predict "
+            "labels shown at adapt. Include every query class in the support set."
+        )
+
+
+def _check_groups(groups, n_rows):
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.shape[0] != n_rows:
+        raise ValueError(
+            f"groups has shape {groups.shape} but X has {n_rows} rows; groups "
+            "must give the task id of every row (1D, one entry per row)."
+        )
+    if groups.dtype.kind == "f" and not np.isfinite(groups).all():
+        raise ValueError("groups contains NaN or infinity; every row needs a task id.")
+    return groups
+
+
+def _split_by_groups(groups):
+    """Return (task_ids, order, starts) grouping rows by task, stable within task."""
+    task_ids, inverse = np.unique(groups, return_inverse=True)
+    order = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=len(task_ids))
+    starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return task_ids, order, starts
+
+
+def _check_finite_tasks(X, task_ids, starts, allow_nan):
+    """Raise a ValueError naming the first task with NaN or infinity."""
+    if X.dtype.kind not in "fc":
+        return
+    bad = ~np.isfinite(X)
+    if allow_nan:
+        bad &= ~np.isnan(X)
+    if not bad.any():
+        return
+    row = int(np.flatnonzero(bad.any(axis=1))[0])
+    t = int(np.searchsorted(starts, row, side="right") - 1)
+    kind = "infinity" if (allow_nan or not np.isnan(X[row]).any()) else "NaN"
+    raise ValueError(
+        f"Input X contains {kind} in task {_task_name(task_ids[t])} "
+        f"({int(bad[starts[t]:starts[t + 1]].any(axis=1).sum())} row(s)); this "
+        "estimator does not accept NaN or infinity. Impute them first, e.g. "
+        "make_pipeline(SimpleImputer(), estimator)."
+    )
+
+
+def split_support_query(y, n_shots, random_state=None, *, classification=True,
+                        n_way=None, n_queries=None, task_id=None):
+    """Draw the support and query rows of one episode from one task.
+
+    Classification: ``n_shots`` support rows of every class (of ``n_way``
+    randomly chosen classes when given); regression: ``n_shots`` support
+    rows. The query set is ``n_queries`` further rows per class (per task for
+    regression), or all the remaining rows when ``n_queries`` is None.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,)
+        The task's targets.
+    n_shots : int
+        Support rows per class (classification) or in total (regression).
+    random_state : int, RandomState, Generator or None, default=None
+        Randomness of the draw.
+    classification : bool, default=True
+        Whether rows are drawn per class.
+    n_way : int, default=None
+        Number of classes of the episode (classification); all by default.
+    n_queries : int, default=None
+        Query rows per class (classification) or in total; None for all rest.
+    task_id : object, default=None
+        The task's id, named in errors.
+
+    Returns
+    -------
+    support : ndarray of int
+        Row positions of the support set.
+    query : ndarray of int
+        Row positions of the query set.
+
+    Raises
+    ------
+    ValueError
+        When a class (or the task) has too few rows, or the task has fewer
+        than ``n_way`` classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.tasks import split_support_query
+    >>> y = np.array([0, 0, 0, 1, 1, 1])
+    >>> s, q = split_support_query(y, n_shots=2, random_state=0)
+    >>> np.bincount(y[s]).tolist(), len(q)
+    ([2, 2], 2)
+    """
+    y = np.asarray(y)
+    if isinstance(random_state, np.random.Generator):
+        rng = random_state
+    else:
+        rng = np.random.default_rng(
+            None if random_state is None else check_random_state_seed(random_state)
+        )
+    n = y.shape[0]
+    if not classification:
+        min_q = 2 if n_queries is None else n_queries
+        check_n_shots(y, n_shots, task_id=task_id, classification=False, n_queries=min_q)
+        perm = rng.permutation(n)
+        end = n if n_queries is None else n_shots + n_queries
+        return np.sort(perm[:n_shots]), np.sort(perm[n_shots:end])
+    labels, inverse = np.unique(y, return_inverse=True)
+    keep = np.ones(n, dtype=bool)
+    if n_way is not None:
+        if n_way > len(labels):
+            name = "the task" if task_id is None else f"task {_task_name(np.asarray(task_id))}"
+            raise ValueError(
+                f"{name} has {len(labels)} class(es) but n_way={n_way}; lower "
+                "n_way or drop tasks with fewer classes."
+            )
+        chosen = rng.choice(len(labels), size=n_way, replace=False)
+        keep = np.isin(inverse, chosen)
+    idx = np.flatnonzero(keep)
+    check_n_shots(inverse[idx], n_shots, task_id=task_id, classification=True,
+                  n_queries=1 if n_queries is None else n_queries)
+    perm = idx[rng.permutation(idx.shape[0])]
+    perm = perm[np.argsort(inverse[perm], kind="stable")]
+    lab = inverse[perm]
+    first = np.searchsorted(lab, lab, side="left")
+    rank = np.arange(perm.shape[0]) - first
+    support = perm[rank < n_shots]
+    if n_queries is None:
+        query = perm[rank >= n_shots]
+    else:
+        query = perm[(rank >= n_shots) & (rank < n_shots + n_queries)]
+    return np.sort(support), np.sort(query)
+
+
+def check_random_state_seed(random_state):
+    """An int seed from an int or a ``numpy.random.RandomState``."""
+    if isinstance(random_state, (Integral, np.integer)):
+        return int(random_state)
+    return int(random_state.randint(np.iinfo(np.int32).max))
