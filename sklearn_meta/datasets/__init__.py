@@ -1,0 +1,19 @@
+"""Task generators and real task collections for meta-learning.
+
+Synthetic families (:func:`make_sinusoid_tasks`, :func:`make_classification_tasks`,
+:func:`make_regression_tasks`) and real tabular task collections. Every
+function returns a :class:`sklearn.utils.Bunch` with ``X``, ``y``, ``groups``
+(task id per row), ``tasks`` (a list of ``(X_i, y_i)`` pairs) and ``DESCR``.
+"""
+
+from ._synthetic import (
+    make_classification_tasks,
+    make_regression_tasks,
+    make_sinusoid_tasks,
+)
+
+__all__ = [
+    "make_classification_tasks",
+    "make_regression_tasks",
+    "make_sinusoid_tasks",
+]
