@@ -17,7 +17,7 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state, get_tags
@@ -479,28 +479,42 @@ class BaseMetaEstimator(BaseEstimator):
             groups = np.zeros(X.shape[0], dtype=np.int64)
         groups = _check_groups(groups, X.shape[0])
         metric = accuracy_score if self._is_classifier() else r2_score
-        return _episodic_score(self, X, y, groups, sample_weight, metric, self.random_state)
+
+        def score_fn(est, X_s, y_s, X_q, y_q, w_q):
+            est._adapt_arrays(X_s, y_s)
+            return metric(y_q, est._predict_arrays(X_q), sample_weight=w_q)
+
+        return _episodic_score(self, X, y, groups, score_fn, sample_weight=sample_weight,
+                               random_state=self.random_state)
 
 
-def _episodic_score(estimator, X, y, groups, sample_weight, metric, random_state,
-                    response="predict"):
-    """Adapt to a support set of every task and score its query set."""
+def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
+                    random_state=None, n_shots=None, n_queries=None):
+    """Mean episodic score over the tasks of ``groups``.
+
+    For every task draw ``n_shots`` support rows (per class for classifiers)
+    and a query set (``n_queries``, or the rest of the task), then call
+    ``score_fn(est, X_support, y_support, X_query, y_query, w_query)`` on a
+    shallow copy of ``estimator`` (its own adapted state is left alone). Tasks
+    are weighted by their query set's total sample weight.
+    """
     task_ids, order, starts = _split_by_groups(groups)
     rng = np.random.default_rng(_seed(random_state))
     est = copy.copy(estimator)
-    classification = estimator._is_classifier()
+    classification = is_classifier(estimator)
+    n_shots = estimator.n_shots if n_shots is None else n_shots
+    take = (lambda A, i: A.iloc[i]) if hasattr(X, "iloc") else (lambda A, i: A[i])
     scores, weights = [], []
     for t in range(len(task_ids)):
         rows = order[starts[t]:starts[t + 1]]
         s_idx, q_idx = split_support_query(
-            y[rows], estimator.n_shots, rng, classification=classification,
-            task_id=task_ids[t],
+            y[rows], n_shots, rng, classification=classification,
+            n_queries=n_queries, task_id=task_ids[t],
         )
         s, q = rows[s_idx], rows[q_idx]
-        est._adapt_arrays(X[s], y[s])
-        pred = getattr(est, "_" + response + "_arrays")(X[q])
-        scores.append(metric(y[q], pred, sample_weight=sample_weight[q]))
-        weights.append(sample_weight[q].sum())
+        w = None if sample_weight is None else sample_weight[q]
+        scores.append(score_fn(est, take(X, s), y[s], take(X, q), y[q], w))
+        weights.append(len(q) if w is None else w.sum())
     weights = np.asarray(weights, dtype=float)
     if weights.sum() <= 0:
         weights = np.ones_like(weights)

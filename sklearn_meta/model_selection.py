@@ -1,0 +1,493 @@
+"""Episodes, task-level splits and few-shot evaluation.
+
+* :func:`sample_episode` draws one N-way K-shot (or K-shot regression)
+  episode from one task.
+* :func:`task_train_test_split` holds out whole tasks;
+  :func:`class_disjoint_split` holds out whole classes of a many-class
+  dataset, the classic meta-train/meta-test split of N-way benchmarks.
+* :func:`evaluate_few_shot` compares estimators on held-out tasks per shot
+  count, with the mean, a 95% confidence interval, meta-fit and adaptation
+  time.
+* :func:`episodic_scorer` turns any scikit-learn metric into a scorer that
+  scores episodically over the tasks given by ``groups`` (for
+  ``cross_validate`` and the search classes).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from numbers import Integral, Real
+
+import numpy as np
+from scipy import stats
+from sklearn.base import clone, is_classifier
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils import Bunch, check_random_state
+from sklearn.utils._metadata_requests import _MetadataRequester
+from sklearn.utils.validation import column_or_1d, indexable
+
+from .base import _episodic_score
+from .tasks import (
+    _check_groups,
+    _split_by_groups,
+    as_task_arrays,
+    check_episode_labels,
+    is_task_sequence,
+    split_support_query,
+)
+
+__all__ = [
+    "sample_episode",
+    "task_train_test_split",
+    "class_disjoint_split",
+    "evaluate_few_shot",
+    "episodic_scorer",
+    "episodic_score",
+]
+
+
+def _take(X, idx):
+    return X.iloc[idx] if hasattr(X, "iloc") else np.asarray(X)[idx]
+
+
+def _as_xyg(data, name="data"):
+    """Read tasks given as a task list, a tuple (X, y[, groups]) or a Bunch."""
+    if isinstance(data, Bunch) or (isinstance(data, dict) and "X" in data):
+        return data["X"], np.asarray(data["y"]), data.get("groups")
+    if is_task_sequence(data):
+        return as_task_arrays(data)
+    if isinstance(data, tuple) and len(data) in (2, 3):
+        X, y = data[0], np.asarray(data[1])
+        return X, y, data[2] if len(data) == 3 else None
+    raise TypeError(
+        f"{name} must be a list of (X, y) tasks, a tuple (X, y, groups) or a "
+        f"Bunch with X, y and groups; got {type(data).__name__}."
+    )
+
+
+def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
+                   classification=True, random_state=None):
+    """Draw one few-shot episode (support and query sets) from one task.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features)
+        The task's rows.
+    y : array-like of shape (n_rows,)
+        The task's targets.
+    n_shots : int
+        Support rows per class (classification) or in total (regression).
+    n_way : int, default=None
+        Number of classes drawn for the episode; all classes by default.
+    n_queries : int, default=None
+        Query rows per class (classification) or in total; all remaining
+        rows by default.
+    classification : bool, default=True
+        Whether to draw per class.
+    random_state : int, RandomState instance, Generator or None, default=None
+        Randomness of the draw.
+
+    Returns
+    -------
+    X_support, y_support, X_query, y_query : arrays
+        The episode.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.model_selection import sample_episode
+    >>> X = np.arange(40).reshape(20, 2); y = np.repeat([0, 1, 2, 3], 5)
+    >>> Xs, ys, Xq, yq = sample_episode(X, y, n_shots=1, n_way=2, n_queries=2,
+    ...                                 random_state=0)
+    >>> Xs.shape, Xq.shape, len(set(ys))
+    ((2, 2), (4, 2), 2)
+    """
+    y = column_or_1d(np.asarray(y))
+    s, q = split_support_query(y, n_shots, random_state, classification=classification,
+                               n_way=n_way, n_queries=n_queries)
+    return _take(X, s), y[s], _take(X, q), y[q]
+
+
+def task_train_test_split(X, y=None, groups=None, *, test_size=0.25, random_state=None):
+    """Split tasks (not rows) into meta-training and meta-test tasks.
+
+    Parameters
+    ----------
+    X : sequence of (X, y) pairs, or array-like of shape (n_rows, n_features)
+        Tasks as a list, or all rows with ``groups``.
+    y : array-like of shape (n_rows,), default=None
+        Targets (flat form).
+    groups : array-like of shape (n_rows,), default=None
+        Task id of every row (flat form).
+    test_size : float or int, default=0.25
+        Fraction (or number) of tasks held out.
+    random_state : int, RandomState instance or None, default=None
+        Randomness of the split.
+
+    Returns
+    -------
+    split : list
+        ``[train_tasks, test_tasks]`` for a task list, else
+        ``[X_train, X_test, y_train, y_test, groups_train, groups_test]``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.model_selection import task_train_test_split
+    >>> X = np.zeros((8, 2)); y = np.arange(8); g = np.repeat([0, 1, 2, 3], 2)
+    >>> Xtr, Xte, ytr, yte, gtr, gte = task_train_test_split(
+    ...     X, y, g, test_size=0.5, random_state=0)
+    >>> len(np.unique(gtr)), len(np.unique(gte)), set(gtr) & set(gte)
+    (2, 2, set())
+    """
+    if is_task_sequence(X, y):
+        n = len(X)
+        split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+        tr, te = next(split.split(np.zeros(n), groups=np.arange(n)))
+        return [[X[i] for i in tr], [X[i] for i in te]]
+    if groups is None:
+        raise ValueError(
+            "groups is required to split tasks: pass the task id of every row "
+            "(or a list of (X, y) tasks)."
+        )
+    X, y, groups = indexable(X, y, groups)
+    groups = _check_groups(groups, len(y))
+    split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
+    tr, te = next(split.split(np.zeros(len(groups)), groups=groups))
+    return [_take(X, tr), _take(X, te), np.asarray(y)[tr], np.asarray(y)[te],
+            groups[tr], groups[te]]
+
+
+def class_disjoint_split(X, y, *, test_size=0.4, random_state=None):
+    """Split a many-class dataset into meta-train and meta-test *classes*.
+
+    No class of the test part occurs in the training part, the standard
+    protocol of N-way K-shot benchmarks: meta-learners are fitted on the
+    training classes (with ``label_space="per_task"``, they draw N-way
+    episodes from them) and evaluated on N-way episodes of new classes.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_rows, n_features)
+        All rows.
+    y : array-like of shape (n_rows,)
+        Class labels.
+    test_size : float or int, default=0.4
+        Fraction (or number) of classes held out.
+    random_state : int, RandomState instance or None, default=None
+        Randomness of the split.
+
+    Returns
+    -------
+    X_train, X_test, y_train, y_test : arrays
+        Rows of the training classes and of the held-out classes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_meta.model_selection import class_disjoint_split
+    >>> X = np.zeros((20, 2)); y = np.repeat(np.arange(10), 2)
+    >>> Xtr, Xte, ytr, yte = class_disjoint_split(X, y, test_size=0.3, random_state=0)
+    >>> len(set(ytr)), len(set(yte)), set(ytr) & set(yte)
+    (7, 3, set())
+    """
+    y = column_or_1d(np.asarray(y))
+    classes = np.unique(y)
+    n_test = int(round(test_size * len(classes))) if isinstance(test_size, Real) and test_size < 1 else int(test_size)
+    if not 1 <= n_test < len(classes):
+        raise ValueError(
+            f"test_size={test_size} holds out {n_test} of {len(classes)} classes; "
+            "it must leave at least one class on each side."
+        )
+    rng = check_random_state(random_state)
+    test_classes = rng.choice(classes, size=n_test, replace=False)
+    test = np.isin(y, test_classes)
+    tr, te = np.flatnonzero(~test), np.flatnonzero(test)
+    return _take(X, tr), _take(X, te), y[tr], y[te]
+
+
+def _ci95(values):
+    values = np.asarray(values, dtype=float)
+    n = values.size
+    mean = float(values.mean()) if n else float("nan")
+    if n < 2:
+        return mean, mean, mean, 0.0
+    std = float(values.std(ddof=1))
+    half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n))
+    return mean, mean - half, mean + half, std
+
+
+def _resolve_scoring(scoring, classifier):
+    if scoring is None:
+        scoring = "accuracy" if classifier else "r2"
+    if isinstance(scoring, str):
+        return scoring, get_scorer(scoring)
+    if callable(scoring):
+        return getattr(scoring, "__name__", type(scoring).__name__), scoring
+    raise TypeError(
+        f"scoring must be None, a scikit-learn scorer name or a callable "
+        f"scorer(estimator, X, y); got {scoring!r}."
+    )
+
+
+def _draw_episodes(y, groups, n_episodes, n_shots, n_way, n_queries, classification, seed):
+    """Return a list of (support rows, query rows) over random tasks."""
+    task_ids, order, starts = _split_by_groups(groups)
+    rng = np.random.default_rng(seed)
+    episodes = []
+    picks = rng.integers(len(task_ids), size=n_episodes)
+    for t in picks:
+        rows = order[starts[t]:starts[t + 1]]
+        s, q = split_support_query(y[rows], n_shots, rng, classification=classification,
+                                   n_way=n_way, n_queries=n_queries, task_id=task_ids[t])
+        episodes.append((rows[s], rows[q]))
+    return episodes
+
+
+def episodic_score(estimator, X_support, y_support, X_query, y_query,
+                   scoring=None, X_unlabeled=None):
+    """Adapt a fitted meta-learner to one support set and score its query set.
+
+    Parameters
+    ----------
+    estimator : fitted meta-learner
+        Anything with ``adapt``.
+    X_support, y_support : array-like
+        The labelled rows of the new task.
+    X_query, y_query : array-like
+        The rows to score.
+    scoring : str or callable, default=None
+        A scikit-learn scorer name or callable ``scorer(est, X, y)``; accuracy
+        (classifiers) or R^2 (regressors) by default.
+    X_unlabeled : array-like, default=None
+        Unlabelled rows given to ``adapt``.
+
+    Returns
+    -------
+    score : float
+        The score on the query set.
+
+    Raises
+    ------
+    ValueError
+        If the query set has labels the support set never had (per-task
+        label spaces).
+    """
+    classifier = is_classifier(estimator)
+    if classifier and getattr(estimator, "_label_space_", "per_task") == "per_task":
+        check_episode_labels(y_support, y_query)
+    _, scorer = _resolve_scoring(scoring, classifier)
+    est = copy.copy(estimator)
+    est.adapt(X_support, y_support, X_unlabeled=X_unlabeled)
+    return float(scorer(est, X_query, y_query))
+
+
+def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100,
+                      n_way=None, n_queries=None, scoring=None, random_state=None,
+                      verbose=0):
+    """Compare meta-learners on held-out tasks, per shot count.
+
+    For every estimator and shot count ``k``: clone it, set ``n_shots=k``
+    (when it has that parameter), meta-fit on ``train`` (timed), then run
+    ``n_episodes`` episodes on random tasks of ``test``: draw a support set of
+    ``k`` rows per class (``k`` rows for regression), ``adapt`` (timed),
+    score the query set. Every estimator sees the same episodes.
+
+    Parameters
+    ----------
+    estimators : dict or list
+        ``{name: estimator}``, or a list of estimators (named by class).
+    train : list of (X, y) tasks, tuple (X, y, groups) or Bunch
+        Meta-training tasks.
+    test : list of (X, y) tasks, tuple (X, y, groups) or Bunch
+        Held-out tasks to evaluate on. ``groups=None`` means one task (e.g.
+        the held-out classes of :func:`class_disjoint_split`, with ``n_way``).
+    n_shots : int or sequence of int, default=(1, 5)
+        Shot counts to evaluate.
+    n_episodes : int, default=100
+        Episodes per estimator and shot count.
+    n_way : int, default=None
+        Classes per episode (classification); all classes of the task by
+        default.
+    n_queries : int, default=None
+        Query rows per class (or per task for regression); all remaining rows
+        of the task by default.
+    scoring : str or callable, default=None
+        A scikit-learn scorer name (``"accuracy"``, ``"roc_auc"``,
+        ``"neg_mean_squared_error"``, ...) or callable ``scorer(est, X, y)``.
+        Accuracy for classifiers, R^2 for regressors by default.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes and the estimators without a ``random_state``.
+    verbose : int, default=0
+        Show a progress bar when > 0.
+
+    Returns
+    -------
+    results : pandas.DataFrame or list of dict
+        One row per estimator and shot count with columns ``estimator``,
+        ``n_shots``, ``scoring``, ``mean``, ``ci_low``, ``ci_high`` (95%
+        t-interval over episodes), ``std``, ``n_episodes``, ``fit_time``
+        (seconds) and ``adapt_time`` (seconds per task). A list of dicts when
+        pandas is not installed. The per-episode scores are in
+        ``results.attrs["scores"]`` (DataFrame) keyed by ``(name, n_shots)``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_meta.baselines import PerTaskEstimator
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.model_selection import evaluate_few_shot
+    >>> data = make_classification_tasks(n_tasks=10, random_state=0)
+    >>> res = evaluate_few_shot({"per-task": PerTaskEstimator(LogisticRegression())},
+    ...                         data.tasks[:6], data.tasks[6:], n_shots=[5],
+    ...                         n_episodes=5, random_state=0)
+    >>> list(res["n_shots"]), bool(0 <= res["mean"][0] <= 1)
+    ([5], True)
+    """
+    if isinstance(estimators, dict):
+        named = list(estimators.items())
+    else:
+        named = [(type(e).__name__, e) for e in estimators]
+    if not named:
+        raise ValueError("estimators is empty; pass at least one estimator.")
+    shots = [int(n_shots)] if isinstance(n_shots, Integral) else [int(k) for k in n_shots]
+    if not shots or min(shots) < 1:
+        raise ValueError(f"n_shots={n_shots!r} must be positive integers.")
+    if int(n_episodes) < 1:
+        raise ValueError(f"n_episodes={n_episodes!r} must be at least 1.")
+    X_tr, y_tr, g_tr = _as_xyg(train, "train")
+    X_te, y_te, g_te = _as_xyg(test, "test")
+    y_te = column_or_1d(y_te)
+    g_te = np.zeros(len(y_te), dtype=np.int64) if g_te is None else _check_groups(g_te, len(y_te))
+    classification = is_classifier(named[0][1])
+    base_seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    progress = None
+    if verbose:
+        from tqdm.auto import tqdm
+
+        progress = tqdm(total=len(named) * len(shots), desc="evaluate_few_shot")
+    rows, all_scores = [], {}
+    for k in shots:
+        episodes = _draw_episodes(y_te, g_te, int(n_episodes), k, n_way, n_queries,
+                                  classification, base_seed + k)
+        for name, estimator in named:
+            est = clone(estimator)
+            params = est.get_params()
+            updates = {}
+            if "n_shots" in params:
+                updates["n_shots"] = k
+            if "random_state" in params and params["random_state"] is None:
+                updates["random_state"] = base_seed
+            est.set_params(**updates)
+            scoring_name, scorer = _resolve_scoring(scoring, is_classifier(est))
+            tic = time.perf_counter()
+            if g_tr is None:
+                est.fit(X_tr, y_tr)
+            else:
+                est.fit(X_tr, y_tr, groups=g_tr)
+            fit_time = time.perf_counter() - tic
+            scores, adapt_time = [], 0.0
+            for s, q in episodes:
+                tic = time.perf_counter()
+                est.adapt(_take(X_te, s), y_te[s])
+                adapt_time += time.perf_counter() - tic
+                scores.append(float(scorer(est, _take(X_te, q), y_te[q])))
+            mean, lo, hi, std = _ci95(scores)
+            all_scores[(name, k)] = np.asarray(scores)
+            rows.append({
+                "estimator": name, "n_shots": k, "scoring": scoring_name,
+                "mean": mean, "ci_low": lo, "ci_high": hi, "std": std,
+                "n_episodes": len(scores), "fit_time": fit_time,
+                "adapt_time": adapt_time / len(episodes),
+            })
+            if progress is not None:
+                progress.set_postfix(estimator=name, n_shots=k, score=f"{mean:.3f}")
+                progress.update(1)
+    if progress is not None:
+        progress.close()
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is optional
+        return rows
+    frame = pd.DataFrame(rows)
+    frame.attrs["scores"] = all_scores
+    return frame
+
+
+class _EpisodicScorer(_MetadataRequester):
+    """Score a meta-learner episodically over the tasks given by ``groups``."""
+
+    __metadata_request__score = {"groups": True}
+
+    def __init__(self, scoring, n_shots, n_queries, random_state):
+        self.scoring = scoring
+        self.n_shots = n_shots
+        self.n_queries = n_queries
+        self.random_state = random_state
+
+    def __repr__(self):
+        return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots})"
+
+    def __call__(self, estimator, X, y, groups=None, sample_weight=None):
+        y = column_or_1d(np.asarray(y))
+        groups = np.zeros(len(y), dtype=np.int64) if groups is None else _check_groups(groups, len(y))
+        _, scorer = _resolve_scoring(self.scoring, is_classifier(estimator))
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=float)
+
+        def score_fn(est, X_s, y_s, X_q, y_q, w_q):
+            est.adapt(X_s, y_s)
+            kwargs = {} if w_q is None else {"sample_weight": w_q}
+            return float(scorer(est, X_q, y_q, **kwargs))
+
+        rs = self.random_state if self.random_state is not None else getattr(estimator, "random_state", None)
+        return _episodic_score(estimator, X, y, groups, score_fn, sample_weight=sample_weight,
+                               random_state=rs, n_shots=self.n_shots, n_queries=self.n_queries)
+
+
+def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=None):
+    """Make any scikit-learn metric score meta-learners episodically.
+
+    The returned scorer, called as ``scorer(estimator, X, y, groups=...)``,
+    does for every task of ``groups``: draw ``n_shots`` support rows (per
+    class for classifiers), ``adapt``, and score the rest of the task with
+    ``scoring``; the result is the mean over tasks weighted by query size.
+    It requests ``groups`` through metadata routing, so
+    ``cross_validate(est, X, y, params={"groups": g}, cv=GroupKFold(5),
+    scoring=episodic_scorer("roc_auc"))`` scores few-shot on held-out tasks.
+
+    A plain scorer name given to ``cross_validate`` instead scores the
+    zero-shot predictions of the meta-learned model (no adaptation).
+
+    Parameters
+    ----------
+    scoring : str or callable, default=None
+        A scikit-learn scorer name or callable ``scorer(est, X, y)``;
+        accuracy (classifiers) or R^2 (regressors) by default.
+    n_shots : int, default=None
+        Support rows per class; the estimator's ``n_shots`` by default.
+    n_queries : int, default=None
+        Query rows per class; all remaining rows of the task by default.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the support draws; the estimator's ``random_state`` by default.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y, groups=None, sample_weight=None)``.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_meta.baselines import PerTaskEstimator
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.model_selection import episodic_scorer
+    >>> data = make_classification_tasks(n_tasks=4, random_state=0)
+    >>> est = PerTaskEstimator(LogisticRegression()).fit(data.X, data.y, groups=data.groups)
+    >>> scorer = episodic_scorer("balanced_accuracy", n_shots=5, random_state=0)
+    >>> 0 <= scorer(est, data.X, data.y, groups=data.groups) <= 1
+    True
+    """
+    return _EpisodicScorer(scoring, n_shots, n_queries, random_state)
