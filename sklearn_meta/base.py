@@ -513,12 +513,13 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
         )
         s, q = rows[s_idx], rows[q_idx]
         w = None if sample_weight is None else sample_weight[q]
+        if w is not None and w.sum() <= 0:
+            continue  # a task whose query rows all weigh zero counts for nothing
         scores.append(score_fn(est, take(X, s), y[s], take(X, q), y[q], w))
         weights.append(len(q) if w is None else w.sum())
-    weights = np.asarray(weights, dtype=float)
-    if weights.sum() <= 0:
-        weights = np.ones_like(weights)
-    return float(np.average(scores, weights=weights))
+    if not scores:
+        raise ValueError("sample_weight is zero on every query row; nothing to score.")
+    return float(np.average(scores, weights=np.asarray(weights, dtype=float)))
 
 
 class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):

@@ -320,6 +320,10 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         Accuracy for classifiers, R^2 for regressors by default.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes and the estimators without a ``random_state``.
+
+        When the test tasks have labels never seen in training (a
+        class-disjoint split), estimators with ``label_space="auto"`` are run
+        with ``label_space="per_task"``.
     verbose : int, default=0
         Show a progress bar when > 0.
 
@@ -362,6 +366,9 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
     y_te = column_or_1d(y_te)
     g_te = np.zeros(len(y_te), dtype=np.int64) if g_te is None else _check_groups(g_te, len(y_te))
     classification = is_classifier(named[0][1])
+    # test labels never seen in training (class-disjoint splits) can only be
+    # learned per task: "auto" label spaces become "per_task"
+    new_labels = classification and np.setdiff1d(np.unique(y_te), np.unique(np.asarray(y_tr))).size > 0
     base_seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     progress = None
     if verbose:
@@ -380,6 +387,8 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
                 updates["n_shots"] = k
             if "random_state" in params and params["random_state"] is None:
                 updates["random_state"] = base_seed
+            if new_labels and params.get("label_space") == "auto":
+                updates["label_space"] = "per_task"
             est.set_params(**updates)
             scoring_name, scorer = _resolve_scoring(scoring, is_classifier(est))
             tic = time.perf_counter()

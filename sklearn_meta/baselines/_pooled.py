@@ -1,6 +1,7 @@
 """The pooled baseline: one estimator fitted on the rows of all tasks."""
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from ..base import BaseMetaEstimator
 from ._wrapped import _WrappedEstimatorMixin
@@ -59,6 +60,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     _parameter_constraints: dict = {
         **_WrappedEstimatorMixin._parameter_constraints,
+        "label_space": [StrOptions({"auto", "shared"})],
         "refit": ["boolean"],
         "support_weight": [int],
     }

@@ -1,0 +1,1 @@
+"""Utilities: estimator checks for meta-learners."""
