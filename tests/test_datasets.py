@@ -72,6 +72,14 @@ def test_range_parameters_are_checked():
         make_sinusoid_tasks(x_range=(0, np.inf))
     with pytest.raises(ValueError, match="phase_range"):
         make_sinusoid_tasks(phase_range=(1, 2, 3))
+    data = make_sinusoid_tasks(3, 4, amplitude_range=np.array([1.0, 1.0]),
+                               return_params=True, random_state=0)
+    np.testing.assert_array_equal(data.amplitude, 1.0)
+
+
+def test_classification_needs_a_row_per_class():
+    with pytest.raises(ValueError, match="n_samples_per_task=3 is smaller than n_classes=4"):
+        make_classification_tasks(n_samples_per_task=3, n_classes=4)
 
 
 @pytest.mark.parametrize("make", [make_classification_tasks, make_regression_tasks])
