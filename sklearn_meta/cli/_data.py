@@ -243,7 +243,7 @@ def dataset_from_table(table, *, target, group, task_type=None, drop=(), name=No
         labels = np.unique(y.astype(str) if y.dtype == object else y)
         if labels.size < 2:
             raise CLIError(
-                f"--target: column '{target}' has a single class {labels[0]!r} in "
+                f"--target: column '{target}' has a single class '{_fmt_label(labels[0])}' in "
                 "every row; a classification benchmark needs at least 2 classes."
             )
     else:
