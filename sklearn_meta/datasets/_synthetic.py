@@ -111,9 +111,9 @@ for Fast Adaptation of Deep Networks", ICML 2017.
     {
         "n_tasks": [Interval(Integral, 1, None, closed="left")],
         "n_samples_per_task": [Interval(Integral, 1, None, closed="left")],
-        "amplitude_range": [tuple, list],
-        "phase_range": [tuple, list],
-        "x_range": [tuple, list],
+        "amplitude_range": ["array-like"],
+        "phase_range": ["array-like"],
+        "x_range": ["array-like"],
         "noise": [Interval(Real, 0, None, closed="left")],
         "return_params": ["boolean"],
         "random_state": ["random_state"],
@@ -379,6 +379,12 @@ def make_classification_tasks(
         raise ValueError(
             f"n_informative={n_informative} must be at most "
             f"n_features={n_features}."
+        )
+    if n_samples_per_task < n_classes:
+        raise ValueError(
+            f"n_samples_per_task={n_samples_per_task} is smaller than "
+            f"n_classes={n_classes}; every task needs at least one row per "
+            "class."
         )
     rng = check_random_state(random_state)
     W = _shared_subspace(rng, n_features, n_informative)

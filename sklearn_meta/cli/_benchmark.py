@@ -1,0 +1,231 @@
+"""The ``benchmark`` subcommand: a few-shot leaderboard of the suite's learners."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+from . import _data, _learners, _report
+from ..display import _records
+from ._data import CLIError
+
+#: Shot counts when --shots is not given.
+DEFAULT_SHOTS_CHURN = (1, 2, 4)  # the smallest state has 5 churners
+DEFAULT_SHOTS = (1, 5, 10)
+
+
+def load_dataset(args):
+    """The benchmark's data: the user's CSV, or the bundled churn tasks."""
+    if args.data is None:
+        if args.target or args.group:
+            raise CLIError("--target and --group need --data FILE.csv.")
+        from ..datasets import load_churn
+
+        bunch = load_churn(as_frame=False)
+        X = np.asarray(bunch.X, dtype=np.float64)
+        labels = np.asarray(bunch.target_names, dtype=object)
+        ds = _data.Dataset(
+            name="churn by state (bundled: modeldata mlc_churn, one task per US state)",
+            X=X, y=labels[np.asarray(bunch.y, dtype=np.int64)],
+            groups=np.asarray(bunch.groups, dtype=object), task_type="classification",
+            feature_names=list(bunch.feature_names),
+        )
+        if args.task_type == "regression":
+            raise CLIError("--task-type regression: the bundled churn data is classification.")
+        return ds
+    if not args.target or not args.group:
+        missing = [o for o, v in (("--target", args.target), ("--group", args.group)) if not v]
+        raise CLIError(f"--data needs {' and '.join(missing)}: name the target column and "
+                       "the column holding the task id of every row.")
+    table = _data.read_csv(args.data, sep=args.sep)
+    return _data.dataset_from_table(
+        table, target=args.target, group=args.group, task_type=args.task_type,
+        drop=args.drop or (), name=os.path.basename(str(args.data)),
+    )
+
+
+def _default_scoring(ds):
+    if ds.task_type == "regression":
+        return "r2"
+    y = ds.y.astype(str) if ds.y.dtype == object else ds.y
+    return "roc_auc" if np.unique(y).size == 2 else "accuracy"
+
+
+def _check_scoring(scoring):
+    from sklearn.metrics import get_scorer
+
+    try:
+        get_scorer(scoring)
+    except ValueError:
+        raise CLIError(
+            f"--scoring: '{scoring}' is not a scikit-learn scorer name; see "
+            "sklearn.metrics.get_scorer_names() (e.g. accuracy, roc_auc, "
+            "balanced_accuracy, r2, neg_mean_absolute_error)."
+        ) from None
+
+
+def _split(ds, test_size, seed):
+    """Hold out whole tasks: (train, test) as (X, y, groups) tuples."""
+    from sklearn.model_selection import GroupShuffleSplit
+
+    splitter = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+    tr, te = next(splitter.split(ds.X, ds.y, ds.groups))
+    return ((ds.X[tr], ds.y[tr], ds.groups[tr]), (ds.X[te], ds.y[te], ds.groups[te]))
+
+
+def _make_model(pre, est):
+    from sklearn.base import clone
+
+    from ..pipeline import make_pipeline
+
+    return make_pipeline(clone(pre), est)
+
+
+def _versions():
+    import sklearn
+
+    from .. import __version__
+
+    out = {"sklearn_meta": __version__, "scikit-learn": sklearn.__version__,
+           "numpy": np.__version__, "python": platform.python_version()}
+    try:
+        import torch
+
+        out["torch"] = torch.__version__
+    except ImportError:  # pragma: no cover
+        pass
+    return out
+
+
+def _say(args, msg=""):
+    if not args.quiet:
+        print(msg, file=sys.stdout, flush=True)
+
+
+def run(args):
+    """Run the benchmark described by the parsed ``args``; return the exit code."""
+    if args.list_learners:
+        print(_learners.format_learner_list())
+        return 0
+    start = time.perf_counter()
+    if args.episodes < 1:
+        raise CLIError(f"--episodes {args.episodes}: must be at least 1.")
+    if not 0 < args.test_size < 1:
+        raise CLIError(f"--test-size {args.test_size:g}: must be a fraction between 0 and 1 "
+                       "(the share of tasks held out for evaluation).")
+    if args.shots is not None and min(args.shots) < 1:
+        raise CLIError(f"--shots {' '.join(map(str, args.shots))}: shot counts must be >= 1.")
+    ds = load_dataset(args)
+    shots = sorted(set(args.shots or (DEFAULT_SHOTS_CHURN if args.data is None
+                                      else DEFAULT_SHOTS)))
+    ds = _data.check_tasks(ds, n_shots=shots, test_size=args.test_size,
+                           drop_small=args.drop_small_tasks)
+    scoring = args.scoring or _default_scoring(ds)
+    _check_scoring(scoring)
+    chosen = _learners.select_learners(args.learners, ds.task_type)
+    models = {lrn.name: _learners.make_learner(
+        lrn, ds.task_type, random_state=args.seed, device=args.device, n_jobs=args.jobs)
+        for lrn in chosen}
+    try:
+        os.makedirs(args.output, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"--output: cannot create '{args.output}': {exc.strerror or exc}.") from None
+
+    train, test = _split(ds, args.test_size, args.seed)
+    n_train, n_test = np.unique(train[2]).size, np.unique(test[2]).size
+    unit = "per class" if ds.task_type == "classification" else "per task"
+    for note in ds.notes:
+        _say(args, f"note: {note}")
+    _say(args, f"data: {ds.name}")
+    _say(args, f"      {ds.y.shape[0]} rows, {len(ds.feature_names)} feature columns "
+               f"({len(ds.categorical)} categorical), {ds.task_ids.size} tasks: "
+               f"{n_train} to meta-train, {n_test} held out")
+    _say(args, f"learners: {', '.join(models)}; shots {unit}: {' '.join(map(str, shots))}; "
+               f"{args.episodes} episodes; metric: {scoring}; seed {args.seed}")
+    _say(args)
+
+    from tqdm.auto import tqdm
+
+    from ..model_selection import evaluate_few_shot
+
+    pre = _data.make_preprocessor(ds)
+    rows, failures, caught = [], {}, []
+    bar = tqdm(total=len(models) * len(shots), disable=args.quiet or None,
+               desc="benchmark", unit="fit", file=sys.stderr, dynamic_ncols=True)
+    for name, est in models.items():
+        for k in shots:
+            bar.set_postfix_str(f"{name}, {k} shot{'s' if k != 1 else ''}")
+            model = _make_model(pre, est)
+            model.set_params(**{f"{model.steps[-1][0]}__n_shots": k})
+            try:
+                with warnings.catch_warnings(record=True) as record:
+                    warnings.simplefilter("always")
+                    res = evaluate_few_shot(
+                        {name: model}, train, test, n_shots=[k], n_episodes=args.episodes,
+                        scoring=scoring, random_state=args.seed)
+                caught.extend(record)
+            except Exception as exc:  # noqa: BLE001 - one learner's failure is reported
+                failures[name] = f"{type(exc).__name__}: {exc}"
+                bar.update(len(shots) - shots.index(k))
+                break
+            for r in _records(res):
+                r.update(learner=name, family=_learners.family_of(name),
+                         estimator_class=type(est).__name__)
+                rows.append(r)
+            bar.update(1)
+    bar.close()
+    elapsed = time.perf_counter() - start
+
+    if args.verbose:
+        for w in caught:
+            print(f"warning: {w.category.__name__}: {w.message}", file=sys.stderr)
+    elif caught:
+        kinds = sorted({w.category.__name__ for w in caught})
+        _say(args, f"note: {len(caught)} warning(s) from the learners "
+                   f"({', '.join(kinds)}); --verbose shows them")
+    for name, msg in failures.items():
+        print(f"error: learner '{name}' failed and is left out: {msg}", file=sys.stderr)
+    if not rows:
+        print("sklearn-meta: error: every learner failed; nothing to report.", file=sys.stderr)
+        return 1
+    _report.rank_results(rows)
+    print()
+    print(f"Few-shot leaderboard: {ds.name}")
+    print(f"{n_test} held-out tasks (episodes drawn among them), {n_train} meta-training "
+          "tasks")
+    print()
+    print(_report.format_leaderboard(rows, scoring=scoring, unit=unit))
+
+    meta = {
+        "command": "sklearn-meta benchmark",
+        "argv": list(args.argv),
+        "dataset": {
+            "name": ds.name, "task_type": ds.task_type, "n_rows": int(ds.y.shape[0]),
+            "feature_columns": ds.feature_names, "categorical_columns": ds.categorical,
+            "n_tasks": int(ds.task_ids.size), "n_train_tasks": int(n_train),
+            "n_test_tasks": int(n_test),
+            "test_tasks": [str(t) for t in np.unique(test[2])],
+            "notes": ds.notes,
+        },
+        "scoring": scoring, "n_shots": shots, "n_episodes": args.episodes,
+        "test_size": args.test_size, "seed": args.seed, "device": args.device,
+        "learners": {name: repr(est) for name, est in models.items()},
+        "failures": failures, "elapsed_seconds": round(elapsed, 2),
+        "versions": _versions(),
+    }
+    title = f"{ds.name.split(' (')[0]}: {n_test} held-out tasks, {args.episodes} episodes"
+    xlabel = f"Shots (labelled rows {unit} in the support set)"
+    paths, _ = _report.write_outputs(args.output, rows, meta, scoring=scoring,
+                                     title=title, xlabel=xlabel)
+    if len(paths) < 3:
+        _say(args, "note: matplotlib is not installed, so no plot was written "
+                   "(pip install 'sklearn-meta[plot]')")
+    print()
+    print(f"wrote {', '.join(paths)} ({math.ceil(elapsed)} s)")
+    return 1 if failures else 0
