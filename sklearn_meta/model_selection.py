@@ -25,7 +25,11 @@ from sklearn.base import clone, is_classifier
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import Bunch, check_random_state
-from sklearn.utils._metadata_requests import _MetadataRequester
+from sklearn.utils._metadata_requests import (
+    MetadataRequest,
+    MethodMetadataRequest,
+    _MetadataRequester,
+)
 from sklearn.utils.validation import column_or_1d, indexable
 
 from .base import _episodic_score
@@ -439,6 +443,16 @@ class _EpisodicScorer(_MetadataRequester):
     def __repr__(self):
         return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots})"
 
+    def _get_metadata_request(self):
+        # a scorer has no ``score`` method for the class-level request to be
+        # read from: build the request of its ``__call__`` explicitly
+        if hasattr(self, "_metadata_request"):
+            return super()._get_metadata_request()
+        requests = MetadataRequest(owner=self)
+        requests.score = MethodMetadataRequest(owner=self, method="score",
+                                               requests={"groups": True})
+        return requests
+
     def __call__(self, estimator, X, y, groups=None, sample_weight=None):
         y = column_or_1d(np.asarray(y))
         groups = np.zeros(len(y), dtype=np.int64) if groups is None else _check_groups(groups, len(y))
@@ -451,9 +465,17 @@ class _EpisodicScorer(_MetadataRequester):
             kwargs = {} if w_q is None else {"sample_weight": w_q}
             return float(scorer(est, X_q, y_q, **kwargs))
 
-        rs = self.random_state if self.random_state is not None else getattr(estimator, "random_state", None)
+        # a Pipeline's n_shots and random_state are those of its meta-learner
+        final = getattr(estimator, "_final_estimator", estimator)
+        rs = self.random_state if self.random_state is not None else getattr(final, "random_state", None)
+        n_shots = self.n_shots if self.n_shots is not None else getattr(final, "n_shots", None)
+        if n_shots is None:
+            raise ValueError(
+                f"{type(final).__name__} has no n_shots parameter; pass "
+                "episodic_scorer(..., n_shots=k) to set the support size."
+            )
         return _episodic_score(estimator, X, y, groups, score_fn, sample_weight=sample_weight,
-                               random_state=rs, n_shots=self.n_shots, n_queries=self.n_queries)
+                               random_state=rs, n_shots=n_shots, n_queries=self.n_queries)
 
 
 def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=None):

@@ -96,3 +96,19 @@ def test_group_shuffle_split_regression_routing(routing):
                          params={"groups": d.groups},
                          cv=GroupShuffleSplit(n_splits=2, test_size=0.25, random_state=0))
     assert np.all(np.isfinite(res["test_score"]))
+
+
+@pytest.mark.parametrize("meta_pipeline", [False, True])
+def test_cross_validate_routes_groups_to_episodic_scorer(data, routing, meta_pipeline):
+    # the scorer must receive each test fold's task ids: its fold scores equal
+    # the episodic score computed by hand on the fitted fold estimators
+    est = PerTaskEstimator(LogisticRegression(), n_shots=3, random_state=0)
+    if meta_pipeline:  # n_shots and random_state come from the final step
+        est = make_pipeline(StandardScaler(), est)
+    cv = GroupKFold(3)
+    res = cross_validate(est, data.X, data.y, params={"groups": data.groups}, cv=cv,
+                         scoring=episodic_scorer("accuracy"), return_estimator=True,
+                         return_indices=True)
+    scores = [f.score(data.X[t], data.y[t], groups=data.groups[t])
+              for f, t in zip(res["estimator"], res["indices"]["test"])]
+    np.testing.assert_allclose(res["test_score"], scores)
