@@ -27,6 +27,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from .tasks import _task_name
+
 
 class _Episodes(NamedTuple):
     """A meta-batch of episodes; leading dimension = tasks.
@@ -115,7 +117,7 @@ class _EpisodeSampler:
                 i = int(bad[0])
                 counts = block_count[block_task == i].tolist()
                 raise ValueError(
-                    f"Task {task_ids[i]!r} has {int(sizes[i])} rows with class counts "
+                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows with class counts "
                     f"{counts}: too small for n_shots={self.n_shots} (a class needs at "
                     f"least n_shots rows, and one class one more row for the query set). "
                     f"Lower n_shots or drop this task."
@@ -135,7 +137,7 @@ class _EpisodeSampler:
             if bad.size:
                 i = int(bad[0])
                 raise ValueError(
-                    f"Task {task_ids[i]!r} has {int(sizes[i])} rows: too small for "
+                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows: too small for "
                     f"n_shots={self.n_shots} ({self.n_support} support rows"
                     + (f" = n_shots x {k} classes" if k > 1 else "")
                     + " and at least one query row). Lower n_shots or drop this task."

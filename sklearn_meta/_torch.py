@@ -8,7 +8,8 @@ One place for what every torch learner of sklearn-meta needs and does the same w
   ``activation`` with scikit-learn's names) or a user's ``module`` callable
   ``(n_inputs, n_outputs) -> nn.Module``; weights are drawn from ``random_state`` only, so
   a clone builds fresh, reproducible weights.
-- :func:`_seed` / :func:`_numpy_rng`: one integer seed per fit derived from ``random_state``.
+- :func:`_seed` (from :mod:`sklearn_meta.base`) / :func:`_numpy_rng`: one integer seed per
+  fit derived from ``random_state``.
 - :class:`_TorchMetaLearnerMixin`: the reusable meta-training loop
   (:meth:`~_TorchMetaLearnerMixin._train_loop`): Adam on the meta-parameters, a
   per-iteration history (``loss_curve_``, ``validation_scores_``), early stopping on
@@ -30,9 +31,10 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
+
+from .base import _seed  # noqa: F401  (one seed per fit, as every learner)
 
 __all__ = []  # private module: nothing public
 
@@ -132,11 +134,6 @@ def _build_module(module, n_inputs, n_outputs, *, hidden_layer_sizes, activation
     return net.float()
 
 
-def _seed(random_state):
-    """One integer seed from ``random_state`` (None, int or RandomState)."""
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-
-
 def _numpy_rng(seed):
     return np.random.default_rng(seed)
 
@@ -178,7 +175,8 @@ class _TorchMetaLearnerMixin:
     ``verbose``, ``warm_start``) and call :meth:`_train_loop`.
 
     Fitted parameters live in ``self.params_`` (a dict of CPU tensors, picklable
-    anywhere); :meth:`_device_params` returns them on the compute device, cached.
+    anywhere); :meth:`_device_params` returns them on the compute device, cached in an
+    attribute named ``_cache_*`` (attributes with that prefix are not pickled).
     """
 
     # --- devices and parameters -------------------------------------------------------
@@ -188,19 +186,18 @@ class _TorchMetaLearnerMixin:
     def _device_params(self):
         """The fitted parameters on the compute device (cached, never pickled)."""
         device = self._device()
-        cache = self.__dict__.get("_params_cache")
+        cache = self.__dict__.get("_cache_params")
         if cache is None or cache[0] is not self.params_ or cache[1] != device:
             cache = (self.params_, device, _to_device(self.params_, device))
-            self.__dict__["_params_cache"] = cache
+            self.__dict__["_cache_params"] = cache
         return cache[2]
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(
             self.__dict__
         )
-        state = dict(state)
-        state.pop("_params_cache", None)
-        return state
+        # device copies are caches (``_cache_*``): never pickled, rebuilt on first use
+        return {k: v for k, v in state.items() if not k.startswith("_cache_")}
 
     # --- the loop -----------------------------------------------------------------
     def _train_split(self, n_tasks, rng):

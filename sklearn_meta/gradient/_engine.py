@@ -32,8 +32,8 @@ Functional entry point
 - :func:`meta_loss`: query loss after adaptation, mean over tasks; ``.backward()`` gives
   the meta-gradient. ``InnerConfig.scope="head"`` adapts only the last layer (ANIL): the
   body's features are computed once per episode.
-- :func:`reptile_step`: Reptile's pseudo-gradient ``theta - mean_t(phi_t)`` and the query
-  loss, without any graph.
+- :func:`reptile_step`: Reptile's pseudo-gradient ``theta - mean_t(phi_t)`` (inner steps
+  alternating between support and query rows), without any graph.
 - :func:`adapt`: adapted parameters for a batch of tasks (what ``adapt`` stores) and
   :func:`forward`: predictions from (possibly task-batched) parameters.
 
@@ -182,7 +182,10 @@ class FastMLP:
         last = len(self.layers) - 1
         for i, (wn, bn) in enumerate(self.layers):
             W, b = params[wn], params[bn]
-            z = torch.matmul(a, W.transpose(-1, -2)) + b.unsqueeze(-2)
+            if W.dim() == 2:  # shared by all tasks: one (T*n, in) x (in, out) product
+                z = F.linear(a, W, b)
+            else:  # task-batched
+                z = torch.baddbmm(b.unsqueeze(-2), a, W.transpose(-1, -2))
             if i < last:
                 a = self._act(z)
                 acts.append(a)
@@ -206,10 +209,11 @@ class FastMLP:
         grads = {}
         for i in range(len(self.layers) - 1, -1, -1):
             wn, bn = self.layers[i]
-            grads[wn] = torch.matmul(dz.transpose(-1, -2), acts[i])
+            grads[wn] = torch.bmm(dz.transpose(-1, -2), acts[i])
             grads[bn] = dz.sum(-2)
             if i:
-                dz = torch.matmul(dz, params[wn])
+                W = params[wn]
+                dz = torch.matmul(dz, W) if W.dim() == 2 else torch.bmm(dz, W)
                 g = self._act_grad(acts[i])
                 if g is not None:
                     dz = dz * g
@@ -378,16 +382,24 @@ def meta_loss(model, params, episodes, cfg, lr, class_mask=None):
 
 
 def reptile_step(model, params, episodes, cfg, lr, class_mask=None):
-    """Reptile: ``(query loss after adaptation, {name: theta - mean_t phi_t})``, no graph."""
+    """Reptile: ``(loss, {name: theta - mean_t phi_t})``, no graph kept.
+
+    The ``cfg.steps`` inner steps alternate between the support set (even steps) and the
+    query set (odd steps) of each task: Reptile's inner minibatches, whose differing
+    gradients carry its meta-learning signal. ``loss`` is the query loss after the
+    steps (a training loss once ``steps >= 2``).
+    """
     X_s, y_s, m_s, X_q, y_q, m_q = episodes[:6]
     if class_mask is None and len(episodes) > 6:
         class_mask = episodes[6]
     detached = {k: v.detach() for k, v in params.items()}
-    cfg1 = InnerConfig(cfg.loss, cfg.steps, True, "all", cfg.unlabeled_weight)
+    batches = [(X_s, y_s, m_s), (X_q, y_q, m_q)]
     with torch.no_grad():
-        _, _, fast = _adapted(
-            model, detached, X_s, y_s, m_s, cfg1, lr, class_mask, X_q, m_q, cfg.steps
-        )
+        fast = detached
+        for step in range(cfg.steps):
+            X, y, m = batches[step % 2]
+            fast = inner_loop(model, fast, X, y, m, lr=lr, steps=1, loss=cfg.loss,
+                              first_order=True, class_mask=class_mask)
         loss = task_loss(model.forward(fast, X_q), y_q, m_q, class_mask, cfg.loss).mean()
         pseudo = {
             k: (v - fast[k].mean(0)) if fast[k].dim() > v.dim() else torch.zeros_like(v)

@@ -1,0 +1,301 @@
+"""What the gradient-based meta-learners share: one engine, three switches.
+
+:class:`_GradientMetaLearner` meta-trains with :mod:`~sklearn_meta.gradient._engine`
+through the loop of :class:`~sklearn_meta._torch._TorchMetaLearnerMixin`. An algorithm is
+a subclass that sets
+
+- ``_scope``: ``"all"`` parameters adapt, or only the ``"head"`` (ANIL);
+- ``_learned_lr``: per-parameter inner learning rates are meta-learned (Meta-SGD);
+- ``_outer``: ``"maml"`` (backpropagate the query loss through the inner loop),
+  ``"reptile"`` (Reptile's pseudo-gradient ``theta - mean(phi)``) or ``"pretrain"``
+  (plain supervised training on the pooled tasks; see :mod:`._finetune`).
+"""
+
+import copy
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from scipy.special import softmax
+from sklearn.utils._param_validation import Interval
+
+from .._episodes import _EpisodeSampler
+from .._torch import (
+    _TORCH_PARAMETER_CONSTRAINTS,
+    _build_module,
+    _numpy_rng,
+    _seed,
+    _to_cpu,
+    _TorchMetaLearnerMixin,
+)
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from . import _engine
+
+_LR = "lr:"  # prefix of Meta-SGD's learned inner learning rates in ``params_``
+
+_GRADIENT_CONSTRAINTS = {
+    **_TORCH_PARAMETER_CONSTRAINTS,
+    "n_queries": [Interval(Integral, 1, None, closed="left"), None],
+    "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+    "inner_lr": [Interval(Real, 0, None, closed="left")],
+    "inner_steps": [Interval(Integral, 0, None, closed="left")],
+    "adapt_steps": [Interval(Integral, 0, None, closed="left"), None],
+    "first_order": ["boolean"],
+}
+_CLASSIFIER_CONSTRAINTS = {
+    "n_way": [Interval(Integral, 2, None, closed="left"), None],
+    "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+}
+
+
+class _GradientMetaLearner(_TorchMetaLearnerMixin):
+    """Meta-training, adaptation and prediction for every gradient-based learner."""
+
+    _scope = "all"
+    _learned_lr = False
+    _outer = "maml"
+
+    # --- configuration ------------------------------------------------------------
+    def _loss(self):
+        return "ce" if self._is_classifier() else "mse"
+
+    def _inner_config(self, steps):
+        return _engine.InnerConfig(
+            loss=self._loss(),
+            steps=steps,
+            first_order=getattr(self, "first_order", True),
+            scope=self._scope,
+            unlabeled_weight=getattr(self, "unlabeled_weight", 0.0),
+        )
+
+    def _adapt_steps(self):
+        steps = getattr(self, "adapt_steps", None)
+        return self.inner_steps if steps is None else steps
+
+    def _kind(self, tasks):
+        return "regression" if tasks.label_space is None else tasks.label_space
+
+    def _head_outputs(self, tasks):
+        """Outputs of the network used after adaptation (classes or 1)."""
+        kind = self._kind(tasks)
+        if kind == "regression":
+            return 1
+        if kind == "shared":
+            return len(self.meta_classes_)
+        return int(self.n_way or tasks.n_classes.max())
+
+    def _sampler(self, tasks, rng, device):
+        kind = self._kind(tasks)
+        return _EpisodeSampler(
+            tasks.X, tasks.y, tasks.starts, kind=kind, n_shots=self.n_shots,
+            n_queries=self.n_queries or self.n_shots,
+            n_way=self.n_outputs_ if kind == "per_task" else None,
+            n_classes=self.n_outputs_, meta_batch_size=self.meta_batch_size,
+            task_ids=tasks.task_ids, rng=rng, device=device,
+        )
+
+    # --- model and parameters -----------------------------------------------------
+    def _model(self):
+        """The engine's model for ``module_`` on the compute device (cached)."""
+        device = self._device()
+        cache = self.__dict__.get("_cache_model")
+        if cache is None or cache[0] is not self.module_ or cache[1] != device:
+            module = copy.deepcopy(self.module_).to(device)
+            cache = (self.module_, device, _engine.make_model(module))
+            self.__dict__["_cache_model"] = cache
+        return cache[2]
+
+    @staticmethod
+    def _split(params):
+        """(network parameters, inner learning rate: dict for Meta-SGD or float)."""
+        net = {k: v for k, v in params.items() if not k.startswith(_LR)}
+        lrs = {k[len(_LR):]: v for k, v in params.items() if k.startswith(_LR)}
+        return net, lrs
+
+    def _lr(self, lrs):
+        return lrs if lrs else self.inner_lr
+
+    def _init_params(self, n_features, n_outputs, seed, device):
+        net = _build_module(
+            self.module, n_features, n_outputs, hidden_layer_sizes=self.hidden_layer_sizes,
+            activation=self.activation, seed=seed,
+        )
+        fresh = {k: p.detach() for k, p in net.named_parameters()}
+        old = getattr(self, "params_", None)
+        if self.warm_start and old is not None and all(
+            k in old and old[k].shape == v.shape for k, v in fresh.items()
+        ):
+            net, params = self.module_, dict(old)
+        else:
+            params = dict(fresh)
+            if self._learned_lr:
+                self.module_ = net
+                heads = self._model().split(params, self._scope)[2]
+                params.update(
+                    {_LR + k: torch.full_like(v, float(self.inner_lr)) for k, v in heads.items()}
+                )
+        self.module_ = net
+        return {k: v.to(device).clone().requires_grad_() for k, v in params.items()}
+
+    def _store(self, params):
+        self.params_ = _to_cpu(params)
+        net, _ = self._split(self.params_)
+        with torch.no_grad():
+            for k, p in self.module_.named_parameters():
+                p.copy_(net[k])
+
+    # --- meta-training --------------------------------------------------------------
+    def _n_outputs(self, tasks, sampler):
+        """Outputs of the meta-trained network (fine-tuning overrides this)."""
+        return self.n_outputs_
+
+    def _step(self, model, params, sampler):
+        net, lrs = self._split(params)
+        lr = self._lr(lrs)
+        cfg = self._inner_config(self.inner_steps)
+        if self._outer == "reptile":
+            names = list(params)
+
+            def step(it):
+                loss, pseudo = _engine.reptile_step(model, net, sampler.sample(), cfg, lr)
+                return loss, [pseudo[k] for k in names]
+
+            return step
+
+        def step(it):
+            return _engine.meta_loss(model, net, sampler.sample(), cfg, lr), None
+
+        return step
+
+    def _meta_fit(self, tasks):
+        seed = _seed(self.random_state)
+        rng = _numpy_rng(seed)
+        device = self._device()
+        self.n_outputs_ = self._head_outputs(tasks)
+        train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
+        train = tasks.subset(train_idx) if len(val_idx) else tasks
+        sampler = self._sampler(train, rng, device)
+        params = self._init_params(
+            tasks.n_features, self._n_outputs(tasks, sampler), seed, device
+        )
+        model = self._model()
+        score = None
+        if len(val_idx):
+            val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
+            episodes = val.sample_all()
+
+            def score():
+                return self._validation_score(model, params, episodes)
+
+        self._train_loop(
+            list(params.values()), self._step(model, params, sampler), score,
+            desc=type(self).__name__,
+        )
+        self._store(params)
+        return self
+
+    def _validation_score(self, model, params, episodes):
+        """Accuracy (classifiers) or R^2 pooled over tasks (regressors) on the query
+        sets of fixed validation episodes, after adaptation."""
+        num = den = 0.0
+        for ep in episodes:
+            adapted = self._adapt_batch(model, params, ep.X_s, ep.y_s, ep.m_s,
+                                        ep.class_mask, ep.X_q, ep.m_q)
+            z = _engine.forward(model, adapted, ep.X_q)
+            if self._loss() == "ce":
+                if ep.class_mask is not None:
+                    z = z.masked_fill(~ep.class_mask.unsqueeze(-2), -np.inf)
+                num += float(((z.argmax(-1) == ep.y_q) * ep.m_q).sum())
+                den += float(ep.m_q.sum())
+            else:
+                n = ep.m_q.sum(-1, keepdim=True).clamp_min(1)
+                mean = (ep.y_q * ep.m_q).sum(-1, keepdim=True) / n
+                num += float((((z[..., 0] - ep.y_q) ** 2) * ep.m_q).sum())
+                den += float((((ep.y_q - mean) ** 2) * ep.m_q).sum())
+        if self._loss() == "ce":
+            return num / max(den, 1.0)
+        return 1.0 - num / den if den > 0 else -num
+
+    # --- adaptation and prediction ----------------------------------------------------
+    def _adapt_batch(self, model, params, X_s, y_s, m_s, class_mask, X_u, m_u):
+        """Adapted parameters (shared meta-parameters + task-batched adapted ones)."""
+        net, lrs = self._split(params)
+        steps = self._adapt_steps()
+        return _engine.adapt(model, net, X_s, y_s, m_s, self._inner_config(steps),
+                             self._lr(lrs), steps, class_mask, X_u, m_u)
+
+    def _adapt(self, X, y, X_unlabeled):
+        device = self._device()
+        model, params = self._model(), self._device_params()
+        X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
+        m = torch.ones(X_t.shape[:2], dtype=X_t.dtype, device=device)
+        class_mask = None
+        if self._loss() == "ce":
+            y_t = torch.as_tensor(y, dtype=torch.int64, device=device)[None]
+            k = int(y.max()) + 1
+            if self._label_space_ == "per_task":
+                if k > self.n_outputs_:
+                    raise ValueError(
+                        f"The support set has {k} classes but {type(self).__name__} was "
+                        f"meta-trained for at most n_way={self.n_outputs_}; refit with "
+                        f"n_way>={k}."
+                    )
+                class_mask = (torch.arange(self.n_outputs_, device=device) < k)[None]
+        else:
+            y_t = torch.as_tensor(y, dtype=X_t.dtype, device=device)[None]
+        X_u = m_u = None
+        if X_unlabeled is not None and len(X_unlabeled):
+            X_u = torch.as_tensor(X_unlabeled, dtype=X_t.dtype, device=device)[None]
+            m_u = torch.ones(X_u.shape[:2], dtype=X_t.dtype, device=device)
+        adapted = self._adapt_batch(model, params, X_t, y_t, m, class_mask, X_u, m_u)
+        state = {
+            k: v.detach().cpu() for k, v in adapted.items()
+            if k not in params or v.shape != params[k].shape
+        }
+        if not all(bool(torch.isfinite(v).all()) for v in state.values()):
+            warnings.warn(
+                f"Adaptation diverged (non-finite parameters after {self._adapt_steps()} "
+                f"steps with inner_lr={self.inner_lr}); predicting with the meta-learned "
+                "parameters instead. Lower inner_lr or rescale the targets/features.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return {}
+        return state
+
+    def _outputs(self, X, state):
+        """Network outputs (n, n_outputs) as float64 for the adapted ``state``."""
+        device = self._device()
+        params = self._split(self._device_params())[0]
+        if state:
+            params = {**params, **{k: v.to(device) for k, v in state.items()}}
+        X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
+        z = _engine.forward(self._model(), params, X_t)[0]
+        return z.double().cpu().numpy()
+
+
+class _GradientClassifierMixin:
+    def _predict_proba(self, X, state, n_classes):
+        z = self._outputs(X, state)[:, :n_classes]
+        return softmax(z, axis=1)
+
+
+class _GradientRegressorMixin:
+    def _predict(self, X, state):
+        return self._outputs(X, state)[:, 0]
+
+
+class _GradientClassifier(_GradientClassifierMixin, _GradientMetaLearner, BaseMetaClassifier):
+    _parameter_constraints = {
+        **BaseMetaClassifier._parameter_constraints,
+        **_GRADIENT_CONSTRAINTS,
+        **_CLASSIFIER_CONSTRAINTS,
+    }
+
+
+class _GradientRegressor(_GradientRegressorMixin, _GradientMetaLearner, BaseMetaRegressor):
+    _parameter_constraints = {
+        **BaseMetaRegressor._parameter_constraints,
+        **_GRADIENT_CONSTRAINTS,
+    }

@@ -1,0 +1,136 @@
+"""Docstring pieces shared by the gradient-based learners (one wording per parameter)."""
+
+import textwrap
+
+PARAMS = {
+    "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
+    Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).""",
+    "activation": """activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
+    Activation between the layers of the default MLP.""",
+    "module": """module : callable or None, default=None
+    ``module(n_inputs, n_outputs) -> torch.nn.Module`` replacing the default MLP. It is
+    called at every ``fit`` (a clone builds fresh weights), with the torch seed set from
+    ``random_state``.""",
+    "n_shots": """n_shots : int, default=5
+    Support rows per class (classifiers) or per task (regressors) of the meta-training
+    episodes and of the episodes drawn by ``score``.""",
+    "n_way": """n_way : int or None, default=None
+    Classes per meta-training episode when tasks have their own label sets (None: the
+    most classes of any training task); ``adapt`` then accepts up to ``n_way`` classes.
+    Ignored when all tasks share one label set.""",
+    "n_queries": """n_queries : int or None, default=None
+    Query rows per class (per task for regressors) of a meta-training episode
+    (None: ``n_shots``).""",
+    "meta_batch_size": """meta_batch_size : int, default=16
+    Tasks per meta-iteration, processed together (batched, no Python loop).""",
+    "inner_lr": """inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
+    Step size of the inner (adaptation) gradient steps (the initial value of the learned
+    per-parameter step sizes for Meta-SGD).""",
+    "inner_steps": """inner_steps : int, default=5
+    Inner gradient steps on a support set during meta-training.""",
+    "adapt_steps": """adapt_steps : int or None, default=None
+    Gradient steps of ``adapt`` (None: ``inner_steps``).""",
+    "first_order": """first_order : bool, default=False
+    Drop the second-order terms of the meta-gradient (first-order MAML): faster, and its
+    memory does not grow with ``inner_steps``.""",
+    "label_space": """label_space : {"auto", "shared", "per_task"}, default="auto"
+    Label setting of the tasks (see :class:`~sklearn_meta.base.BaseMetaClassifier`).""",
+    "unlabeled_weight": """unlabeled_weight : float, default=0.0
+    Weight of an entropy-minimisation term on unlabelled rows added to the inner loss
+    (semi-supervised adaptation): ``adapt(..., X_unlabeled=X)`` uses it, and
+    meta-training uses the query rows as unlabelled rows when it is > 0.""",
+    "meta_lr": """meta_lr : float, default=1e-3
+    Learning rate of the Adam optimiser of the meta-parameters.""",
+    "max_iter": """max_iter : int, default=1000
+    Meta-iterations (one meta-batch each). 0 keeps the initial network.""",
+    "early_stopping": """early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the tasks, score them every
+    ``validation_interval`` meta-iterations (adapt on a support set, score its query
+    set), stop when the score has not improved by ``tol`` for ``n_iter_no_change``
+    checks, and keep the best meta-parameters.""",
+    "validation_fraction": """validation_fraction : float, default=0.1
+    Fraction of the tasks held out for early stopping.""",
+    "validation_interval": """validation_interval : int, default=10
+    Meta-iterations between two checks (validation score, or mean training loss
+    without early stopping).""",
+    "n_iter_no_change": """n_iter_no_change : int, default=10
+    Checks without improvement by ``tol`` before stopping.""",
+    "tol": """tol : float or None, default=1e-4
+    Improvement that counts; None never stops before ``max_iter``.""",
+    "lr_schedule": """lr_schedule : {"constant", "plateau"}, default="constant"
+    ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
+    without improvement.""",
+    "device": """device : {"auto", "cpu", "cuda"}, default="auto"
+    Where to compute; ``"auto"`` uses CUDA when available. Fitted parameters are stored
+    on the CPU, so a model fitted on a GPU pickles and predicts on a CPU-only machine
+    (with ``device="auto"`` or ``"cpu"``).""",
+    "random_state": """random_state : int, RandomState instance or None, default=None
+    Seeds the initial weights, the meta-training episodes and ``score``'s episodes;
+    results are reproducible on the CPU for a fixed value.""",
+    "verbose": """verbose : int, default=0
+    Show a progress bar with the meta-training loss.""",
+    "warm_start": """warm_start : bool, default=False
+    Continue from the current meta-parameters at the next ``fit``.""",
+}
+
+ATTRIBUTES = """Attributes
+----------
+module_ : torch.nn.Module
+    The meta-trained network (CPU).
+params_ : dict of str to torch.Tensor
+    The meta-parameters as CPU tensors{lr_note}.
+n_outputs_ : int
+    Outputs of the network used after adaptation.
+n_iter_ : int
+    Meta-iterations run.
+loss_curve_ : list of float
+    Meta-training loss (query loss after adaptation) of every meta-iteration.
+validation_scores_ : list of float or None
+    Validation score at every check (accuracy or R^2), with ``early_stopping``.
+best_validation_score_ : float or None
+    Best of ``validation_scores_``.
+n_features_in_ : int
+    Number of features seen during ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Feature names seen during ``fit`` (DataFrames only).{classes}"""
+
+CLASSES = """
+classes_ : ndarray
+    Labels of the adapted task, else the labels seen in ``fit``.
+meta_classes_ : ndarray
+    All labels seen in ``fit``."""
+
+
+def docstring(summary, params, *, classifier, see_also, references, examples, lr_note=""):
+    """Assemble a numpydoc class docstring from the shared pieces."""
+    names = [p for p in params if p in PARAMS]
+    body = "\n\n".join(PARAMS[p] for p in names)
+    attrs = ATTRIBUTES.format(lr_note=lr_note, classes=CLASSES if classifier else "")
+    parts = [
+        textwrap.dedent(summary).strip(),
+        "Parameters\n----------\n" + body,
+        attrs,
+        "See Also\n--------\n" + textwrap.dedent(see_also).strip(),
+        "References\n----------\n" + textwrap.dedent(references).strip(),
+        "Examples\n--------\n" + textwrap.dedent(examples).strip(),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def document(summary, *, see_also, references, examples, lr_note=""):
+    """Class decorator: the docstring from ``summary`` and the ``__init__`` parameters."""
+    import inspect
+
+    def decorate(cls):
+        params = list(inspect.signature(cls.__init__).parameters)[1:]
+        cls.__doc__ = docstring(
+            summary, params, classifier="n_way" in params, see_also=see_also,
+            references=references, examples=examples, lr_note=lr_note,
+        )
+        return cls
+
+    return decorate
+
+
+MAML_REF = """.. [1] C. Finn, P. Abbeel and S. Levine, "Model-Agnostic Meta-Learning for Fast
+   Adaptation of Deep Networks", ICML 2017."""
