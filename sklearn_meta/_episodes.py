@@ -137,7 +137,8 @@ class _EpisodeSampler:
             if bad.size:
                 i = int(bad[0])
                 raise ValueError(
-                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows: too small for "
+                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows (n_samples = "
+                    f"{int(sizes[i])}): too small for "
                     f"n_shots={self.n_shots} ({self.n_support} support rows"
                     + (f" = n_shots x {k} classes" if k > 1 else "")
                     + " and at least one query row). Lower n_shots or drop this task."

@@ -27,6 +27,7 @@ pseudo-gradient), plus an optional ``score()`` on validation tasks.
 
 import math
 import warnings
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -166,6 +167,23 @@ class _ProgressBar:
         self._bar.close()
 
 
+# Device copies of fitted parameters/modules, per estimator object: kept out of the
+# estimator's __dict__ (never pickled, and ``predict`` leaves the estimator unchanged).
+_DEVICE_CACHE = weakref.WeakKeyDictionary()
+
+
+def _cached(owner, key, token, build):
+    """``build()`` cached for ``owner`` under ``key`` while the items of ``token`` are
+    the same objects (devices: equal)."""
+    entry = _DEVICE_CACHE.setdefault(owner, {}).get(key)
+    if entry is None or len(entry[0]) != len(token) or not all(
+        a is b or (isinstance(a, torch.device) and a == b) for a, b in zip(entry[0], token)
+    ):
+        entry = (token, build())
+        _DEVICE_CACHE[owner][key] = entry
+    return entry[1]
+
+
 class _TorchMetaLearnerMixin:
     """Meta-training loop and torch bookkeeping shared by the torch meta-learners.
 
@@ -175,8 +193,9 @@ class _TorchMetaLearnerMixin:
     ``verbose``, ``warm_start``) and call :meth:`_train_loop`.
 
     Fitted parameters live in ``self.params_`` (a dict of CPU tensors, picklable
-    anywhere); :meth:`_device_params` returns them on the compute device, cached in an
-    attribute named ``_cache_*`` (attributes with that prefix are not pickled).
+    anywhere); :meth:`_device_params` returns them on the compute device, cached outside
+    the estimator (``predict`` changes nothing in ``__dict__``; nothing device-bound is
+    pickled).
     """
 
     # --- devices and parameters -------------------------------------------------------
@@ -184,20 +203,10 @@ class _TorchMetaLearnerMixin:
         return _resolve_device(self.device)
 
     def _device_params(self):
-        """The fitted parameters on the compute device (cached, never pickled)."""
+        """The fitted parameters on the compute device (cached outside ``__dict__``)."""
         device = self._device()
-        cache = self.__dict__.get("_cache_params")
-        if cache is None or cache[0] is not self.params_ or cache[1] != device:
-            cache = (self.params_, device, _to_device(self.params_, device))
-            self.__dict__["_cache_params"] = cache
-        return cache[2]
-
-    def __getstate__(self):
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else dict(
-            self.__dict__
-        )
-        # device copies are caches (``_cache_*``): never pickled, rebuilt on first use
-        return {k: v for k, v in state.items() if not k.startswith("_cache_")}
+        return _cached(self, "params", (self.params_, device),
+                       lambda: _to_device(self.params_, device))
 
     # --- the loop -----------------------------------------------------------------
     def _train_split(self, n_tasks, rng):

@@ -67,7 +67,10 @@ def _ref_entropy(z, m, cm):
     if cm is not None:
         z = z.masked_fill(~cm, -1e9)
     logp = F.log_softmax(z, -1)
-    return (-(logp.exp() * logp).sum(-1) * m).sum() / m.sum()
+    p = logp.exp()
+    p_bar = (p * m[:, None]).sum(0) / m.sum()
+    h_bar = -(p_bar * torch.log(p_bar.clamp_min(1e-30))).sum()
+    return (-(p * logp).sum(-1) * m).sum() / m.sum() - h_bar
 
 
 def _reference(net, params, data, cfg, lr, adapt_names, reptile=False):
@@ -223,6 +226,6 @@ def test_episode_sampler_per_task_relabels_and_masks():
 
 def test_episode_sampler_regression_too_small_task():
     X = np.zeros((15, 2))
-    with pytest.raises(ValueError, match="Task 1 has 5 rows: too small for n_shots=5"):
+    with pytest.raises(ValueError, match=r"Task 1 has 5 rows \(n_samples = 5\): too small for n_shots=5"):
         _EpisodeSampler(X, np.zeros(15), np.array([0, 10, 15]), kind="regression",
                         n_shots=5, n_queries=5)

@@ -24,6 +24,7 @@ from .._episodes import _EpisodeSampler
 from .._torch import (
     _TORCH_PARAMETER_CONSTRAINTS,
     _build_module,
+    _cached,
     _numpy_rng,
     _seed,
     _to_cpu,
@@ -99,12 +100,20 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
     def _model(self):
         """The engine's model for ``module_`` on the compute device (cached)."""
         device = self._device()
-        cache = self.__dict__.get("_cache_model")
-        if cache is None or cache[0] is not self.module_ or cache[1] != device:
-            module = copy.deepcopy(self.module_).to(device)
-            cache = (self.module_, device, _engine.make_model(module))
-            self.__dict__["_cache_model"] = cache
-        return cache[2]
+
+        def build():
+            return _engine.make_model(copy.deepcopy(self.module_).to(device))
+
+        return _cached(self, "model", (self.module_, device), build)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # ``score`` is episodic and a short ``fit`` is far from converged: not the
+        # training-set score scikit-learn's checks expect.
+        for sub in (tags.classifier_tags, tags.regressor_tags):
+            if sub is not None:
+                sub.poor_score = True
+        return tags
 
     @staticmethod
     def _split(params):

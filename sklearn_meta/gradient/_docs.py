@@ -36,8 +36,10 @@ PARAMS = {
     "label_space": """label_space : {"auto", "shared", "per_task"}, default="auto"
     Label setting of the tasks (see :class:`~sklearn_meta.base.BaseMetaClassifier`).""",
     "unlabeled_weight": """unlabeled_weight : float, default=0.0
-    Weight of an entropy-minimisation term on unlabelled rows added to the inner loss
-    (semi-supervised adaptation): ``adapt(..., X_unlabeled=X)`` uses it, and
+    Weight of a term on unlabelled rows added to the inner loss (semi-supervised,
+    transductive adaptation): information maximisation, i.e. the mean prediction
+    entropy (entropy minimisation) minus the entropy of the mean prediction (which keeps
+    the rows from all going to one class). ``adapt(..., X_unlabeled=X)`` uses it, and
     meta-training uses the query rows as unlabelled rows when it is > 0.""",
     "meta_lr": """meta_lr : float, default=1e-3
     Learning rate of the Adam optimiser of the meta-parameters.""",

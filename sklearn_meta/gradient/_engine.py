@@ -41,8 +41,10 @@ Parameters are a dict ``name -> tensor`` with the module's parameter names; a te
 *shared* by all tasks (the module's shape) or *batched* (a leading ``T`` dimension).
 Masks (``m_*``, float, 1 = real row) make padded rows count for nothing; ``class_mask``
 (T, C) bool hides logits of classes absent from a task. With ``unlabeled_weight > 0`` the
-inner objective adds ``unlabeled_weight`` x the mean prediction entropy over unlabelled
-rows (classification); meta-training uses the query rows as those unlabelled rows.
+inner objective adds ``unlabeled_weight`` x an information-maximisation term on unlabelled
+rows (classification): the mean prediction entropy (entropy minimisation) minus the
+entropy of the mean prediction (which rules out the trivial minimum that puts every row
+in one class); meta-training uses the query rows as those unlabelled rows.
 """
 
 from dataclasses import dataclass
@@ -81,7 +83,7 @@ class InnerConfig:
     scope : {"all", "head"}
         Parameters that adapt: all of them, or the last layer only (ANIL).
     unlabeled_weight : float
-        Weight of the entropy term on unlabelled rows (classification).
+        Weight of the information-maximisation term on unlabelled rows (classification).
     """
 
     loss: str = "ce"
@@ -114,9 +116,15 @@ def task_loss(z, y, m, class_mask=None, loss="ce"):
 
 
 def _entropy(z, m, class_mask=None):
+    """Information-maximisation term on unlabelled rows: mean prediction entropy minus
+    the entropy of the mean prediction (confident, but not all in one class)."""
     logp = F.log_softmax(_mask_logits(z, class_mask), dim=-1)
-    h = -(logp.exp() * logp).sum(-1)
-    return (_row_weights(m) * h).sum(-1)
+    p = logp.exp()
+    w = _row_weights(m)
+    h = -(p * logp).sum(-1)
+    p_bar = (w.unsqueeze(-1) * p).sum(-2)
+    h_bar = -(p_bar * torch.log(p_bar.clamp_min(1e-30))).sum(-1)
+    return (w * h).sum(-1) - h_bar
 
 
 def _loss_and_dz(z, y, m, class_mask, loss):
@@ -132,11 +140,17 @@ def _loss_and_dz(z, y, m, class_mask, loss):
 
 
 def _entropy_and_dz(z, m, class_mask):
+    """:func:`_entropy` and its gradient with respect to ``z`` (closed form)."""
     w = _row_weights(m).unsqueeze(-1)
     logp = F.log_softmax(_mask_logits(z, class_mask), dim=-1)
     p = logp.exp()
     h = -(p * logp).sum(-1, keepdim=True)
-    return (w * h).sum((-1, -2)), -w * p * (logp + h)
+    p_bar = (w * p).sum(-2, keepdim=True)
+    log_bar = torch.log(p_bar.clamp_min(1e-30))
+    h_bar = -(p_bar * log_bar).sum((-1, -2))
+    d_cond = -w * p * (logp + h)
+    d_marg = -w * p * (log_bar - (p * log_bar).sum(-1, keepdim=True))
+    return (w * h).sum((-1, -2)) - h_bar, d_cond - d_marg
 
 
 # --- models ---------------------------------------------------------------------------
