@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ._episodes import _EpisodeSampler
-from .continual._replay import with_replay
+from .continual._replay import continued_seed, with_replay
 from ._torch import _cached, _numpy_rng, _seed, _TorchMetaLearnerMixin
 
 __all__ = []
@@ -77,8 +77,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         """
         seed = _seed(self.random_state)
         if warm:
-            # a fresh stream of episodes for every call, reproducible from random_state
-            seed = (seed + 7919 * (self.n_iter_ + 1)) % (2**31 - 1)
+            seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
         device = self._device()
         if holdout:

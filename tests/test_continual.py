@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from sklearn_meta.continual._replay import _TaskReplayBuffer, mixed_meta_batch
-from sklearn_meta.datasets import make_classification_tasks
+from sklearn_meta.datasets import make_classification_tasks, make_sinusoid_tasks
+from sklearn_meta.gradient import MAMLRegressor, ReptileRegressor
+from sklearn_meta.model_based import NeuralProcessRegressor
 from sklearn_meta.metric import ProtoNetClassifier
 from sklearn_meta.tasks import TaskSet, as_task_arrays
 
@@ -86,3 +88,23 @@ def test_partial_fit_shared_labels_need_classes_upfront():
     est.partial_fit(two[:3], classes=[0, 1, 2]).partial_fit(data.tasks[3:])
     assert list(est.classes_) == [0, 1, 2]
     assert est.predict_proba(data.tasks[0][0]).shape == (30, 3)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: MAMLRegressor(hidden_layer_sizes=(8,), inner_steps=1, max_iter=3,
+                          replay_buffer_size=4, random_state=0),
+    lambda: ReptileRegressor(hidden_layer_sizes=(8,), inner_steps=1, max_iter=3,
+                             replay_buffer_size=4, random_state=0),
+    lambda: NeuralProcessRegressor(embedding_dim=8, n_heads=2, n_layers=1, max_iter=3,
+                                   replay_buffer_size=4, random_state=0),
+], ids=["maml", "reptile", "neural_process"])
+def test_partial_fit_on_gradient_and_model_based_learners(make):
+    tasks = make_sinusoid_tasks(n_tasks=8, random_state=0).tasks
+    est = make().partial_fit(tasks[:4])
+    first = est.predict(tasks[0][0])
+    est.partial_fit(tasks[4:])
+    assert est.n_iter_ == 6 and len(est.replay_buffer_) == 4
+    assert not np.allclose(est.predict(tasks[0][0]), first)
+    # reproducible stream for a fixed random_state
+    again = make().partial_fit(tasks[:4]).partial_fit(tasks[4:])
+    np.testing.assert_allclose(again.predict(tasks[0][0]), est.predict(tasks[0][0]))
