@@ -67,9 +67,9 @@ class ContinualMixin:
         self : object
             The estimator, meta-trained on the stream so far.
         """
+        self._validate_params()
         first = not hasattr(self, "n_features_in_")
         if first:
-            self._validate_params()
             tasks = self._validate_tasks(X, y, groups)
             if classes is not None and self._is_classifier():
                 tasks = self._with_classes(tasks, np.union1d(self.meta_classes_, classes))
