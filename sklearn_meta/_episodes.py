@@ -182,8 +182,14 @@ class _EpisodeSampler:
         return self.X[rows_t], self.y[rows_t], m
 
     # --- public -------------------------------------------------------------------
+    #: ``task_picker(rng) -> task indices`` of one meta-batch, replacing the uniform
+    #: draw (continual learning mixes replayed tasks in this way); None: uniform.
+    task_picker = None
+
     def sample_tasks(self):
         """Indices of ``meta_batch_size`` tasks (without replacement when possible)."""
+        if self.task_picker is not None:
+            return np.asarray(self.task_picker(self.rng), dtype=np.int64)
         B = self.meta_batch_size
         return self.rng.choice(self.n_tasks, size=B, replace=B > self.n_tasks)
 

@@ -222,7 +222,7 @@ class _TorchMetaLearnerMixin:
         n_val = min(n_tasks - 1, max(1, int(math.ceil(self.validation_fraction * n_tasks))))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _train_loop(self, params, step, score=None, *, desc=None):
+    def _train_loop(self, params, step, score=None, *, desc=None, warm=None):
         """Meta-train ``params`` in place.
 
         Parameters
@@ -238,11 +238,16 @@ class _TorchMetaLearnerMixin:
             ``validation_interval`` iterations on held-out validation tasks; used for
             early stopping (best parameters restored) and the plateau schedule. When None,
             the mean training loss over the interval is monitored instead.
+        warm : bool or None
+            Whether to continue the history (``n_iter_``, ``loss_curve_``...) of an
+            earlier fit, as ``partial_fit`` does; None: ``warm_start`` decides.
 
         Sets ``n_iter_``, ``loss_curve_``, ``validation_scores_``,
         ``best_validation_score_`` and ``best_loss_``.
         """
-        warm = self.warm_start and hasattr(self, "loss_curve_")
+        if warm is None:
+            warm = self.warm_start
+        warm = warm and hasattr(self, "loss_curve_")
         loss_curve = list(self.loss_curve_) if warm else []
         val_scores = list(self.validation_scores_ or []) if warm else []
         n_iter_before = self.n_iter_ if warm else 0

@@ -550,6 +550,11 @@ class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
 
     score = BaseMetaEstimator.score
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.poor_score = True  # ClassifierMixin resets it; see above
+        return tags
+
 
 class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
     """Base class of meta-regressors.
@@ -560,3 +565,8 @@ class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
     """
 
     score = BaseMetaEstimator.score
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.regressor_tags.poor_score = True  # RegressorMixin resets it; see above
+        return tags

@@ -13,6 +13,7 @@ a subclass that sets
 
 import copy
 import warnings
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -31,6 +32,8 @@ from .._torch import (
     _TorchMetaLearnerMixin,
 )
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..continual import ContinualMixin
+from ..continual._replay import continued_seed, with_replay
 from . import _engine
 
 _LR = "lr:"  # prefix of Meta-SGD's learned inner learning rates in ``params_``
@@ -125,14 +128,15 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
     def _lr(self, lrs):
         return lrs if lrs else self.inner_lr
 
-    def _init_params(self, n_features, n_outputs, seed, device):
+    def _init_params(self, n_features, n_outputs, seed, device, warm=None):
         net = _build_module(
             self.module, n_features, n_outputs, hidden_layer_sizes=self.hidden_layer_sizes,
             activation=self.activation, seed=seed,
         )
         fresh = {k: p.detach() for k, p in net.named_parameters()}
         old = getattr(self, "params_", None)
-        if self.warm_start and old is not None and all(
+        warm = self.warm_start if warm is None else warm
+        if warm and old is not None and all(
             k in old and old[k].shape == v.shape for k, v in fresh.items()
         ):
             net, params = self.module_, dict(old)
@@ -177,16 +181,31 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
         return step
 
-    def _meta_fit(self, tasks):
+    def _partial_meta_fit(self, tasks, replay, task_picker, first):
+        """One ``partial_fit`` step (:class:`~sklearn_meta.continual.ContinualMixin`)."""
+        self._meta_fit(tasks, warm=not first, replay=replay, task_picker=task_picker,
+                       holdout=False)
+
+    def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
+        """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
         seed = _seed(self.random_state)
+        if warm:
+            seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
         device = self._device()
-        self.n_outputs_ = self._head_outputs(tasks)
-        train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
+        if not warm:  # a continued partial_fit keeps the output layer of the first call
+            self.n_outputs_ = self._head_outputs(tasks)
+        if holdout:
+            train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
+        else:  # partial_fit holds out no validation tasks
+            train_idx, val_idx = np.arange(tasks.n_tasks), np.arange(0)
         train = tasks.subset(train_idx) if len(val_idx) else tasks
+        train, n_new = with_replay(train, replay)
         sampler = self._sampler(train, rng, device)
+        if task_picker is not None and n_new < train.n_tasks:
+            sampler.task_picker = partial(task_picker, n_new=n_new, n_total=train.n_tasks)
         params = self._init_params(
-            tasks.n_features, self._n_outputs(tasks, sampler), seed, device
+            tasks.n_features, self._n_outputs(tasks, sampler), seed, device, warm=warm
         )
         model = self._model()
         score = None
@@ -199,7 +218,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
         self._train_loop(
             list(params.values()), self._step(model, params, sampler), score,
-            desc=type(self).__name__,
+            desc=type(self).__name__, warm=warm,
         )
         self._store(params)
         return self
@@ -295,16 +314,20 @@ class _GradientRegressorMixin:
         return self._outputs(X, state)[:, 0]
 
 
-class _GradientClassifier(_GradientClassifierMixin, _GradientMetaLearner, BaseMetaClassifier):
+class _GradientClassifier(ContinualMixin, _GradientClassifierMixin, _GradientMetaLearner,
+                          BaseMetaClassifier):
     _parameter_constraints = {
         **BaseMetaClassifier._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
+        **ContinualMixin._parameter_constraints,
         **_CLASSIFIER_CONSTRAINTS,
     }
 
 
-class _GradientRegressor(_GradientRegressorMixin, _GradientMetaLearner, BaseMetaRegressor):
+class _GradientRegressor(ContinualMixin, _GradientRegressorMixin, _GradientMetaLearner,
+                         BaseMetaRegressor):
     _parameter_constraints = {
         **BaseMetaRegressor._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
+        **ContinualMixin._parameter_constraints,
     }

@@ -73,6 +73,11 @@ PARAMS = {
     Show a progress bar with the meta-training loss.""",
     "warm_start": """warm_start : bool, default=False
     Continue from the current meta-parameters at the next ``fit``.""",
+    "replay_buffer_size": """replay_buffer_size : int, default=100
+    Past tasks kept for experience replay by ``partial_fit`` (a uniform sample of the
+    stream); 0 disables replay.""",
+    "replay_ratio": """replay_ratio : float, default=0.5
+    Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.""",
 }
 
 ATTRIBUTES = """Attributes

@@ -65,6 +65,8 @@ class MAMLClassifier(_GradientClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -91,6 +93,8 @@ class MAMLClassifier(_GradientClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
 
 
 @document(
@@ -134,6 +138,8 @@ class MAMLRegressor(_GradientRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -157,3 +163,5 @@ class MAMLRegressor(_GradientRegressor):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio

@@ -62,6 +62,8 @@ class ReptileClassifier(_GradientClassifier):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -87,6 +89,8 @@ class ReptileClassifier(_GradientClassifier):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
 
 @document(
     _SUMMARY.format(what="for regression"),
@@ -129,6 +133,8 @@ class ReptileRegressor(_GradientRegressor):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -151,3 +157,5 @@ class ReptileRegressor(_GradientRegressor):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio

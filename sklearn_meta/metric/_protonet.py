@@ -1,0 +1,322 @@
+"""Prototypical networks for tabular few-shot classification."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+from torch.func import functional_call
+
+from .._episodic_fit import _EpisodicNetworkMixin
+from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
+from ..base import BaseMetaClassifier
+from ..continual import ContinualMixin
+from ._prototypes import (
+    class_prototypes,
+    prototype_logits,
+    prototypical_loss,
+    refine_prototypes,
+)
+
+__all__ = ["ProtoNetClassifier"]
+
+
+class _Prototypes:
+    """Adapted state: class prototypes (and fine-tuned weights, if any), on the CPU."""
+
+    def __init__(self, prototypes, params=None):
+        self.prototypes = prototypes
+        self.params = params
+
+
+class ProtoNetClassifier(ContinualMixin, _EpisodicNetworkMixin, BaseMetaClassifier):
+    """Prototypical network: nearest class mean in a meta-learned embedding.
+
+    An embedding network (a multi-layer perceptron by default, or your own ``module``) is
+    meta-trained on N-way K-shot episodes drawn from the training tasks so that, in its
+    embedding, rows lie close to the mean embedding (*prototype*) of their class computed
+    from a few labelled rows (Snell et al., 2017). ``adapt`` embeds the support set and
+    stores one prototype per class; it works for any number of classes and shots, not
+    only those of meta-training. ``predict_proba`` is a softmax over the negative squared
+    distances to the prototypes.
+
+    Read more in the :ref:`User Guide <metric_learners>`.
+
+    Parameters
+    ----------
+    n_shots : int, default=5
+        Support rows per class of the meta-training episodes and of ``score``.
+    n_way : int, default=None
+        Classes per meta-training episode when tasks have their own label sets
+        (``label_space="per_task"``); None uses all classes of a task (training with
+        more classes than at test time often helps).
+    n_queries : int, default=5
+        Query rows per class of the meta-training episodes.
+    embedding_dim : int, default=64
+        Size of the embedding (output of the network).
+    hidden_layer_sizes : array-like of shape (n_layers,), default=(128,)
+        Hidden layers of the default embedding MLP.
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation of the default MLP.
+    module : callable, default=None
+        ``module(n_features, embedding_dim) -> torch.nn.Module`` replacing the default
+        MLP; its weights are drawn under ``random_state``.
+    meta_batch_size : int, default=8
+        Episodes (tasks) per meta-iteration.
+    meta_lr : float, default=1e-3
+        Adam learning rate of meta-training.
+    max_iter : int, default=500
+        Meta-iterations (per call of ``partial_fit``).
+    tol : float or None, default=1e-4
+        Stop when the monitored score (validation accuracy with ``early_stopping``, else
+        the negative training loss) has not improved by ``tol`` for ``n_iter_no_change``
+        checks; None trains ``max_iter`` iterations.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the tasks, check the episode accuracy on them
+        every ``validation_interval`` iterations and keep the best embedding.
+    validation_fraction : float, default=0.1
+        Fraction of tasks held out with ``early_stopping``.
+    validation_interval : int, default=20
+        Meta-iterations between two checks.
+    n_iter_no_change : int, default=10
+        Checks without improvement before stopping.
+    lr_schedule : {"constant", "plateau"}, default="constant"
+        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
+    fine_tune_steps : int, default=0
+        Adam steps that fine-tune a copy of the embedding on the support set at
+        ``adapt`` (prototypical loss of the support rows against their prototypes);
+        0 keeps the meta-learned embedding (fastest).
+    fine_tune_lr : float, default=1e-3
+        Learning rate of those steps.
+    replay_buffer_size : int, default=100
+        Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
+    replay_ratio : float, default=0.5
+        Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.
+    label_space : {"auto", "shared", "per_task"}, default="auto"
+        Whether tasks share one label set (see
+        :class:`~sklearn_meta.base.BaseMetaClassifier`).
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Where to compute; the fitted model is stored on the CPU.
+    verbose : int, default=0
+        Show a progress bar of meta-training.
+    warm_start : bool, default=False
+        Continue from the previous fit's network.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the network's weights, the episodes and ``score``.
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The meta-trained embedding network (on the CPU).
+    prototypes_ : ndarray of shape (n_classes, embedding_dim) or None
+        Prototypes of the training classes (shared label space), used to predict
+        before any ``adapt``; None with per-task label sets.
+    meta_classes_ : ndarray
+        All labels seen in ``fit``.
+    classes_ : ndarray
+        Labels of the adapted task, else ``meta_classes_``.
+    n_iter_ : int
+        Meta-iterations run.
+    loss_curve_ : list of float
+        Training loss of every meta-iteration.
+    validation_scores_ : list of float or None
+        Validation accuracy at every check (``early_stopping``).
+    best_validation_score_ : float or None
+        Best of them.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the features (DataFrames only).
+
+    See Also
+    --------
+    sklearn_meta.model_based.NeuralProcessClassifier : In-context learner reading the
+        support set with attention.
+    sklearn.neighbors.NearestCentroid : The same rule on the raw features.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.metric import ProtoNetClassifier
+    >>> data = make_classification_tasks(n_tasks=20, n_classes=3,
+    ...                                  per_task_labels=True, random_state=0)
+    >>> clf = ProtoNetClassifier(n_shots=3, max_iter=20, random_state=0)
+    >>> clf = clf.fit(data.tasks[:16])
+    >>> X_new, y_new = data.tasks[16]
+    >>> clf.adapt(X_new[:12], y_new[:12]).predict(X_new[12:]).shape
+    (28,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMetaClassifier._parameter_constraints,
+        **_TORCH_PARAMETER_CONSTRAINTS,
+        **ContinualMixin._parameter_constraints,
+        "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        "n_queries": [Interval(Integral, 1, None, closed="left")],
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+        "fine_tune_steps": [Interval(Integral, 0, None, closed="left")],
+        "fine_tune_lr": [Interval(Real, 0, None, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_shots=5,
+        n_way=None,
+        n_queries=5,
+        embedding_dim=64,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        module=None,
+        meta_batch_size=8,
+        meta_lr=1e-3,
+        max_iter=500,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_interval=20,
+        n_iter_no_change=10,
+        lr_schedule="constant",
+        fine_tune_steps=0,
+        fine_tune_lr=1e-3,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
+        label_space="auto",
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        random_state=None,
+    ):
+        self.n_shots = n_shots
+        self.n_way = n_way
+        self.n_queries = n_queries
+        self.embedding_dim = embedding_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.meta_batch_size = meta_batch_size
+        self.meta_lr = meta_lr
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
+        self.fine_tune_steps = fine_tune_steps
+        self.fine_tune_lr = fine_tune_lr
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
+        self.label_space = label_space
+        self.device = device
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    # -- meta-training -------------------------------------------------------------
+    def _build_network(self, n_features, seed):
+        return _build_module(
+            self.module, n_features, self.embedding_dim,
+            hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation,
+            seed=seed,
+        )
+
+    def _episode_loss(self, net, ep, n_classes):
+        return prototypical_loss(
+            net(ep.X_s), ep.y_s, ep.m_s, net(ep.X_q), ep.y_q, ep.m_q, n_classes,
+            ep.class_mask,
+        )
+
+    def _meta_fit(self, tasks):
+        self.prototypes_ = None
+        self._fit_episodes(tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._set_training_prototypes(tasks)
+
+    def _partial_meta_fit(self, tasks, replay, task_picker, first):
+        if first:
+            self.prototypes_ = None
+        super()._partial_meta_fit(tasks, replay, task_picker, first)
+        self._set_training_prototypes(tasks)
+
+    def _set_training_prototypes(self, tasks):
+        """Class means of the training rows (shared labels): the zero-shot model.
+
+        A class without rows in ``tasks`` keeps its earlier prototype (``partial_fit``).
+        """
+        if tasks.label_space != "shared":
+            return
+        with torch.no_grad():
+            z = self._embed(tasks.X)[None]
+            y = torch.as_tensor(tasks.y, device=z.device)[None]
+            protos, counts = class_prototypes(z, y, torch.ones_like(z[..., 0]),
+                                              len(self.meta_classes_))
+        protos, absent = protos[0].cpu().numpy(), (counts[0] == 0).cpu().numpy()
+        if self.prototypes_ is not None and len(self.prototypes_) == len(protos):
+            protos[absent] = self.prototypes_[absent]
+        self.prototypes_ = protos
+
+    # -- adaptation ----------------------------------------------------------------
+    def _embed(self, X, params=None):
+        net = self._device_network()
+        X = self._tensor(X)
+        if params is None:
+            return net(X)
+        device = X.device
+        return functional_call(net, {k: v.to(device) for k, v in params.items()}, (X,))
+
+    def _fine_tune(self, X, y, n_classes):
+        """A copy of the embedding's weights after a few steps on the support set."""
+        net = self._device_network()
+        params = {k: v.detach().clone().requires_grad_() for k, v in net.named_parameters()}
+        X_t = self._tensor(X)[None]
+        y_t = torch.as_tensor(y, device=X_t.device)[None]
+        m = torch.ones_like(X_t[..., 0])
+        optimizer = torch.optim.Adam(params.values(), lr=self.fine_tune_lr)
+        for _ in range(self.fine_tune_steps):
+            optimizer.zero_grad()
+            z = functional_call(net, params, (X_t,))
+            loss, _ = prototypical_loss(z, y_t, m, z, y_t, m, n_classes)
+            loss.backward()
+            optimizer.step()
+        return {k: v.detach().cpu() for k, v in params.items()}
+
+    def _adapt(self, X, y, X_unlabeled):
+        n_classes = len(self.meta_classes_) if self._label_space_ == "shared" else int(y.max()) + 1
+        params = self._fine_tune(X, y, n_classes) if self.fine_tune_steps else None
+        with torch.no_grad():
+            z = self._embed(X, params)[None]
+            y_t = torch.as_tensor(y, device=z.device)[None]
+            protos, counts = class_prototypes(z, y_t, torch.ones_like(z[..., 0]), n_classes)
+            if self._label_space_ == "shared":
+                # a shared class absent from the support set keeps its training prototype
+                missing = counts[0] == 0
+                if bool(missing.any()):
+                    fallback = torch.as_tensor(self.prototypes_, dtype=z.dtype, device=z.device)
+                    protos[0, missing] = fallback[missing]
+                    counts[0, missing] = 1.0
+            if X_unlabeled is not None and len(X_unlabeled):
+                z_u = self._embed(X_unlabeled, params)[None]
+                protos = refine_prototypes(protos, counts, z_u)
+        return _Prototypes(protos[0].cpu().numpy(), params)
+
+    # -- prediction ----------------------------------------------------------------
+    def _logits(self, X, state):
+        if state is None:
+            protos, params = self.prototypes_, None
+        else:
+            protos, params = state.prototypes, state.params
+        with torch.no_grad():
+            z = self._embed(X, params)
+            p = torch.as_tensor(protos, dtype=z.dtype, device=z.device)
+            return prototype_logits(z[None], p[None])[0].double().cpu().numpy()
+
+    def _predict_proba(self, X, state, n_classes):
+        logits = self._logits(X, state)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def _decision_function(self, X, state, n_classes):
+        logits = self._logits(X, state)
+        return logits[:, 1] - logits[:, 0] if n_classes == 2 else logits

@@ -1,0 +1,103 @@
+"""Class prototypes and the prototypical-network loss, batched over tasks.
+
+All functions take a leading *task* dimension ``T`` and masks, so one call handles a
+meta-batch of episodes with any number of classes and shots per task: ``m`` (float,
+1 = real row) marks padded rows, ``class_mask`` (bool) the classes a task really has.
+A class without any support row gets no prototype: its logit is masked out and query
+rows of it count for nothing.
+"""
+
+import torch
+import torch.nn.functional as F
+
+__all__ = []
+
+_NEG = -1e9  # logit of a class without a prototype: exp() underflows to exactly 0
+
+
+def class_prototypes(z, y, m, n_classes):
+    """Mean embedding of every class of every task.
+
+    Parameters
+    ----------
+    z : tensor (T, n, e)
+        Embeddings of the support rows.
+    y : int64 tensor (T, n)
+        Class codes ``0..n_classes - 1``.
+    m : tensor (T, n)
+        1 for a real row, 0 for padding.
+    n_classes : int
+
+    Returns
+    -------
+    prototypes : tensor (T, n_classes, e)
+        Class means (zeros for a class without rows).
+    counts : tensor (T, n_classes)
+        Rows per class (the weight of every prototype).
+    """
+    onehot = F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)
+    counts = onehot.sum(-2)
+    sums = onehot.transpose(-1, -2) @ z
+    return sums / counts.clamp_min(1e-12).unsqueeze(-1), counts
+
+
+def squared_distances(a, b):
+    """Squared Euclidean distances (T, n, c) between rows of ``a`` (T, n, e) and ``b``."""
+    d = (a * a).sum(-1, keepdim=True) - 2.0 * a @ b.transpose(-1, -2)
+    return (d + (b * b).sum(-1).unsqueeze(-2)).clamp_min(0.0)
+
+
+def prototype_logits(z, prototypes, valid=None):
+    """Negative squared distances to the prototypes; invalid classes masked out."""
+    logits = -squared_distances(z, prototypes)
+    if valid is not None:
+        logits = logits.masked_fill(~valid.unsqueeze(-2), _NEG)
+    return logits
+
+
+def refine_prototypes(prototypes, counts, z_u, m_u=None, valid=None, steps=1):
+    """Soft k-means refinement of prototypes with unlabelled rows (semi-supervised).
+
+    Each unlabelled row is assigned softly to the classes (softmax over negative squared
+    distances) and added to their means with that weight (Ren et al., 2018).
+    """
+    if m_u is None:
+        m_u = torch.ones(z_u.shape[:-1], dtype=z_u.dtype, device=z_u.device)
+    sums = prototypes * counts.unsqueeze(-1)
+    for _ in range(steps):
+        w = torch.softmax(prototype_logits(z_u, prototypes, valid), -1) * m_u.unsqueeze(-1)
+        total = counts + w.sum(-2)
+        prototypes = (sums + w.transpose(-1, -2) @ z_u) / total.clamp_min(1e-12).unsqueeze(-1)
+    return prototypes
+
+
+def logits_loss(logits, y, m, valid):
+    """Mean cross-entropy over tasks of the real rows whose class is valid.
+
+    ``logits`` (T, n, C) with invalid classes already masked; ``valid`` (T, C) bool.
+    Returns ``(loss, accuracy)``; the accuracy (no gradient) is over the same rows.
+    """
+    w = m * valid.gather(-1, y).to(m.dtype)
+    w = w / w.sum(-1, keepdim=True).clamp_min(1.0)
+    logp = F.log_softmax(logits, -1)
+    nll = -logp.gather(-1, y.unsqueeze(-1)).squeeze(-1)
+    loss = (w * nll).sum(-1).mean()
+    with torch.no_grad():
+        hit = (logits.argmax(-1) == y).to(w.dtype)
+        tasks_w = (w.sum(-1) > 0).to(w.dtype)
+        acc = ((w * hit).sum(-1) * tasks_w).sum() / tasks_w.sum().clamp_min(1.0)
+    return loss, acc
+
+
+def prototypical_loss(z_s, y_s, m_s, z_q, y_q, m_q, n_classes, class_mask=None):
+    """Mean query cross-entropy of a prototypical network over a meta-batch.
+
+    Returns ``(loss, accuracy)``: the mean over tasks of the mean negative
+    log-likelihood of each task's query rows, and the query accuracy (a float tensor,
+    no gradient) of the same episodes.
+    """
+    prototypes, counts = class_prototypes(z_s, y_s, m_s, n_classes)
+    valid = counts > 0
+    if class_mask is not None:
+        valid = valid & class_mask
+    return logits_loss(prototype_logits(z_q, prototypes, valid), y_q, m_q, valid)
