@@ -190,7 +190,8 @@ def run(args):
     _check_scoring(scoring)
     chosen = _learners.select_learners(args.learners, ds.task_type)
     models = {lrn.name: _learners.make_learner(
-        lrn, ds.task_type, random_state=args.seed, device=args.device, n_jobs=args.jobs)
+        lrn, ds.task_type, random_state=args.seed, device=args.device, n_jobs=args.jobs,
+        scoring=scoring)
         for lrn in chosen}
     try:
         os.makedirs(args.output, exist_ok=True)

@@ -179,11 +179,13 @@ def availability(learner, task_type):
     return cls, None
 
 
-def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=None):
+def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=None,
+                 scoring=None):
     """Build the estimator of a registry entry for ``task_type``.
 
-    The entry's settings, ``random_state``, ``device`` and ``n_jobs`` are
-    applied where the estimator has those parameters.
+    The entry's settings, ``random_state``, ``device``, ``n_jobs`` and
+    ``scoring`` (the benchmark's metric, for learners that choose among
+    models by a score) are applied where the estimator has those parameters.
     """
     cls, why = availability(learner, task_type)
     if cls is None:
@@ -194,6 +196,8 @@ def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=N
         wanted["device"] = device
     if n_jobs is not None:
         wanted["n_jobs"] = n_jobs
+    if scoring is not None:
+        wanted["scoring"] = scoring
     accepted = est.get_params(deep=False)
     est.set_params(**{k: v for k, v in wanted.items() if k in accepted})
     return est
