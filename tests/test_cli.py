@@ -238,3 +238,15 @@ def test_console_entry_point():
                           capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.startswith("sklearn-meta ")
+
+
+def test_default_learners_all_run(tmp_path, table, capsys):
+    # every default learner present (torch ones included) runs in the pipeline
+    code = main(["benchmark", "--data", str(table), "--target", "label", "--group", "site",
+                 "--shots", "1", "--episodes", "2", "--quiet",
+                 "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    ran = {r["learner"] for r in doc["results"]}
+    assert ran == {lrn.name for lrn in _learners.select_learners(None, "classification")}

@@ -150,6 +150,11 @@ def main(argv=None):
     except CLIError as exc:
         print(f"sklearn-meta {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # pragma: no cover - output piped into `head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("sklearn-meta: interrupted", file=sys.stderr)
         return 130
