@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 
 from sklearn_meta.__main__ import main
 from sklearn_meta.cli import _learners
@@ -59,10 +58,11 @@ def test_end_to_end_classification(tmp_path, table, capsys, monkeypatch):
         return displays[-1]
 
     monkeypatch.setattr(FewShotCurveDisplay, "from_results", classmethod(spy))
-    with threadpool_limits(1):  # HistGradientBoosting's threads crawl on a busy machine
-        code = _bench(tmp_path, "--data", str(table), "--target", "label", "--group",
-                      "site", "--learners", "per-task", "pooled", "--shots", "1", "3",
-                      "--seed", "1")
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    code = _bench(tmp_path, "--data", str(table), "--target", "label", "--group", "site",
+                  "--learners", "per-task", "pooled", "--shots", "1", "3", "--seed", "1")
+    assert torch.get_num_threads() == threads  # --threads is undone after the run
     out = capsys.readouterr().out
     assert code == 0
     assert "1 shot (1 labelled row per class" in out and "3 shots" in out
@@ -238,3 +238,15 @@ def test_console_entry_point():
                           capture_output=True, text=True, timeout=60,
                           cwd=ROOT)
     assert proc.returncode == 0 and proc.stdout.startswith("sklearn-meta ")
+
+
+def test_default_learners_all_run(tmp_path, table, capsys):
+    # every default learner present (torch ones included) runs in the pipeline
+    code = main(["benchmark", "--data", str(table), "--target", "label", "--group", "site",
+                 "--shots", "1", "--episodes", "2", "--quiet",
+                 "--output", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    ran = {r["learner"] for r in doc["results"]}
+    assert ran == {lrn.name for lrn in _learners.select_learners(None, "classification")}

@@ -109,6 +109,9 @@ def build_parser():
                      help="device of the torch learners (default: cpu)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
                      help="n_jobs of the learners that have it (default: their own)")
+    run.add_argument("--threads", type=int, default=1, metavar="N",
+                     help="threads of BLAS, OpenMP and torch during the run (default: 1: "
+                          "the problems are small, and more threads slow a busy machine)")
     run.add_argument("--output", default="benchmark-results", metavar="DIR",
                      help="folder for results.csv, results.json and the PNG "
                           "(default: ./benchmark-results)")
@@ -147,6 +150,11 @@ def main(argv=None):
     except CLIError as exc:
         print(f"sklearn-meta {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # pragma: no cover - output piped into `head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except KeyboardInterrupt:  # pragma: no cover - interactive
         print("sklearn-meta: interrupted", file=sys.stderr)
         return 130

@@ -88,6 +88,26 @@ def _first_order(cls, task_type):
     return cls(first_order=True)
 
 
+def _warm_start(cls, task_type):
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    if task_type == "classification":
+        return cls(LogisticRegression(), {"C": [0.01, 0.1, 1.0, 10.0, 100.0]})
+    return cls(Ridge(), {"alpha": [0.01, 0.1, 1.0, 10.0, 100.0]})
+
+
+def _algorithm_selector(cls, task_type):
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.naive_bayes import GaussianNB
+    from sklearn.neighbors import KNeighborsClassifier, KNeighborsRegressor
+
+    if task_type == "classification":
+        return cls([LogisticRegression(), GaussianNB(), KNeighborsClassifier(n_neighbors=1),
+                    DummyClassifier()])
+    return cls([Ridge(), KNeighborsRegressor(n_neighbors=1), DummyRegressor()])
+
+
 REGISTRY = (
     Learner("per-task", "baseline", "PerTaskEstimator", "PerTaskEstimator",
             "LogisticRegression / Ridge fitted on the support set only",
@@ -125,9 +145,11 @@ REGISTRY = (
             "MetaPriorRidge", "linear model shrunk toward a prior learned from the tasks"),
     Learner("hp-warmstart", "meta-parameter", "HyperparameterWarmStart",
             "HyperparameterWarmStart",
-            "hyperparameters ranked by similar training tasks", default=False),
+            "LogisticRegression C / Ridge alpha chosen from similar training tasks",
+            default=False, build=_warm_start),
     Learner("algo-select", "meta-knowledge", "AlgorithmSelector", "AlgorithmSelector",
-            "algorithm selection from task meta-features"),
+            "picks logistic/ridge, naive Bayes, 1-NN or a constant from task "
+            "meta-features", build=_algorithm_selector),
 )
 
 _BY_NAME = {learner.name: learner for learner in REGISTRY}
@@ -157,11 +179,13 @@ def availability(learner, task_type):
     return cls, None
 
 
-def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=None):
+def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=None,
+                 scoring=None):
     """Build the estimator of a registry entry for ``task_type``.
 
-    The entry's settings, ``random_state``, ``device`` and ``n_jobs`` are
-    applied where the estimator has those parameters.
+    The entry's settings, ``random_state``, ``device``, ``n_jobs`` and
+    ``scoring`` (the benchmark's metric, for learners that choose among
+    models by a score) are applied where the estimator has those parameters.
     """
     cls, why = availability(learner, task_type)
     if cls is None:
@@ -172,6 +196,8 @@ def make_learner(learner, task_type, *, random_state=None, device=None, n_jobs=N
         wanted["device"] = device
     if n_jobs is not None:
         wanted["n_jobs"] = n_jobs
+    if scoring is not None:
+        wanted["scoring"] = scoring
     accepted = est.get_params(deep=False)
     est.set_params(**{k: v for k, v in wanted.items() if k in accepted})
     return est
