@@ -119,7 +119,7 @@ def _load_learn2learn_maml():
     return maml.MAML, version
 
 
-def make_learn2learn(first_order):
+def make_learn2learn(first_order, steps=1):
     MAML, _ = _load_learn2learn_maml()
     maml = MAML(mlp(), lr=INNER_LR, first_order=first_order)
     opt = torch.optim.Adam(maml.parameters(), META_LR)
@@ -130,7 +130,8 @@ def make_learn2learn(first_order):
         total = 0.0
         for t in range(xs.shape[0]):
             learner = maml.clone()
-            learner.adapt(F.mse_loss(learner(xs[t]), ys[t]))
+            for _ in range(steps):
+                learner.adapt(F.mse_loss(learner(xs[t]), ys[t]))
             total = total + F.mse_loss(learner(xq[t]), yq[t])
         (total / xs.shape[0]).backward()
         opt.step()
@@ -138,7 +139,7 @@ def make_learn2learn(first_order):
     return step
 
 
-def make_higher(first_order):
+def make_higher(first_order, steps=1):
     try:
         import higher
     except ImportError:
@@ -154,14 +155,15 @@ def make_higher(first_order):
         for t in range(T):
             with higher.innerloop_ctx(net, inner_opt, copy_initial_weights=False,
                                       track_higher_grads=not first_order) as (fnet, diffopt):
-                diffopt.step(F.mse_loss(fnet(xs[t]), ys[t]))
+                for _ in range(steps):
+                    diffopt.step(F.mse_loss(fnet(xs[t]), ys[t]))
                 (F.mse_loss(fnet(xq[t]), yq[t]) / T).backward()
         opt.step()
 
     return step
 
 
-def make_loop(first_order):
+def make_loop(first_order, steps=1):
     from torch.func import functional_call
 
     net = mlp()
@@ -173,10 +175,12 @@ def make_loop(first_order):
         opt.zero_grad()
         total = 0.0
         for t in range(xs.shape[0]):
-            loss = F.mse_loss(functional_call(net, params, (xs[t],)), ys[t])
-            grads = torch.autograd.grad(loss, list(params.values()),
-                                        create_graph=not first_order)
-            fast = {k: v - INNER_LR * g for (k, v), g in zip(params.items(), grads)}
+            fast = params
+            for _ in range(steps):
+                loss = F.mse_loss(functional_call(net, fast, (xs[t],)), ys[t])
+                grads = torch.autograd.grad(loss, list(fast.values()),
+                                            create_graph=not first_order)
+                fast = {k: v - INNER_LR * g for (k, v), g in zip(fast.items(), grads)}
             total = total + F.mse_loss(functional_call(net, fast, (xq[t],)), yq[t])
         (total / xs.shape[0]).backward()
         opt.step()
@@ -184,7 +188,7 @@ def make_loop(first_order):
     return step
 
 
-def make_vmap(first_order):
+def make_vmap(first_order, steps=1):
     from torch.func import functional_call, grad, vmap
 
     net = mlp()
@@ -192,10 +196,12 @@ def make_vmap(first_order):
     opt = torch.optim.Adam(params.values(), META_LR)
 
     def task_loss(p, xs, ys, xq, yq):
-        g = grad(lambda q: F.mse_loss(functional_call(net, q, (xs,)), ys))(p)
-        if first_order:
-            g = {k: v.detach() for k, v in g.items()}
-        fast = {k: p[k] - INNER_LR * g[k] for k in p}
+        fast = p
+        for _ in range(steps):
+            g = grad(lambda q: F.mse_loss(functional_call(net, q, (xs,)), ys))(fast)
+            if first_order:
+                g = {k: v.detach() for k, v in g.items()}
+            fast = {k: fast[k] - INNER_LR * g[k] for k in fast}
         return F.mse_loss(functional_call(net, fast, (xq,)), yq)
 
     batched = vmap(task_loss, in_dims=(None, 0, 0, 0, 0))
@@ -224,13 +230,13 @@ def _episodes(batch):
     return xs, ys[..., 0], ones, xq, yq[..., 0], ones
 
 
-def make_engine(first_order, fast=True):
+def make_engine(first_order, steps=1, fast=True):
     engine, make_mlp = _engine()
     net = mlp()
     model = engine.make_model(net, fast=fast)
     params = {k: p.detach().clone().requires_grad_() for k, p in net.named_parameters()}
     opt = torch.optim.Adam(params.values(), META_LR)
-    cfg = engine.InnerConfig(loss="mse", steps=1, first_order=first_order)
+    cfg = engine.InnerConfig(loss="mse", steps=steps, first_order=first_order)
     cache = {}
 
     def step(batch):
@@ -244,12 +250,12 @@ def make_engine(first_order, fast=True):
     return step
 
 
-def make_generic(first_order):
-    return make_engine(first_order, fast=False)
+def make_generic(first_order, steps=1):
+    return make_engine(first_order, steps, fast=False)
 
 
 def estimator_rate(first_order, n_tasks, seconds):
-    """MAMLRegressor.fit end to end: meta-iterations per second over a whole fit."""
+    """MAMLRegressor.fit end to end: returns ``measure() -> (wall, CPU) rates``."""
     try:
         from sklearn_meta.gradient import MAMLRegressor
     except ImportError as exc:
@@ -269,18 +275,24 @@ def estimator_rate(first_order, n_tasks, seconds):
             inner_lr=INNER_LR, inner_steps=1, first_order=first_order, meta_lr=META_LR,
             max_iter=max_iter, device="cpu", random_state=0,
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         est.fit(X, y, groups=groups)
-        return time.perf_counter() - start
+        return np.array([time.perf_counter() - start, time.process_time() - cpu])
 
-    fit(2)  # warm-up
-    base = fit(1)
+    fit(2)  # warm-up (lazy imports of the first fit)
     n = 10
-    while True:
-        elapsed = fit(n)
+    while True:  # calibrate max_iter to about `seconds`
+        elapsed = fit(n)[0]
         if elapsed >= seconds or n >= 100_000:
-            return (n - 1) / max(elapsed - base, 1e-9)
+            break
         n = int(n * min(10.0, 1.5 * seconds / max(elapsed, 1e-3)))
+
+    def measure():
+        """(wall, CPU) rates of the meta-iterations, fixed fit costs subtracted."""
+        d = fit(n) - fit(1)
+        return tuple((n - 1) / np.maximum(d, 1e-9))
+
+    return measure
 
 
 METHODS = {
@@ -295,14 +307,15 @@ METHODS = {
 
 # --- timing ---------------------------------------------------------------------------------
 def rate(step, batches, seconds, min_iters=2):
-    """Meta-iterations per second over about ``seconds`` of wall time."""
-    n, start = 0, time.perf_counter()
+    """Meta-iterations per second of wall time and per second of process CPU time (all
+    threads), over about ``seconds`` of wall time."""
+    n, start, cpu = 0, time.perf_counter(), time.process_time()
     while True:
         step(batches[n % len(batches)])
         n += 1
         elapsed = time.perf_counter() - start
         if elapsed >= seconds and n >= min_iters:
-            return n / elapsed
+            return n / elapsed, n / max(time.process_time() - cpu, 1e-9)
 
 
 def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
@@ -324,8 +337,8 @@ def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
     if estimator:
         name = "sklearn-meta MAMLRegressor.fit"
         try:
-            rates[name] = [estimator_rate(first_order, n_tasks, seconds)
-                           for _ in range(repeats)]
+            measure = estimator_rate(first_order, n_tasks, seconds)
+            rates[name] = [measure() for _ in range(repeats)]
         except Skip as why:
             skipped[name] = str(why)
     return rates, skipped
@@ -333,16 +346,20 @@ def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
 
 def report(title, rates, skipped):
     print(f"\n### {title}\n")
-    ref = statistics.median(rates["learn2learn MAML"]) if "learn2learn MAML" in rates else None
-    print("| method | meta-it/s (median) | runs | x learn2learn |")
-    print("| --- | ---: | --- | ---: |")
+    wall = {k: statistics.median(r[0] for r in v) for k, v in rates.items()}
+    cpu = {k: statistics.median(r[1] for r in v) for k, v in rates.items()}
+    ref = "learn2learn MAML"
+    print("| method | meta-it/s (median, wall) | runs (wall) | x learn2learn | "
+          "meta-it per CPU-second (median) | x learn2learn (CPU) |")
+    print("| --- | ---: | --- | ---: | ---: | ---: |")
     for name, values in rates.items():
-        med = statistics.median(values)
-        ratio = f"{med / ref:.1f}" if ref else "n/a"
-        runs = ", ".join(f"{v:.3g}" for v in values)
-        print(f"| {name} | {med:.4g} | {runs} | {ratio} |")
+        ratio = f"{wall[name] / wall[ref]:.1f}" if ref in wall else "n/a"
+        ratio_cpu = f"{cpu[name] / cpu[ref]:.1f}" if ref in cpu else "n/a"
+        runs = ", ".join(f"{v[0]:.3g}" for v in values)
+        print(f"| {name} | {wall[name]:.4g} | {runs} | {ratio} | {cpu[name]:.4g} | "
+              f"{ratio_cpu} |")
     for name, why in skipped.items():
-        print(f"| {name} | skipped: {why} | | |")
+        print(f"| {name} | skipped: {why} | | | | |")
     sys.stdout.flush()
 
 

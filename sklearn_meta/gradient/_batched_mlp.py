@@ -29,7 +29,7 @@ is left to the generic path (:func:`supports` is False).
 
 import torch
 
-from ._engine import _NEG, FastMLP, _row_weights
+from ._engine import _NEG, FastMLP
 
 __all__ = []  # private module
 
@@ -89,39 +89,40 @@ def _activation_grad(da, a, activation):
 class _Targets:
     """What a loss needs about its targets, computed once per meta-batch (no graph).
 
-    ``w``: row weights (T, n, 1) of the masked mean; mse: ``y`` (T, n, 1) and ``w2 = 2w``;
-    ce: ``ow = onehot * w`` and the logit mask.
+    ``w``: ``scale`` x the row weights (T, n, 1) of the masked mean (``scale=2`` for the
+    gradient of the squared error, ``1/T`` for the mean over tasks); mse: ``y`` (T, n, 1);
+    ce: ``nw = -onehot * w`` and the logit mask.
     """
 
     def __init__(self, y, m, class_mask, loss, n_out, scale=1.0):
         self.loss = loss
         self.class_mask = None if class_mask is None else ~class_mask.unsqueeze(-2)
-        w = _row_weights(m).unsqueeze(-1) * scale
-        self.w = w
+        total = m.sum(-1, keepdim=True).clamp_(min=1.0)
+        if scale != 1.0:
+            total.div_(scale)
+        self.w = (m / total).unsqueeze(-1)
         if loss == "mse":
-            self.y = y.unsqueeze(-1).to(w.dtype)
-            self.w2 = 2.0 * w
+            self.y = y.unsqueeze(-1)
         else:
-            onehot = torch.zeros(*y.shape, n_out, dtype=w.dtype, device=w.device)
-            self.ow = onehot.scatter_(-1, y.unsqueeze(-1), 1.0) * w
+            onehot = torch.zeros(*y.shape, n_out, dtype=m.dtype, device=m.device)
+            self.nw = onehot.scatter_(-1, y.unsqueeze(-1), -1.0).mul_(self.w)
 
     def _logits(self, z):
         return z if self.class_mask is None else z.masked_fill(self.class_mask, _NEG)
 
     def dz(self, z):
-        """Gradient of the per-task losses with respect to the outputs ``z``."""
+        """Gradient of the per-task losses (times ``scale``) with respect to ``z``."""
         if self.loss == "mse":
-            return (z - self.y) * self.w2
-        p = torch.softmax(self._logits(z), dim=-1)
-        return torch.addcmul(-self.ow, p, self.w)
+            return (z - self.y) * self.w
+        return torch.addcmul(self.nw, torch.softmax(self._logits(z), dim=-1), self.w)
 
     def total(self, z):
         """Sum over tasks of the per-task losses (times ``scale``)."""
         if self.loss == "mse":
             r = (z - self.y).reshape(-1)
             return torch.dot(r * self.w.reshape(-1), r)
-        logp = torch.log_softmax(self._logits(z), dim=-1)
-        return -torch.dot(logp.reshape(-1), self.ow.reshape(-1))
+        return torch.dot(torch.log_softmax(self._logits(z), dim=-1).reshape(-1),
+                         self.nw.reshape(-1))
 
 
 def _forward(layers, activation, params, X, keep=False):
@@ -169,13 +170,20 @@ def _inner_loop(layers, activation, params, X, targets, lr, steps, first_order):
         return params
     if steps == 0:
         return params
-    with torch.no_grad():
-        phi = {k: v.detach() for k, v in params.items()}
-        total = None
-        for _ in range(steps):
+    with torch.no_grad():  # in place: memory flat in the number of steps
+        theta = {k: v.detach() for k, v in params.items()}
+        lr_ = {k: v.detach() for k, v in lr.items()} if isinstance(lr, dict) else lr
+        phi, total = theta, None
+        for s in range(steps):
             grads = _grads(layers, activation, phi, X, targets)
-            phi = {k: _step(v, grads[k], lr, k) for k, v in phi.items()}
-            total = grads if total is None else {k: total[k] + grads[k] for k in grads}
+            if total is None:
+                total = grads
+            else:
+                for k in total:
+                    total[k] += grads[k]
+            del grads
+            if s + 1 < steps:
+                phi = {k: _step(v, total[k], lr_, k) for k, v in theta.items()}
     # theta - lr * sum_s g_s: the value of phi, differentiable in theta (and in Meta-SGD's lr)
     return {k: _step(v, total[k], lr, k) for k, v in params.items()}
 
@@ -199,7 +207,8 @@ def meta_loss(model, params, episodes, cfg, lr, class_mask=None):
         X_q = _activate(_forward(body, activation, params, X_q)[0], activation)
         layers, activation = layers[-1:], "identity"
     adapted = {n: params[n] for pair in layers for n in pair}
-    support = _Targets(y_s, m_s, class_mask, cfg.loss, n_out)
+    support = _Targets(y_s, m_s, class_mask, cfg.loss, n_out,
+                       scale=2.0 if cfg.loss == "mse" else 1.0)
     fast = _inner_loop(layers, activation, adapted, X_s, support, lr, cfg.steps,
                        cfg.first_order)
     query = _Targets(y_q, m_q, class_mask, cfg.loss, n_out, scale=1.0 / T)
