@@ -34,6 +34,9 @@ torch 2.13.0+cpu already installed -- never let a peer pull another torch)::
     pip download --no-deps --no-binary :all: learn2learn==0.2.0 -d /tmp/l2l
     tar xzf /tmp/l2l/learn2learn-0.2.0.tar.gz -C /tmp/l2l
     cd /tmp/l2l/learn2learn-0.2.0 && cython -3 learn2learn/data/*.pyx
+    # its setup.py would also install a top-level ``tests`` package into site-packages
+    # (shadowing any project's ``tests``): exclude it
+    sed -i 's/packages=find_packages(),/packages=find_packages(exclude=["tests", "tests.*"]),/' setup.py
     pip install --no-deps --no-build-isolation /tmp/l2l/learn2learn-0.2.0
 
 ``import learn2learn`` imports gym, torchvision, ... (not installed); this script loads

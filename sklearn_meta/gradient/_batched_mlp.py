@@ -65,16 +65,6 @@ def _linear_input_grad(dz, W):
     return torch.bmm(dz, W)
 
 
-def _activate(z, activation):
-    if activation == "relu":
-        return torch.relu(z)
-    if activation == "tanh":
-        return torch.tanh(z)
-    if activation == "logistic":
-        return torch.sigmoid(z)
-    return z
-
-
 def _activation_grad(da, a, activation):
     """Gradient with respect to the pre-activation, from the activation's output ``a``."""
     if activation == "relu":
@@ -125,31 +115,31 @@ class _Targets:
                          self.nw.reshape(-1))
 
 
-def _forward(layers, activation, params, X, keep=False):
-    """Outputs (T, n, out) and, with ``keep``, the inputs of every layer."""
+def _forward(net, params, X, keep=False):
+    """Outputs (T, n, out) of the FastMLP ``net`` and, with ``keep``, its layers' inputs."""
     acts = [X]
     a = X
-    last = len(layers) - 1
-    for i, (wn, bn) in enumerate(layers):
+    last = len(net.layers) - 1
+    for i, (wn, bn) in enumerate(net.layers):
         z = _linear(params[wn], params[bn], a)
         if i < last:
-            a = _activate(z, activation)
+            a = net._act(z)
             if keep:
                 acts.append(a)
     return z, acts
 
 
-def _grads(layers, activation, params, X, targets):
+def _grads(net, params, X, targets):
     """Per-task gradients (T, ...) of the support losses: a hand-written backward pass."""
-    z, acts = _forward(layers, activation, params, X, keep=True)
+    z, acts = _forward(net, params, X, keep=True)
     dz = targets.dz(z)
     grads = {}
-    for i in range(len(layers) - 1, -1, -1):
-        wn, bn = layers[i]
+    for i in range(len(net.layers) - 1, -1, -1):
+        wn, bn = net.layers[i]
         grads[wn] = torch.bmm(dz.transpose(-1, -2), acts[i])
         grads[bn] = dz.sum(-2)
         if i:
-            dz = _activation_grad(_linear_input_grad(dz, params[wn]), acts[i], activation)
+            dz = _activation_grad(_linear_input_grad(dz, params[wn]), acts[i], net.activation)
     return grads
 
 
@@ -161,11 +151,11 @@ def _step(v, g, lr, name):
     return torch.add(v, g, alpha=-lr)
 
 
-def _inner_loop(layers, activation, params, X, targets, lr, steps, first_order):
+def _inner_loop(net, params, X, targets, lr, steps, first_order):
     """Adapted parameters after ``steps`` gradient steps (differentiable unless first order)."""
     if not first_order:
         for _ in range(steps):
-            grads = _grads(layers, activation, params, X, targets)
+            grads = _grads(net, params, X, targets)
             params = {k: _step(v, grads[k], lr, k) for k, v in params.items()}
         return params
     if steps == 0:
@@ -175,7 +165,7 @@ def _inner_loop(layers, activation, params, X, targets, lr, steps, first_order):
         lr_ = {k: v.detach() for k, v in lr.items()} if isinstance(lr, dict) else lr
         phi, total = theta, None
         for s in range(steps):
-            grads = _grads(layers, activation, phi, X, targets)
+            grads = _grads(net, phi, X, targets)
             if total is None:
                 total = grads
             else:
@@ -198,18 +188,12 @@ def meta_loss(model, params, episodes, cfg, lr, class_mask=None):
     X_s, y_s, m_s, X_q, y_q, m_q = episodes[:6]
     if class_mask is None and len(episodes) > 6:
         class_mask = episodes[6]
-    layers, activation = model.layers, model.activation
-    n_out = params[layers[-1][0]].shape[0]
-    T = X_q.shape[0]
-    if cfg.scope == "head":
-        body = layers[:-1]
-        X_s = _activate(_forward(body, activation, params, X_s)[0], activation)
-        X_q = _activate(_forward(body, activation, params, X_q)[0], activation)
-        layers, activation = layers[-1:], "identity"
-    adapted = {n: params[n] for pair in layers for n in pair}
+    n_out = params[model.layers[-1][0]].shape[0]
+    features, net, adapted = model.split(params, cfg.scope)  # ANIL: body features once
+    if features is not None:
+        X_s, X_q = features(X_s), features(X_q)
     support = _Targets(y_s, m_s, class_mask, cfg.loss, n_out,
                        scale=2.0 if cfg.loss == "mse" else 1.0)
-    fast = _inner_loop(layers, activation, adapted, X_s, support, lr, cfg.steps,
-                       cfg.first_order)
-    query = _Targets(y_q, m_q, class_mask, cfg.loss, n_out, scale=1.0 / T)
-    return query.total(_forward(layers, activation, fast, X_q)[0])
+    fast = _inner_loop(net, adapted, X_s, support, lr, cfg.steps, cfg.first_order)
+    query = _Targets(y_q, m_q, class_mask, cfg.loss, n_out, scale=1.0 / X_q.shape[0])
+    return query.total(_forward(net, fast, X_q)[0])
