@@ -80,9 +80,9 @@ results = evaluate_few_shot(
 print(results[["estimator", "n_shots", "mean", "ci_low", "ci_high", "fit_time", "adapt_time"]]
       .round(3).to_string(index=False))
 
-display = FewShotCurveDisplay.from_results(results)
-display.ax_.set_title("3-way tasks, held-out tasks")
-display.figure_.tight_layout()
+disp = FewShotCurveDisplay.from_results(results)
+disp.ax_.set_title("3-way tasks, held-out tasks")
+disp.figure_.tight_layout()
 
 # %% [markdown]
 # The learned embedding finds the subspace shared by the tasks, which a model
