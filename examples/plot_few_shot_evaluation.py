@@ -98,9 +98,9 @@ print(results[columns].round(3).to_string(index=False))
 # %%
 from sklearn_meta.display import FewShotCurveDisplay
 
-display = FewShotCurveDisplay.from_results(results, score_name="Balanced accuracy")
-display.ax_.set_title("Churn, held-out states")
-display.figure_.tight_layout()
+disp = FewShotCurveDisplay.from_results(results, score_name="Balanced accuracy")
+disp.ax_.set_title("Churn, held-out states")
+disp.figure_.tight_layout()
 
 # %% [markdown]
 # The per-episode scores behind each mean are in ``results.attrs["scores"]``.

@@ -386,13 +386,16 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         for name, estimator in named:
             est = clone(estimator)
             params = est.get_params()
+            # a Pipeline's meta-learner is its last step: set its parameters
+            steps = getattr(est, "steps", None)
+            prefix = f"{steps[-1][0]}__" if isinstance(steps, list) and steps else ""
             updates = {}
-            if "n_shots" in params:
-                updates["n_shots"] = k
-            if "random_state" in params and params["random_state"] is None:
-                updates["random_state"] = base_seed
-            if new_labels and params.get("label_space") == "auto":
-                updates["label_space"] = "per_task"
+            if prefix + "n_shots" in params:
+                updates[prefix + "n_shots"] = k
+            if prefix + "random_state" in params and params[prefix + "random_state"] is None:
+                updates[prefix + "random_state"] = base_seed
+            if new_labels and params.get(prefix + "label_space") == "auto":
+                updates[prefix + "label_space"] = "per_task"
             est.set_params(**updates)
             scoring_name, scorer = _resolve_scoring(scoring, is_classifier(est))
             tic = time.perf_counter()

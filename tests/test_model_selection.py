@@ -89,6 +89,26 @@ def test_evaluate_few_shot_scorers_and_nway():
     assert res["estimator"][0] == "PerTaskEstimator"
 
 
+def test_evaluate_few_shot_sets_a_pipelines_meta_learner():
+    # new test labels: the last step's label_space "auto" must become
+    # "per_task" (and n_shots, random_state be set) through the pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from sklearn_meta.pipeline import make_pipeline
+
+    y = np.repeat(np.arange(8), 12)
+    X = np.random.default_rng(0).normal(size=(96, 3)) * 5 + y[:, None]
+    Xtr, Xte, ytr, yte = class_disjoint_split(X, y, test_size=4, random_state=0)
+    kw = dict(n_shots=[2], n_way=3, n_episodes=10, random_state=0)
+    piped = evaluate_few_shot(
+        {"m": make_pipeline(StandardScaler(), PerTaskEstimator(LogisticRegression()))},
+        (Xtr, ytr), (Xte, yte), **kw)
+    scaler = StandardScaler().fit(Xtr)
+    plain = evaluate_few_shot({"m": PerTaskEstimator(LogisticRegression())},
+                              (scaler.transform(Xtr), ytr), (scaler.transform(Xte), yte), **kw)
+    np.testing.assert_allclose(piped["mean"], plain["mean"])
+
+
 def test_evaluate_few_shot_regression_custom_scorer():
     data = make_regression_tasks(n_tasks=8, n_features=4, random_state=0)
     scorer = make_scorer(mean_absolute_error, greater_is_better=False)
