@@ -140,3 +140,17 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
 
     def _tensor(self, X, dtype=torch.float64):
         return torch.as_tensor(np.asarray(X), dtype=dtype, device=self._device())
+
+
+class _LogitsClassifierMixin:
+    """Prediction hooks of a classifier whose ``_logits(X, state)`` gives class scores."""
+
+    def _predict_proba(self, X, state, n_classes):
+        logits = self._logits(X, state)
+        logits -= logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    def _decision_function(self, X, state, n_classes):
+        logits = self._logits(X, state)
+        return logits[:, 1] - logits[:, 0] if n_classes == 2 else logits

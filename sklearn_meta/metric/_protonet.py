@@ -2,12 +2,11 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 from torch.func import functional_call
 
-from .._episodic_fit import _EpisodicNetworkMixin
+from .._episodic_fit import _EpisodicNetworkMixin, _LogitsClassifierMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
 from ..base import BaseMetaClassifier
 from ..continual import ContinualMixin
@@ -29,7 +28,8 @@ class _Prototypes:
         self.params = params
 
 
-class ProtoNetClassifier(ContinualMixin, _EpisodicNetworkMixin, BaseMetaClassifier):
+class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetworkMixin,
+                         BaseMetaClassifier):
     """Prototypical network: nearest class mean in a meta-learned embedding.
 
     An embedding network (a multi-layer perceptron by default, or your own ``module``) is
@@ -310,13 +310,3 @@ class ProtoNetClassifier(ContinualMixin, _EpisodicNetworkMixin, BaseMetaClassifi
             z = self._embed(X, params)
             p = torch.as_tensor(protos, dtype=z.dtype, device=z.device)
             return prototype_logits(z[None], p[None])[0].double().cpu().numpy()
-
-    def _predict_proba(self, X, state, n_classes):
-        logits = self._logits(X, state)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def _decision_function(self, X, state, n_classes):
-        logits = self._logits(X, state)
-        return logits[:, 1] - logits[:, 0] if n_classes == 2 else logits

@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval
 
-from .._episodic_fit import _EpisodicNetworkMixin
+from .._episodic_fit import _EpisodicNetworkMixin, _LogitsClassifierMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
@@ -87,7 +87,7 @@ class _NeuralProcessMixin(ContinualMixin, _EpisodicNetworkMixin):
             return net.decode(self._tensor(X)[None], {k: v.to(device) for k, v in context.items()})
 
 
-class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
+class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseMetaClassifier):
     """Attentive neural-process classifier: reads the support set, no gradient steps.
 
     A model-based ("memory") meta-learner. The support set is written into a memory: each
@@ -289,16 +289,6 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
             X_d, y_d = self._default_support
             state = self._context(X_d, y_d, len(self.meta_classes_))
         return self._decode(X, state)[0].double().cpu().numpy()
-
-    def _predict_proba(self, X, state, n_classes):
-        logits = self._logits(X, state)
-        logits -= logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
-
-    def _decision_function(self, X, state, n_classes):
-        logits = self._logits(X, state)
-        return logits[:, 1] - logits[:, 0] if n_classes == 2 else logits
 
 
 class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
