@@ -155,9 +155,10 @@ class _EpisodeSampler:
         self._reshuffle_every = max(1, n_rows // rows_per_batch)
 
         self.device = torch.device(device)
-        self.X = torch.as_tensor(np.asarray(X), dtype=dtype, device=self.device)
+        # a copy: the caller's array may be read-only (a memmap), which torch warns about
+        self.X = torch.tensor(np.asarray(X), dtype=dtype, device=self.device)
         y_dtype = dtype if kind == "regression" else torch.int64
-        self.y = torch.as_tensor(np.asarray(y), dtype=y_dtype, device=self.device)
+        self.y = torch.tensor(np.asarray(y), dtype=y_dtype, device=self.device)
 
     # --- internals ----------------------------------------------------------------
     def _reshuffle(self):

@@ -139,7 +139,8 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         return _cached(self, "network", (self.network_, device), build)
 
     def _tensor(self, X, dtype=torch.float64):
-        return torch.as_tensor(np.asarray(X), dtype=dtype, device=self._device())
+        # a copy: X may be read-only (a memmap), which torch warns about
+        return torch.tensor(np.asarray(X), dtype=dtype, device=self._device())
 
 
 class _LogitsClassifierMixin:
