@@ -139,6 +139,12 @@ def test_divergence_warns_and_keeps_finite_model(clf_data):
     assert all(torch.isfinite(v).all() for v in est.params_.values())
     assert est.n_iter_ < 50
     assert np.isfinite(est.adapt(Xt[:10], yt[:10]).predict_proba(Xt)).all()
+    # adaptation that diverges falls back to the meta-learned parameters, with a warning
+    del est.adapted_  # back to the meta-learned model (zero-shot, shared label space)
+    zero_shot = est.set_params(adapt_steps=5, inner_lr=1e12).predict_proba(Xt)
+    with pytest.warns(RuntimeWarning, match="Adaptation diverged"):
+        est.adapt(Xt[:10], yt[:10])
+    np.testing.assert_allclose(est.predict_proba(Xt), zero_shot)
 
 
 def test_reproducible_and_pickles(reg_data):
