@@ -316,20 +316,35 @@ class _GradientRegressorMixin:
         return self._outputs(X, state)[:, 0]
 
 
-class _GradientClassifier(ContinualMixin, _GradientClassifierMixin, _GradientMetaLearner,
-                          BaseMetaClassifier):
+class _GradientClassifierBase(_GradientClassifierMixin, _GradientMetaLearner,
+                              BaseMetaClassifier):
     _parameter_constraints = {
         **BaseMetaClassifier._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
-        **ContinualMixin._parameter_constraints,
         **_CLASSIFIER_CONSTRAINTS,
     }
 
 
-class _GradientRegressor(ContinualMixin, _GradientRegressorMixin, _GradientMetaLearner,
-                         BaseMetaRegressor):
+class _GradientRegressorBase(_GradientRegressorMixin, _GradientMetaLearner, BaseMetaRegressor):
     _parameter_constraints = {
         **BaseMetaRegressor._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
+    }
+
+
+class _GradientClassifier(ContinualMixin, _GradientClassifierBase):
+    """Meta-learning classifiers (with ``partial_fit``: continual learning)."""
+
+    _parameter_constraints = {
+        **_GradientClassifierBase._parameter_constraints,
+        **ContinualMixin._parameter_constraints,
+    }
+
+
+class _GradientRegressor(ContinualMixin, _GradientRegressorBase):
+    """Meta-learning regressors (with ``partial_fit``: continual learning)."""
+
+    _parameter_constraints = {
+        **_GradientRegressorBase._parameter_constraints,
         **ContinualMixin._parameter_constraints,
     }

@@ -6,7 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from . import _engine
-from ._base import _GradientClassifier, _GradientRegressor
+from ._base import _GradientClassifierBase, _GradientRegressorBase
 from ._docs import document
 
 __all__ = ["FineTuneClassifier", "FineTuneRegressor"]
@@ -99,8 +99,8 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     (30,)
     """,
 )
-class FineTuneClassifier(_FineTuneMixin, _GradientClassifier):
-    _parameter_constraints = {**_GradientClassifier._parameter_constraints,
+class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
+    _parameter_constraints = {**_GradientClassifierBase._parameter_constraints,
                               **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
@@ -171,8 +171,8 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     (20,)
     """,
 )
-class FineTuneRegressor(_FineTuneMixin, _GradientRegressor):
-    _parameter_constraints = {**_GradientRegressor._parameter_constraints,
+class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
+    _parameter_constraints = {**_GradientRegressorBase._parameter_constraints,
                               **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
