@@ -252,7 +252,7 @@ class _TorchMetaLearnerMixin:
         val_scores = list(self.validation_scores_ or []) if warm else []
         n_iter_before = self.n_iter_ if warm else 0
 
-        optimizer = torch.optim.Adam(params, lr=self.meta_lr)
+        optimizer = torch.optim.Adam(params, lr=self.meta_lr, foreach=True)
         interval = self.validation_interval
         tol = self.tol
         patience = self.n_iter_no_change

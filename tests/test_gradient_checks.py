@@ -3,6 +3,8 @@
 from sklearn_meta.gradient import (
     ANILClassifier,
     ANILRegressor,
+    FineTuneClassifier,
+    FineTuneRegressor,
     MAMLClassifier,
     MAMLRegressor,
     MetaSGDClassifier,
@@ -25,6 +27,9 @@ ESTIMATORS = [
     ANILRegressor(**_SMALL),
     ReptileClassifier(**_SMALL),
     ReptileRegressor(**_SMALL),
+    FineTuneClassifier(hidden_layer_sizes=(8,), max_iter=5, adapt_steps=2, n_shots=2),
+    FineTuneRegressor(hidden_layer_sizes=(8,), max_iter=5, adapt_steps=2, n_shots=2,
+                      fine_tune="all"),
 ]
 
 

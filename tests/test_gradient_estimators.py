@@ -14,6 +14,8 @@ from sklearn_meta.datasets import make_classification_tasks, make_regression_tas
 from sklearn_meta.gradient import (
     ANILClassifier,
     ANILRegressor,
+    FineTuneClassifier,
+    FineTuneRegressor,
     MAMLClassifier,
     MAMLRegressor,
     MetaSGDClassifier,
@@ -88,8 +90,45 @@ def test_regressors_beat_per_task_baseline_and_untrained_self(est, reg_data):
 
 
 def _small(cls, **kw):
-    return cls(**{**dict(hidden_layer_sizes=(8,), max_iter=20, inner_steps=1,
-                         random_state=0), **kw})
+    kw = {**dict(hidden_layer_sizes=(8,), max_iter=20, inner_steps=1, random_state=0), **kw}
+    if "inner_steps" not in cls().get_params():
+        kw.pop("inner_steps")
+    return cls(**kw)
+
+
+def test_fine_tune_classifier_transfers_across_per_task_labels():
+    """Chen et al.'s setting: pretraining on many (task, class) labels learns features
+    that a new head fitted on 5 shots per class uses."""
+    data = make_classification_tasks(n_tasks=N_TRAIN + 30, n_samples_per_task=30,
+                                     n_features=10, per_task_labels=True, random_state=0)
+    (X, y, g), (Xt, yt, gt) = _split(data)
+    baseline = PerTaskEstimator(LogisticRegression(), n_shots=5, random_state=0).fit(
+        X, y, groups=g).score(Xt, yt, groups=gt)
+    est = FineTuneClassifier(**_FAST)
+    untrained = clone(est).set_params(max_iter=0).fit(X, y, groups=g)
+    score = est.fit(X, y, groups=g).score(Xt, yt, groups=gt)
+    assert score > baseline + 0.03, (score, baseline)
+    assert score > untrained.score(Xt, yt, groups=gt) + 0.03
+
+
+def test_fine_tune_regressor_transfers_a_shared_function():
+    """Tasks share a nonlinear function and differ by a linear term: pretraining learns
+    the function, fine-tuning (all layers) the task's term."""
+    rng = np.random.default_rng(0)
+    n_tasks, n = N_TRAIN + 30, 30
+    X = rng.normal(size=(n_tasks * n, 5))
+    g = np.repeat(np.arange(n_tasks), n)
+    a, b = rng.normal(0, 0.5, (2, n_tasks))
+    y = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 + a[g] + b[g] * X[:, 2]
+    train = g < N_TRAIN
+    baseline = PerTaskEstimator(Ridge(), n_shots=5, random_state=0).fit(
+        X[train], y[train], groups=g[train]).score(X[~train], y[~train], groups=g[~train])
+    est = FineTuneRegressor(**{**_FAST_REG, "fine_tune": "all", "inner_lr": 0.02})
+    untrained = clone(est).set_params(max_iter=0).fit(X[train], y[train], groups=g[train])
+    score = est.fit(X[train], y[train], groups=g[train]).score(
+        X[~train], y[~train], groups=g[~train])
+    assert score > baseline + 0.05, (score, baseline)
+    assert score > untrained.score(X[~train], y[~train], groups=g[~train]) + 0.1
 
 
 def test_divergence_warns_and_keeps_finite_model(clf_data):
@@ -100,6 +139,12 @@ def test_divergence_warns_and_keeps_finite_model(clf_data):
     assert all(torch.isfinite(v).all() for v in est.params_.values())
     assert est.n_iter_ < 50
     assert np.isfinite(est.adapt(Xt[:10], yt[:10]).predict_proba(Xt)).all()
+    # adaptation that diverges falls back to the meta-learned parameters, with a warning
+    del est.adapted_  # back to the meta-learned model (zero-shot, shared label space)
+    zero_shot = est.set_params(adapt_steps=5, inner_lr=1e12).predict_proba(Xt)
+    with pytest.warns(RuntimeWarning, match="Adaptation diverged"):
+        est.adapt(Xt[:10], yt[:10])
+    np.testing.assert_allclose(est.predict_proba(Xt), zero_shot)
 
 
 def test_reproducible_and_pickles(reg_data):
@@ -155,6 +200,11 @@ def test_per_task_labels_and_custom_module():
     # a 2-class support set on a 3-way model uses two outputs
     two = np.isin(y0, np.unique(y0)[:2])
     assert est.adapt(X0[two][:8], y0[two][:8]).predict_proba(X0).shape == (30, 2)
+    ft = _small(FineTuneClassifier, max_iter=50).fit(data.X, data.y, groups=data.groups)
+    assert ft.module_[-1].out_features == 3 * 30  # one output per (task, class)
+    assert ft.adapt(X0[:12], y0[:12]).predict_proba(X0).shape == (30, 3)
+    with pytest.raises(ValueError, match="needs the default MLP"):
+        _small(FineTuneClassifier, module=module).fit(data.X, data.y, groups=data.groups)
     with pytest.raises(ValueError, match="n_way=3"):
         Xb = np.vstack([X0, X0[:4]])
         est.adapt(Xb, np.concatenate([y0, ["zz"] * 4]))

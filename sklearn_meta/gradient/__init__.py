@@ -7,6 +7,7 @@ whether the inner learning rates are learned and the outer update.
 """
 
 from ._anil import ANILClassifier, ANILRegressor
+from ._finetune import FineTuneClassifier, FineTuneRegressor
 from ._maml import MAMLClassifier, MAMLRegressor
 from ._metasgd import MetaSGDClassifier, MetaSGDRegressor
 from ._reptile import ReptileClassifier, ReptileRegressor
@@ -14,6 +15,8 @@ from ._reptile import ReptileClassifier, ReptileRegressor
 __all__ = [
     "ANILClassifier",
     "ANILRegressor",
+    "FineTuneClassifier",
+    "FineTuneRegressor",
     "MAMLClassifier",
     "MAMLRegressor",
     "MetaSGDClassifier",

@@ -277,20 +277,22 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             X_u = torch.as_tensor(X_unlabeled, dtype=X_t.dtype, device=device)[None]
             m_u = torch.ones(X_u.shape[:2], dtype=X_t.dtype, device=device)
         adapted = self._adapt_batch(model, params, X_t, y_t, m, class_mask, X_u, m_u)
-        state = {
-            k: v.detach().cpu() for k, v in adapted.items()
-            if k not in params or v.shape != params[k].shape
-        }
-        if not all(bool(torch.isfinite(v).all()) for v in state.values()):
+        fitted = _engine.forward(model, adapted, X_t)
+        if not bool(torch.isfinite(fitted).all()):
+            lr = "the learned inner learning rates" if self._learned_lr else (
+                f"inner_lr={self.inner_lr}")
             warnings.warn(
-                f"Adaptation diverged (non-finite parameters after {self._adapt_steps()} "
-                f"steps with inner_lr={self.inner_lr}); predicting with the meta-learned "
-                "parameters instead. Lower inner_lr or rescale the targets/features.",
+                f"Adaptation diverged (non-finite outputs after {self._adapt_steps()} steps "
+                f"with {lr}); predicting with the meta-learned parameters instead. Lower "
+                "adapt_steps or inner_lr, or rescale the targets/features.",
                 RuntimeWarning,
                 stacklevel=3,
             )
             return {}
-        return state
+        return {
+            k: v.detach().cpu() for k, v in adapted.items()
+            if k not in params or v.shape != params[k].shape
+        }
 
     def _outputs(self, X, state):
         """Network outputs (n, n_outputs) as float64 for the adapted ``state``."""
@@ -314,20 +316,35 @@ class _GradientRegressorMixin:
         return self._outputs(X, state)[:, 0]
 
 
-class _GradientClassifier(ContinualMixin, _GradientClassifierMixin, _GradientMetaLearner,
-                          BaseMetaClassifier):
+class _GradientClassifierBase(_GradientClassifierMixin, _GradientMetaLearner,
+                              BaseMetaClassifier):
     _parameter_constraints = {
         **BaseMetaClassifier._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
-        **ContinualMixin._parameter_constraints,
         **_CLASSIFIER_CONSTRAINTS,
     }
 
 
-class _GradientRegressor(ContinualMixin, _GradientRegressorMixin, _GradientMetaLearner,
-                         BaseMetaRegressor):
+class _GradientRegressorBase(_GradientRegressorMixin, _GradientMetaLearner, BaseMetaRegressor):
     _parameter_constraints = {
         **BaseMetaRegressor._parameter_constraints,
         **_GRADIENT_CONSTRAINTS,
+    }
+
+
+class _GradientClassifier(ContinualMixin, _GradientClassifierBase):
+    """Meta-learning classifiers (with ``partial_fit``: continual learning)."""
+
+    _parameter_constraints = {
+        **_GradientClassifierBase._parameter_constraints,
+        **ContinualMixin._parameter_constraints,
+    }
+
+
+class _GradientRegressor(ContinualMixin, _GradientRegressorBase):
+    """Meta-learning regressors (with ``partial_fit``: continual learning)."""
+
+    _parameter_constraints = {
+        **_GradientRegressorBase._parameter_constraints,
         **ContinualMixin._parameter_constraints,
     }

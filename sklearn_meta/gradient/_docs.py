@@ -29,7 +29,9 @@ PARAMS = {
     "inner_steps": """inner_steps : int, default=5
     Inner gradient steps on a support set during meta-training.""",
     "adapt_steps": """adapt_steps : int or None, default=None
-    Gradient steps of ``adapt`` (None: ``inner_steps``).""",
+    Gradient steps of ``adapt`` (None: ``inner_steps``; fine-tuning: default 20).""",
+    "fine_tune": """fine_tune : {"head", "all"}, default="head"
+    Layers updated by ``adapt``: the last one, or all of them.""",
     "first_order": """first_order : bool, default=False
     Drop the second-order terms of the meta-gradient (first-order MAML): faster, and its
     memory does not grow with ``inner_steps``.""",
@@ -91,7 +93,8 @@ n_outputs_ : int
 n_iter_ : int
     Meta-iterations run.
 loss_curve_ : list of float
-    Meta-training loss (query loss after adaptation) of every meta-iteration.
+    Meta-training loss of every meta-iteration: the mean query loss after adaptation
+    (fine-tuning: the pooled training loss).
 validation_scores_ : list of float or None
     Validation score at every check (accuracy or R^2), with ``early_stopping``.
 best_validation_score_ : float or None

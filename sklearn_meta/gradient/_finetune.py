@@ -1,0 +1,223 @@
+"""Pretrain-then-fine-tune: the transfer baseline of Chen et al. (2019) on the engine."""
+
+from numbers import Integral
+
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from . import _engine
+from ._base import _GradientClassifierBase, _GradientRegressorBase
+from ._docs import document
+
+__all__ = ["FineTuneClassifier", "FineTuneRegressor"]
+
+_FINE_TUNE_CONSTRAINTS = {
+    "adapt_steps": [Interval(Integral, 0, None, closed="left")],
+    "fine_tune": [StrOptions({"head", "all"})],
+}
+
+
+class _FineTuneMixin:
+    """Meta-training is ordinary supervised training on the pooled rows of the tasks;
+    adaptation is the engine's inner loop (adapt_steps steps of inner_lr) on the
+    support set, of the last layer (fine_tune="head") or of every layer."""
+
+    _outer = "pretrain"
+
+    @property
+    def _scope(self):
+        return self.fine_tune
+
+    def _per_task(self):
+        return getattr(self, "_label_space_", None) == "per_task"
+
+    def _n_outputs(self, tasks, sampler):
+        # tasks with their own labels: one output per (task, class) during pretraining,
+        # a new n_way head at adaptation
+        return sampler.n_blocks if self._kind(tasks) == "per_task" else self.n_outputs_
+
+    def _step(self, model, params, sampler):
+        if self._per_task() and not isinstance(model, _engine.FastMLP):
+            raise ValueError(
+                f"{type(self).__name__} with per-task label sets replaces the network's "
+                "last layer at adaptation, which needs the default MLP (module=None); "
+                "use label_space='shared' or another learner for a custom module."
+            )
+        loss = self._loss()
+
+        def step(it):
+            ep = sampler.sample()
+            X = torch.cat([ep.X_s, ep.X_q], dim=1)
+            y = torch.cat([ep.y_s, ep.y_q], dim=1)
+            m = torch.cat([ep.m_s, ep.m_q], dim=1)
+            if ep.classes is not None:  # episode labels -> global (task, class) ids
+                y = ep.classes.clamp_min(0).gather(1, y)
+            return _engine.task_loss(model.forward(params, X), y, m, None, loss).mean(), None
+
+        return step
+
+    def _adapt_batch(self, model, params, X_s, y_s, m_s, class_mask, X_u, m_u):
+        params = self._split(params)[0]
+        if self._per_task():  # a new zero head with n_way outputs
+            w, b = model.layers[-1]
+            hidden = params[w].shape[1]
+            params = {**params, w: params[w].new_zeros(self.n_outputs_, hidden),
+                      b: params[b].new_zeros(self.n_outputs_)}
+        steps = self.adapt_steps
+        return _engine.adapt(model, params, X_s, y_s, m_s, self._inner_config(steps),
+                             self.inner_lr, steps, class_mask, X_u, m_u)
+
+
+_SUMMARY = """Pretrain on the pooled tasks, fine-tune on the support set ({what}).
+
+The transfer-learning baseline of few-shot learning [1]_: ``fit`` trains the network on
+all rows of all training tasks together (Adam with ``meta_lr``, minibatches of
+``meta_batch_size`` tasks); ``adapt`` runs ``adapt_steps`` gradient steps of ``inner_lr``
+on the support set, on the last layer (``fine_tune="head"``) or on every layer.{extra}"""
+
+_REFS = """.. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
+   Few-shot Classification", ICLR 2019."""
+
+
+@document(
+    _SUMMARY.format(what="classification", extra="""
+When tasks have their own label sets, pretraining has one output per (task, class) and
+adaptation fits a new, zero-initialised ``n_way``-class last layer (Chen et al.'s
+"Baseline"); this needs the default MLP."""),
+    see_also="""MAMLClassifier : Meta-learns the initialisation for fine-tuning instead.
+sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
+    references=_REFS,
+    examples="""
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.gradient import FineTuneClassifier
+    >>> data = make_classification_tasks(n_tasks=20, n_features=5, per_task_labels=True,
+    ...                                  random_state=0)
+    >>> est = FineTuneClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    >>> X_new, y_new = data.tasks[0]
+    >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
+    (30,)
+    """,
+)
+class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
+    _parameter_constraints = {**_GradientClassifierBase._parameter_constraints,
+                              **_FINE_TUNE_CONSTRAINTS}
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(40, 40),
+        activation="relu",
+        module=None,
+        n_shots=5,
+        n_way=None,
+        n_queries=None,
+        meta_batch_size=16,
+        inner_lr=0.1,
+        adapt_steps=20,
+        fine_tune="head",
+        label_space="auto",
+        unlabeled_weight=0.0,
+        meta_lr=1e-3,
+        max_iter=1000,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_interval=10,
+        n_iter_no_change=10,
+        tol=1e-4,
+        lr_schedule="constant",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.n_shots = n_shots
+        self.n_way = n_way
+        self.n_queries = n_queries
+        self.meta_batch_size = meta_batch_size
+        self.inner_lr = inner_lr
+        self.adapt_steps = adapt_steps
+        self.fine_tune = fine_tune
+        self.label_space = label_space
+        self.unlabeled_weight = unlabeled_weight
+        self.meta_lr = meta_lr
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr_schedule = lr_schedule
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+@document(
+    _SUMMARY.format(what="regression", extra=""),
+    see_also="""MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
+sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
+    references=_REFS,
+    examples="""
+    >>> from sklearn_meta.datasets import make_regression_tasks
+    >>> from sklearn_meta.gradient import FineTuneRegressor
+    >>> data = make_regression_tasks(n_tasks=20, n_features=5, random_state=0)
+    >>> est = FineTuneRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
+    (20,)
+    """,
+)
+class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
+    _parameter_constraints = {**_GradientRegressorBase._parameter_constraints,
+                              **_FINE_TUNE_CONSTRAINTS}
+
+    def __init__(
+        self,
+        *,
+        hidden_layer_sizes=(40, 40),
+        activation="relu",
+        module=None,
+        n_shots=5,
+        n_queries=None,
+        meta_batch_size=16,
+        inner_lr=0.05,
+        adapt_steps=20,
+        fine_tune="head",
+        meta_lr=1e-3,
+        max_iter=1000,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_interval=10,
+        n_iter_no_change=10,
+        tol=1e-4,
+        lr_schedule="constant",
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.n_shots = n_shots
+        self.n_queries = n_queries
+        self.meta_batch_size = meta_batch_size
+        self.inner_lr = inner_lr
+        self.adapt_steps = adapt_steps
+        self.fine_tune = fine_tune
+        self.meta_lr = meta_lr
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.lr_schedule = lr_schedule
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start

@@ -1,0 +1,94 @@
+"""The reusable meta-training loop of the torch learners (sklearn_meta._torch)."""
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from sklearn_meta._torch import _resolve_device, _TorchMetaLearnerMixin
+
+
+class _Loop(_TorchMetaLearnerMixin):
+    def __init__(self, **kw):
+        params = dict(meta_lr=0.1, max_iter=50, early_stopping=True, validation_interval=5,
+                      n_iter_no_change=100, tol=0.0, lr_schedule="constant", device="cpu",
+                      verbose=0, warm_start=False)
+        params.update(kw)
+        self.__dict__.update(params)
+
+
+def _quadratic_step(p):
+    def step(it):
+        loss = ((p - 3.0) ** 2).sum()
+        return loss, None
+    return step
+
+
+def test_early_stopping_restores_the_best_checked_parameters():
+    p = torch.zeros(2, requires_grad=True)
+    seen = []
+    scores = iter([0.1, 0.5, 0.9, 0.3, 0.2, 0.8, 0.1, 0.0, 0.4, 0.2])
+
+    def score():
+        seen.append(p.detach().clone())
+        return next(scores)
+
+    loop = _Loop()
+    loop._train_loop([p], _quadratic_step(p), score)
+    assert loop.validation_scores_ == [0.1, 0.5, 0.9, 0.3, 0.2, 0.8, 0.1, 0.0, 0.4, 0.2]
+    assert loop.best_validation_score_ == 0.9
+    assert torch.equal(p.detach(), seen[2])  # parameters of the best check, not the last
+    assert loop.n_iter_ == 50 and len(loop.loss_curve_) == 50
+
+
+def test_stops_after_n_iter_no_change_and_plateau_lowers_lr():
+    p = torch.zeros(1, requires_grad=True)
+    loop = _Loop(n_iter_no_change=2, lr_schedule="plateau", max_iter=500)
+    loop._train_loop([p], _quadratic_step(p), lambda: 0.5)
+    assert loop.n_iter_ == 5 * 3  # first check sets the best, two more without change
+
+
+def test_divergence_stops_keeps_best_and_names_iteration():
+    p = torch.zeros(1, requires_grad=True)
+
+    def step(it):
+        loss = ((p - 3.0) ** 2).sum()
+        return (loss * float("nan") if it == 12 else loss), None
+
+    loop = _Loop(early_stopping=False)
+    with pytest.warns(RuntimeWarning, match="diverged at iteration 13"):
+        loop._train_loop([p], step)
+    assert loop.n_iter_ == 12 and len(loop.loss_curve_) == 12
+    assert torch.isfinite(p).all()
+    assert np.isfinite(loop.loss_curve_).all()
+
+
+def test_pseudo_gradient_and_warm_start():
+    p = torch.zeros(1, requires_grad=True)
+    loop = _Loop(early_stopping=False, max_iter=10)
+
+    def step(it):  # a Reptile-style update: the gradient is given, not backpropagated
+        return torch.tensor(1.0), [torch.ones(1)]
+
+    loop._train_loop([p], step)
+    assert float(p.detach()) < 0  # Adam moved against the given gradient
+    loop.warm_start = True
+    loop._train_loop([p], step)
+    assert loop.n_iter_ == 20 and len(loop.loss_curve_) == 20
+
+
+def test_resolve_device():
+    assert _resolve_device("cpu") == torch.device("cpu")
+    assert _resolve_device("auto").type in {"cpu", "cuda"}
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            _resolve_device("cuda")
+
+
+def test_getstate_drops_nothing_but_caches():
+    loop = _Loop()
+    loop.params_ = {"w": torch.ones(2)}
+    loop._device_params()
+    state = pickle.loads(pickle.dumps(loop)).__dict__
+    assert set(state) == set(loop.__dict__)
