@@ -24,15 +24,19 @@ class _WrappedEstimatorMixin(BaseMetaEstimator):
         "label_space": [StrOptions({"auto", "shared", "per_task"})],
     }
 
+    def _reference_estimator(self):
+        """The estimator whose type and tags this meta-estimator follows."""
+        return self.estimator
+
     def _allow_nan(self):
-        return get_tags(self.estimator).input_tags.allow_nan
+        return get_tags(self._reference_estimator()).input_tags.allow_nan
 
     def _supports(self, name):
-        return hasattr(self.estimator, name)
+        return hasattr(self._reference_estimator(), name)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
+        inner = get_tags(self._reference_estimator())
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags

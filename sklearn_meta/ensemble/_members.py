@@ -1,0 +1,124 @@
+"""Shared code of the learners that combine several fitted scikit-learn estimators.
+
+A *member* is one fitted estimator (an expert). Classifier and regressor
+variants differ only in what a member outputs (class probabilities over the
+shared classes, or values), its per-row negative log-likelihood and the
+default estimator; those live in :class:`_ClassifierMembers` and
+:class:`_RegressorMembers`, everything else once in the learners' mixins.
+"""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.validation import has_fit_parameter
+
+from ..baselines._wrapped import _Constant
+
+_PROBA_FLOOR = 1e-4
+
+_MEMBER_CONSTRAINTS = {
+    "estimator": [HasMethods(["fit", "predict"]), None],
+    "n_jobs": [Integral, None],
+}
+
+
+def _refuse_per_task(tasks, name):
+    if tasks.label_space == "per_task":
+        raise ValueError(
+            f"{name} combines experts that predict the classes shared by all "
+            "tasks, but the tasks have their own label sets "
+            "(label_space='per_task'). Use label_space='shared' if the labels "
+            "mean the same in every task, or a metric learner for N-way "
+            "episodes."
+        )
+
+
+def _softmax(scores):
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class _Members:
+    """Fitting members and combining their outputs (both task types)."""
+
+    def _template(self):
+        return clone(self.estimator if self.estimator is not None else self._default_estimator())
+
+    def _fit_member(self, X, y, sample_weight=None):
+        """A clone of the estimator fitted on ``(X, y)`` (weighted if given)."""
+        if sample_weight is not None:
+            keep = sample_weight > 1e-3 * sample_weight.max()
+            X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
+        if self._is_classifier() and np.unique(y).size < 2:
+            return _Constant(int(y[0]))
+        template = self._template()
+        if sample_weight is not None and has_fit_parameter(template, "sample_weight"):
+            return template.fit(X, y, sample_weight=sample_weight)
+        return template.fit(X, y)
+
+    def _outputs(self, models, X):
+        """Stacked member outputs, shape (n_members, n_rows[, n_classes])."""
+        return np.stack([self._member_output(m, X) for m in models])
+
+    @staticmethod
+    def _combine(weights, outputs):
+        """Weighted sum over members; ``weights`` (M,) or per row (n, M)."""
+        if weights.ndim == 1:
+            return np.tensordot(weights, outputs, axes=1)
+        return np.einsum("nm,mn...->n...", weights, outputs)
+
+
+class _ClassifierMembers(_Members):
+    """Members are classifiers over the shared classes."""
+
+    def _default_estimator(self):
+        return LogisticRegression()
+
+    def _member_output(self, model, X):
+        n_classes = len(self.meta_classes_)
+        proba = np.zeros((X.shape[0], n_classes))
+        if isinstance(model, _Constant):
+            proba[:, model.code] = 1.0
+        elif hasattr(model, "predict_proba"):
+            proba[:, model.classes_] = model.predict_proba(X)
+        else:
+            proba[np.arange(X.shape[0]), np.asarray(model.predict(X), dtype=np.int64)] = 1.0
+        return proba
+
+    def _nll(self, outputs, y, variance=None):
+        """Per-row negative log-likelihood, shape (n_members, n_rows)."""
+        picked = outputs[:, np.arange(y.shape[0]), y]
+        return -np.log(np.clip(picked, _PROBA_FLOOR, 1.0))
+
+    def _targets(self, y):
+        onehot = np.zeros((y.shape[0], len(self.meta_classes_)))
+        onehot[np.arange(y.shape[0]), y] = 1.0
+        return onehot
+
+    def _predict_proba(self, X, state, n_classes):
+        return self._combined_output(X, state)
+
+
+class _RegressorMembers(_Members):
+    """Members are regressors."""
+
+    def _default_estimator(self):
+        return Ridge()
+
+    def _member_output(self, model, X):
+        return np.asarray(model.predict(X), dtype=np.float64).ravel()
+
+    def _nll(self, outputs, y, variance):
+        """Per-row Gaussian negative log-likelihood (constants dropped)."""
+        variance = np.reshape(variance, (-1, 1))
+        return 0.5 * (outputs - y) ** 2 / variance + 0.5 * np.log(variance)
+
+    def _targets(self, y):
+        return y
+
+    def _predict(self, X, state):
+        return self._combined_output(X, state)

@@ -1,0 +1,252 @@
+"""Model fusion: one expert per training task, weighted per new task by its support fit."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.optimize import nnls
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._members import (
+    _MEMBER_CONSTRAINTS,
+    _ClassifierMembers,
+    _RegressorMembers,
+    _refuse_per_task,
+    _softmax,
+)
+
+
+class _EnsembleState:
+    """Member weights of one adapted task, and its own model (if any)."""
+
+    def __init__(self, weights, task_model=None):
+        self.weights = weights
+        self.task_model = task_model
+
+
+class _TaskEnsembleMixin:
+    """Meta-fit one expert per task; adapt weights them on the support set."""
+
+    _parameter_constraints: dict = {
+        **_MEMBER_CONSTRAINTS,
+        "weighting": [StrOptions({"softmax", "stacking"})],
+        "temperature": [Interval(Real, 0, None, closed="neither")],
+        "include_task_model": ["boolean"],
+        "n_folds": [Interval(Integral, 2, None, closed="left")],
+    }
+
+    def _meta_fit(self, tasks):
+        _refuse_per_task(tasks, type(self).__name__)
+        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_member)(X_t, y_t) for X_t, y_t in tasks
+        )
+        if not self._is_classifier():
+            # noise scale of the Gaussian likelihood: mean within-task variance
+            sq = np.add.reduceat(tasks.y**2, tasks.starts[:-1])
+            s = np.add.reduceat(tasks.y, tasks.starts[:-1])
+            within = (sq - s**2 / tasks.sizes).sum() / tasks.sizes.sum()
+            self.target_variance_ = max(float(within), 1e-12)
+
+    def _out_of_fold(self, X, y):
+        """Outputs of a per-task model on each support row it did not see."""
+        n = X.shape[0]
+        n_folds = int(min(self.n_folds, n))
+        folds = np.arange(n) % n_folds
+        np.random.default_rng(0).shuffle(folds)
+        out = None
+        for f in range(n_folds):
+            test = folds == f
+            pred = self._member_output(self._fit_member(X[~test], y[~test]), X[test])
+            if out is None:
+                out = np.zeros((n,) + pred.shape[1:])
+            out[test] = pred
+        return out
+
+    def _adapt(self, X, y, X_unlabeled):
+        outputs = self._outputs(self.estimators_, X)
+        task_model = None
+        if self.include_task_model and X.shape[0] > 1:
+            outputs = np.concatenate([outputs, self._out_of_fold(X, y)[None]])
+            task_model = self._fit_member(X, y)
+        if self.weighting == "softmax":
+            nll = self._nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
+            weights = _softmax(-nll / self.temperature)
+        else:
+            A = outputs.reshape(outputs.shape[0], -1).T
+            weights, _ = nnls(A, self._targets(y).ravel())
+            total = weights.sum()
+            weights = weights / total if total > 0 else np.full_like(weights, 1 / len(weights))
+        return _EnsembleState(weights, task_model)
+
+    def _combined_output(self, X, state):
+        if state is None:
+            models = self.estimators_
+            weights = np.full(len(models), 1.0 / len(models))
+        else:
+            models = list(self.estimators_)
+            if state.task_model is not None:
+                models.append(state.task_model)
+            weights = state.weights
+        keep = np.flatnonzero(weights > 1e-6 * weights.max())
+        outputs = self._outputs([models[i] for i in keep], X)
+        return self._combine(weights[keep] / weights[keep].sum(), outputs)
+
+    @property
+    def weights_(self):
+        """Member weights of the adapted task (uniform before ``adapt``).
+
+        One per training task's expert, in task order, then the support-set
+        model's when ``include_task_model`` is set.
+        """
+        adapted = getattr(self, "adapted_", None)
+        if adapted is None:
+            return np.full(len(self.estimators_), 1.0 / len(self.estimators_))
+        return adapted.state.weights
+
+
+_DOC = """{summary}
+
+    ``fit`` trains one expert per training task: a clone of ``estimator``
+    fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
+    weights the experts by how well they predict the new task's support set:
+
+    * ``weighting="softmax"``: weight proportional to
+      ``exp(-support_loss / temperature)``, the support loss being the
+      summed {loss} (Bayesian model averaging at ``temperature=1``; larger
+      temperatures spread the weight);
+    * ``weighting="stacking"``: non-negative least squares of the support
+      {targets} on the experts' {outputs}, normalised to sum to one.
+
+    With ``include_task_model`` a clone fitted on the support set itself is
+    one more member; its support loss is measured out of fold (``n_folds``
+    folds), so it gains weight only when the support set is informative
+    enough. ``predict`` averages the members with these weights (uniformly
+    before any ``adapt``).{extra}
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The expert fitted on each task; ``{default}`` when None.
+    n_shots : int, default=5
+        Support rows {per} drawn by ``score``.
+    weighting : {{"softmax", "stacking"}}, default="softmax"
+        How ``adapt`` weights the experts.
+    temperature : float, default=1.0
+        Temperature of the softmax weighting.
+    include_task_model : bool, default=True
+        Whether a model fitted on the support set joins the ensemble.
+    n_folds : int, default=5
+        Folds of the out-of-fold support loss of the task model (at most one
+        per support row).
+{label_space}    n_jobs : int, default=None
+        Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
+        Dask through ``joblib.parallel_config(backend="dask")``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes drawn by ``score``.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted experts, one per training task in task order.
+    weights_ : ndarray of shape (n_members,)
+        Member weights of the adapted task.
+{attributes}    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
+
+    See Also
+    --------
+    {see_also}
+
+    Examples
+    --------
+{example}
+"""
+
+
+class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaClassifier):
+    __doc__ = _DOC.format(
+        summary="Weighted ensemble of per-task classifiers (model fusion).",
+        loss="log loss", targets="one-hot labels", outputs="class probabilities",
+        extra=" The tasks must share one label set.",
+        default="LogisticRegression()", per="per class",
+        label_space='    label_space : {"auto", "shared"}, default="auto"\n'
+                    "        Tasks must share their labels; per-task label sets are refused.\n",
+        attributes="    classes_ : ndarray\n        The labels shared by the tasks.\n",
+        see_also="TaskEnsembleRegressor : The same for regression.\n"
+                 "    MixtureOfExpertsClassifier : Experts over clusters of tasks.",
+        example="""    >>> import numpy as np
+    >>> from sklearn_meta.ensemble import TaskEnsembleClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 2)
+    >>> groups = np.repeat(np.arange(4), 50)
+    >>> sign = np.array([1, 1, -1, -1])[groups]          # two kinds of tasks
+    >>> y = (sign * X[:, 0] > 0).astype(int)
+    >>> est = TaskEnsembleClassifier(random_state=0).fit(X, y, groups=groups)
+    >>> X_new = rng.randn(6, 2)
+    >>> est.adapt(X_new, (-X_new[:, 0] > 0).astype(int)).weights_.round(2)
+    array([0.  , 0.  , 0.49, 0.45, 0.06])
+    >>> est.predict([[2.0, 0.0], [-2.0, 0.0]])
+    array([0, 1])""",
+    )
+
+    _parameter_constraints: dict = {
+        **BaseMetaClassifier._parameter_constraints,
+        **_TaskEnsembleMixin._parameter_constraints,
+    }
+
+    def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
+                 include_task_model=True, n_folds=5, label_space="auto", n_jobs=None,
+                 random_state=None):
+        self.estimator = estimator
+        self.n_shots = n_shots
+        self.weighting = weighting
+        self.temperature = temperature
+        self.include_task_model = include_task_model
+        self.n_folds = n_folds
+        self.label_space = label_space
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+
+class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegressor):
+    __doc__ = _DOC.format(
+        summary="Weighted ensemble of per-task regressors (model fusion).",
+        loss="Gaussian negative log-likelihood (squared error over twice the "
+             "mean within-task target variance)",
+        targets="values", outputs="predictions", extra="",
+        default="Ridge()", per="per task", label_space="",
+        attributes="    target_variance_ : float\n"
+                   "        Mean within-task variance of the target, the noise scale of\n"
+                   "        the softmax weighting.\n",
+        see_also="TaskEnsembleClassifier : The same for classification.\n"
+                 "    MixtureOfExpertsRegressor : Experts over clusters of tasks.",
+        example="""    >>> import numpy as np
+    >>> from sklearn_meta.ensemble import TaskEnsembleRegressor
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.randn(200, 1)
+    >>> groups = np.repeat(np.arange(4), 50)
+    >>> slope = np.array([1.0, 1.0, -1.0, -1.0])[groups]
+    >>> y = slope * X[:, 0] + 0.1 * rng.randn(200)
+    >>> est = TaskEnsembleRegressor(random_state=0).fit(X, y, groups=groups)
+    >>> est.adapt([[1.0], [2.0]], [-1.0, -2.0]).predict([[3.0]]).round(1)
+    array([-3.])""",
+    )
+
+    _parameter_constraints: dict = {
+        **BaseMetaRegressor._parameter_constraints,
+        **_TaskEnsembleMixin._parameter_constraints,
+    }
+
+    def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
+                 include_task_model=True, n_folds=5, n_jobs=None, random_state=None):
+        self.estimator = estimator
+        self.n_shots = n_shots
+        self.weighting = weighting
+        self.temperature = temperature
+        self.include_task_model = include_task_model
+        self.n_folds = n_folds
+        self.n_jobs = n_jobs
+        self.random_state = random_state

@@ -1,0 +1,125 @@
+"""The learned Gaussian prior over linear-model weights, shared by the MetaPrior learners.
+
+Every task ``t`` has its own weights ``w_t`` (coefficients and intercept),
+drawn from one Gaussian prior ``N(mean, covariance)`` shared by all tasks.
+``fit`` learns the prior by empirical Bayes: an EM algorithm on the marginal
+likelihood of all training tasks (exact for ridge, a Laplace approximation for
+logistic regression), alternating the posterior of every task's weights
+(E-step, batched over tasks) with the prior that best explains them (M-step).
+``adapt`` computes the new task's posterior mode: its weights shrink toward
+the learned prior mean along the directions in which tasks vary little.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..base import BaseMetaEstimator
+
+
+def _with_intercept(X):
+    """``X`` with a trailing column of ones (the intercept's feature)."""
+    return np.hstack([X, np.ones((X.shape[0], 1))])
+
+
+def _segment_sum(values, starts):
+    """Sums of ``values`` over the row segments ``starts[i]:starts[i + 1]``."""
+    return np.add.reduceat(values, starts[:-1], axis=0)
+
+
+def _task_grams(Xd, starts, weights=None):
+    """Per-task ``sum_i w_i x_i x_i^T``: an array (n_tasks, p, p)."""
+    n, p = Xd.shape
+    outer = Xd[:, :, None] * Xd[:, None, :]
+    if weights is not None:
+        outer = outer * weights[:, None, None]
+    return _segment_sum(outer.reshape(n, p * p), starts).reshape(-1, p, p)
+
+
+def _logdet(A):
+    """log-determinant of a batch of symmetric positive definite matrices."""
+    return 2.0 * np.log(np.diagonal(np.linalg.cholesky(A), axis1=-2, axis2=-1)).sum(-1)
+
+
+class _GaussianPriorMixin(BaseMetaEstimator):
+    """Empirical-Bayes EM for a Gaussian prior over per-task linear weights.
+
+    Subclasses provide ``_prepare(tasks)`` (the data of the E-step, the
+    initial prior) and ``_e_step(mean, precision)`` returning the per-task
+    posterior modes, posterior covariances and the negative log marginal
+    likelihood (summed over tasks); optionally ``_update_noise(modes, covs)``.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseMetaEstimator._parameter_constraints,
+        "covariance": [StrOptions({"full", "diag", "low_rank"})],
+        "rank": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "reg_covar": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def _project_covariance(self, S):
+        """The M-step covariance in the family chosen by ``covariance``."""
+        q = S.shape[0]
+        if self.covariance == "diag":
+            return np.diag(np.diag(S) + self.reg_covar)
+        if self.covariance == "low_rank" and self.rank < q:
+            # factor model: U U^T + diag(psi), U from the top eigenvectors
+            vals, vecs = np.linalg.eigh(S)
+            vals, vecs = vals[::-1], vecs[:, ::-1]
+            noise = max(vals[self.rank:].mean(), 0.0)
+            U = vecs[:, :self.rank] * np.sqrt(np.maximum(vals[:self.rank] - noise, 0.0))
+            psi = np.maximum(np.diag(S) - (U**2).sum(axis=1), 0.0)
+            return U @ U.T + np.diag(psi + self.reg_covar)
+        return S + self.reg_covar * np.eye(q)
+
+    def _fit_prior(self, tasks):
+        """Run EM; set ``prior_mean_``, ``prior_covariance_``, ``loss_curve_``."""
+        mean, cov = self._prepare(tasks)
+        n_rows = float(tasks.starts[-1])
+        curve = []
+        for it in range(self.max_iter):
+            precision = np.linalg.inv(cov)
+            modes, covs, nll = self._e_step(mean, precision)
+            curve.append(nll / n_rows)
+            if it > 0 and curve[-2] - curve[-1] <= self.tol * max(abs(curve[-1]), 1.0):
+                break
+            mean = modes.mean(axis=0)
+            dev = modes - mean
+            scatter = (covs.sum(axis=0) + dev.T @ dev) / modes.shape[0]
+            cov = self._project_covariance(0.5 * (scatter + scatter.T))
+            self._update_noise(modes, covs)
+        self.prior_mean_ = mean
+        self.prior_covariance_ = cov
+        self.prior_precision_ = np.linalg.inv(cov)
+        self._prior_shift = self.prior_precision_ @ mean
+        self.n_iter_ = len(curve)
+        self.loss_curve_ = curve
+
+    def _current_state(self):
+        """The adapted state, or None (zero-shot) before any ``adapt``."""
+        adapted = getattr(self, "adapted_", None)
+        return None if adapted is None else adapted.state
+
+    def _update_noise(self, modes, covs):
+        """M-step of learner-specific parameters (the ridge noise level)."""
+
+
+_PRIOR_PARAMS_DOC = """
+    covariance : {{"full", "diag", "low_rank"}}, default="full"
+        Family of the prior covariance: a full matrix, a diagonal (one
+        variance per weight), or a factor model ``U U^T + diag(psi)`` with
+        ``rank`` factors (directions in which tasks vary together).
+    rank : int, default=2
+        Number of factors of ``covariance="low_rank"``.
+    max_iter : int, default={max_iter}
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default={tol}
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the prior covariance, keeping it positive
+        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
+"""

@@ -1,0 +1,170 @@
+"""Shared code of the learners that choose among candidate estimators per task.
+
+Meta-fit: on episodes of every training task (``n_shots`` support rows, the
+rest as query, as at adaptation time), fit every candidate on the support
+set, score it on the query set, and describe the support set by its
+meta-features (:mod:`sklearn_meta.metafeatures`). A meta-model learns to
+predict each candidate's relative score from the meta-features. Adapt: the
+new task's support meta-features give a predicted ranking of the candidates;
+the best is fitted on the support set.
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
+from sklearn.metrics import check_scoring
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from sklearn.utils.validation import check_is_fitted, column_or_1d
+
+from ..base import BaseMetaEstimator, _seed
+from ..baselines._wrapped import _WrappedEstimatorMixin
+from ..metafeatures import _metafeatures
+from ..tasks import split_support_query
+
+
+class _SelectionState:
+    """The chosen, fitted candidate of one task and the predicted ranking."""
+
+    def __init__(self, model, ranking, predicted):
+        self.model = model
+        self.ranking = ranking
+        self.predicted = predicted
+
+
+def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, scorer,
+                   n_episodes, task_id):
+    """Meta-features and candidate scores of one task, averaged over episodes."""
+    rng = np.random.default_rng(seed)
+    feats, scores = [], []
+    for _ in range(n_episodes):
+        try:
+            s, q = split_support_query(y, n_shots, rng, classification=classification,
+                                       task_id=task_id)
+        except ValueError:
+            return None
+        feats.append(_metafeatures(X[s], _local_codes(y[s]) if classification else y[s],
+                                   np.array([0, len(s)]), classification=classification)[0])
+        row = []
+        for cand in candidates:
+            model = selector._fit_candidate(cand, X[s], y[s])
+            row.append(scorer(model, X[q], y[q]))
+        scores.append(row)
+    return np.mean(feats, axis=0), np.mean(scores, axis=0)
+
+
+def _local_codes(y):
+    return np.unique(y, return_inverse=True)[1]
+
+
+class _CandidateSelectorMixin(_WrappedEstimatorMixin):
+    """Learn from training tasks which candidate to fit on a new task."""
+
+    _parameter_constraints: dict = {
+        **BaseMetaEstimator._parameter_constraints,
+        "label_space": [StrOptions({"auto", "shared", "per_task"})],
+        "n_episodes": [Interval(Integral, 1, None, closed="left")],
+        "scoring": [str, callable, None],
+        "meta_model": [HasMethods(["fit", "predict"]), None],
+        "n_jobs": [Integral, None],
+    }
+
+    # -- hooks of the two learners ---------------------------------------------
+    def _candidates(self):  # pragma: no cover - abstract
+        """List of (name, unfitted estimator)."""
+        raise NotImplementedError
+
+    def _default_meta_model(self, n_tasks):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # -- fitting -----------------------------------------------------------------
+    def _fit_candidate(self, candidate, X, y):
+        """Clone and fit a candidate; a one-class support set gets a constant."""
+        if self._is_classifier() and np.unique(y).size < 2:
+            return DummyClassifier(strategy="prior").fit(X, y)
+        return clone(candidate).fit(X, y)
+
+    def _meta_fit(self, tasks):
+        candidates = [c for _, c in self._candidates()]
+        classification = self._is_classifier()
+        scorer = check_scoring(candidates[0], scoring=self.scoring)
+        rng = np.random.RandomState(_seed(self.random_state))
+        seeds = rng.randint(np.iinfo(np.int32).max, size=tasks.n_tasks)
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_evaluate_task)(
+                self, X_t, y_t, classification, self.n_shots, seeds[t], candidates,
+                scorer, self.n_episodes, tasks.task_ids[t])
+            for t, (X_t, y_t) in enumerate(tasks)
+        )
+        kept = [i for i, r in enumerate(results) if r is not None]
+        if not kept:
+            raise ValueError(
+                f"no training task has enough rows for n_shots={self.n_shots} support "
+                "rows (per class) plus one query row; lower n_shots or give "
+                "larger tasks."
+            )
+        if len(kept) < len(results):
+            warnings.warn(
+                f"{len(results) - len(kept)} of {len(results)} training tasks have "
+                f"too few rows for n_shots={self.n_shots} (per class) plus a query "
+                "row; they were left out of meta-training.",
+                UserWarning,
+            )
+        feats = np.array([results[i][0] for i in kept])
+        scores = np.array([results[i][1] for i in kept])
+        self.metafeatures_ = feats
+        self.task_scores_ = scores
+        self._mf_mean = feats.mean(axis=0)
+        scale = feats.std(axis=0)
+        self._mf_scale = np.where(scale > 1e-12, scale, 1.0)
+        lo, hi = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
+        relative = np.where(hi > lo, (scores - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
+        self.meta_model_ = clone(
+            self.meta_model if self.meta_model is not None
+            else self._default_meta_model(len(kept))
+        ).fit((feats - self._mf_mean) / self._mf_scale, relative)
+        self.mean_relative_scores_ = relative.mean(axis=0)
+        if tasks.label_space == "per_task":
+            self.estimator_ = None
+        else:
+            best = candidates[int(np.argmax(self.mean_relative_scores_))]
+            self.estimator_ = self._fit_candidate(best, tasks.X, tasks.y)
+
+    # -- adaptation ----------------------------------------------------------------
+    def _predicted_scores(self, X, y):
+        if self._is_classifier():
+            y = _local_codes(y)
+        feats = _metafeatures(X, y, np.array([0, X.shape[0]]),
+                              classification=self._is_classifier())
+        pred = self.meta_model_.predict((feats - self._mf_mean) / self._mf_scale)
+        return np.asarray(pred, dtype=np.float64).reshape(-1)
+
+    def _rank(self, X_support, y_support):
+        """Candidate positions for a support set, best first (state unchanged)."""
+        check_is_fitted(self)
+        X = self._validate_X(X_support)
+        y = column_or_1d(np.asarray(y_support))
+        y = _local_codes(y) if self._is_classifier() else y.astype(np.float64)
+        return np.argsort(-self._predicted_scores(X, y), kind="stable")
+
+    def _adapt(self, X, y, X_unlabeled):
+        predicted = self._predicted_scores(X, y)
+        ranking = np.argsort(-predicted, kind="stable")
+        candidate = self._candidates()[ranking[0]][1]
+        return _SelectionState(self._fit_candidate(candidate, X, y), ranking, predicted)
+
+    def _model(self, state):
+        return self.estimator_ if state is None else state.model
+
+    def _adapted_state(self):
+        adapted = getattr(self, "adapted_", None)
+        if adapted is None:
+            raise AttributeError(
+                "the ranking of a task is set by adapt; call adapt(X_support, "
+                "y_support) first."
+            )
+        return adapted.state
