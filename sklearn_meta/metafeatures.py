@@ -127,8 +127,9 @@ def compute_metafeatures(X, y, groups=None, *, task_type="auto"):
     groups : array-like of shape (n_rows,), default=None
         Task id of every row; without it all rows are one task.
     task_type : {"auto", "classification", "regression"}, default="auto"
-        ``"auto"`` treats continuous float targets as regression, anything
-        else as classification.
+        ``"auto"`` treats float targets with non-integer values as regression
+        (scikit-learn's ``type_of_target`` is ``"continuous"``), anything else
+        as classification; pass the type for integer-valued regression targets.
 
     Returns
     -------

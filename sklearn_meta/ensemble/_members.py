@@ -11,7 +11,8 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.linear_model import LogisticRegression, Ridge
+from scipy.special import expit
+from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
@@ -62,7 +63,26 @@ class _Members:
 
     def _outputs(self, models, X):
         """Stacked member outputs, shape (n_members, n_rows[, n_classes])."""
+        fast = self._linear_outputs(models, X)
+        if fast is not None:
+            return fast
         return np.stack([self._member_output(m, X) for m in models])
+
+    def _linear_outputs(self, models, X):
+        """Outputs of many linear models in one product, or None.
+
+        Used when every member is exactly one linear model class (the
+        default estimators); saves a validated ``predict`` call per member.
+        """
+        kinds = {type(m) for m in models}
+        if len(kinds) != 1 or kinds.pop() not in self._LINEAR:
+            return None
+        if any(getattr(m, "n_features_in_", X.shape[1]) != X.shape[1] for m in models):
+            return None
+        coef = np.stack([np.atleast_2d(m.coef_) for m in models])     # (M, c, d)
+        intercept = np.stack([np.atleast_1d(m.intercept_) for m in models])
+        scores = np.einsum("nd,mcd->mnc", X, coef) + intercept[:, None, :]
+        return self._link(models, scores)
 
     @staticmethod
     def _combine(weights, outputs):
@@ -74,6 +94,25 @@ class _Members:
 
 class _ClassifierMembers(_Members):
     """Members are classifiers over the shared classes."""
+
+    _LINEAR = (LogisticRegression,)
+
+    def _link(self, models, scores):
+        """Class probabilities over the shared classes from decision scores.
+
+        None when the members were fitted on different class subsets.
+        """
+        classes = [m.classes_ for m in models]
+        if any(len(c) != len(classes[0]) or np.any(c != classes[0]) for c in classes):
+            return None
+        if scores.shape[2] == 1:
+            p1 = expit(scores[:, :, 0])
+            proba = np.stack([1 - p1, p1], axis=2)
+        else:
+            proba = _softmax(scores)
+        out = np.zeros(scores.shape[:2] + (len(self.meta_classes_),))
+        out[:, :, classes[0]] = proba
+        return out
 
     def _default_estimator(self):
         return LogisticRegression()
@@ -105,6 +144,11 @@ class _ClassifierMembers(_Members):
 
 class _RegressorMembers(_Members):
     """Members are regressors."""
+
+    _LINEAR = (Ridge, LinearRegression)
+
+    def _link(self, models, scores):
+        return scores[:, :, 0]
 
     def _default_estimator(self):
         return Ridge()

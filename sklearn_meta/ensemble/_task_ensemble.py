@@ -134,9 +134,10 @@ _DOC = """{summary}
         How ``adapt`` weights the experts.
     temperature : float, default=1.0
         Temperature of the softmax weighting.
-    include_task_model : bool, default=True
-        Whether a model fitted on the support set joins the ensemble.
-    n_folds : int, default=5
+    include_task_model : bool, default=False
+        Whether a model fitted on the support set joins the ensemble (costs
+        ``n_folds + 1`` fits per ``adapt``).
+    n_folds : int, default=3
         Folds of the out-of-fold support loss of the task model (at most one
         per support row).
 {label_space}    n_jobs : int, default=None
@@ -187,7 +188,7 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
     >>> est = TaskEnsembleClassifier(random_state=0).fit(X, y, groups=groups)
     >>> X_new = rng.randn(6, 2)
     >>> est.adapt(X_new, (-X_new[:, 0] > 0).astype(int)).weights_.round(2)
-    array([0.  , 0.  , 0.49, 0.45, 0.06])
+    array([0.  , 0.  , 0.52, 0.48])
     >>> est.predict([[2.0, 0.0], [-2.0, 0.0]])
     array([0, 1])""",
     )
@@ -198,7 +199,7 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
     }
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
-                 include_task_model=True, n_folds=5, label_space="auto", n_jobs=None,
+                 include_task_model=False, n_folds=3, label_space="auto", n_jobs=None,
                  random_state=None):
         self.estimator = estimator
         self.n_shots = n_shots
@@ -241,7 +242,7 @@ class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegre
     }
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
-                 include_task_model=True, n_folds=5, n_jobs=None, random_state=None):
+                 include_task_model=False, n_folds=3, n_jobs=None, random_state=None):
         self.estimator = estimator
         self.n_shots = n_shots
         self.weighting = weighting

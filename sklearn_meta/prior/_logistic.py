@@ -238,6 +238,11 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
                 "if the labels mean the same in every task, or a metric "
                 "learner such as prototypical networks for N-way episodes."
             )
+        if len(self.meta_classes_) < 2:
+            raise ValueError(
+                f"y has 1 class ({self.meta_classes_.tolist()}); "
+                "MetaPriorLogisticRegression needs at least 2 classes."
+            )
         Xd = _with_intercept(tasks.X)
         p = Xd.shape[1]
         self._n_coef = p

@@ -35,7 +35,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         when None.
     meta_model : regressor or None, default=None
         Multi-output regressor from standardised meta-features to the
-        candidates' relative scores; ``RandomForestRegressor(n_estimators=100,
+        candidates' relative scores; ``RandomForestRegressor(n_estimators=50,
         min_samples_leaf=3)`` when None.
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Label setting of classification tasks.
@@ -151,7 +151,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         super()._meta_fit(tasks)
 
     def _default_meta_model(self, n_tasks):
-        return RandomForestRegressor(n_estimators=100, min_samples_leaf=3,
+        return RandomForestRegressor(n_estimators=50, min_samples_leaf=3,
                                      random_state=self.random_state)
 
     @property

@@ -36,17 +36,29 @@ class _SelectionState:
         self.predicted = predicted
 
 
+def _feasible_shots(y, n_shots, classification):
+    """The most support shots (<= n_shots) leaving a query row, or 0."""
+    if classification:
+        smallest = np.unique(y, return_counts=True)[1].min()
+        return int(min(n_shots, smallest - 1))
+    return int(min(n_shots, y.shape[0] - 2))
+
+
 def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, scorer,
                    n_episodes, task_id):
-    """Meta-features and candidate scores of one task, averaged over episodes."""
+    """Meta-features and candidate scores of one task, averaged over episodes.
+
+    A task too small for ``n_shots`` support rows (per class) plus a query
+    row uses as many shots as it can; None when it cannot give an episode.
+    """
     rng = np.random.default_rng(seed)
+    shots = _feasible_shots(y, n_shots, classification)
+    if shots < 1:
+        return None
     feats, scores = [], []
     for _ in range(n_episodes):
-        try:
-            s, q = split_support_query(y, n_shots, rng, classification=classification,
-                                       task_id=task_id)
-        except ValueError:
-            return None
+        s, q = split_support_query(y, shots, rng, classification=classification,
+                                   task_id=task_id)
         feats.append(_metafeatures(X[s], _local_codes(y[s]) if classification else y[s],
                                    np.array([0, len(s)]), classification=classification)[0])
         row = []
@@ -54,7 +66,7 @@ def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, sc
             model = selector._fit_candidate(cand, X[s], y[s])
             row.append(scorer(model, X[q], y[q]))
         scores.append(row)
-    return np.mean(feats, axis=0), np.mean(scores, axis=0)
+    return np.mean(feats, axis=0), np.mean(scores, axis=0), shots < n_shots
 
 
 def _local_codes(y):
@@ -86,7 +98,12 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         """Clone and fit a candidate; a one-class support set gets a constant."""
         if self._is_classifier() and np.unique(y).size < 2:
             return DummyClassifier(strategy="prior").fit(X, y)
-        return clone(candidate).fit(X, y)
+        model = clone(candidate)
+        if "random_state" in model.get_params() and model.get_params()["random_state"] is None:
+            # seed candidates that have none, so that fit is reproducible
+            model.set_params(random_state=_seed(self.random_state)
+                             if self.random_state is not None else None)
+        return model.fit(X, y)
 
     def _meta_fit(self, tasks):
         candidates = [c for _, c in self._candidates()]
@@ -103,15 +120,18 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         kept = [i for i, r in enumerate(results) if r is not None]
         if not kept:
             raise ValueError(
-                f"no training task has enough rows for n_shots={self.n_shots} support "
-                "rows (per class) plus one query row; lower n_shots or give "
-                "larger tasks."
+                "no training task can give a few-shot episode: each needs at "
+                "least 2 rows per class (3 rows for regression), one for support "
+                f"and one for query (the largest task has {int(tasks.sizes.max())} "
+                "sample(s)). Give larger tasks."
             )
-        if len(kept) < len(results):
+        n_small = sum(r[2] for r in results if r is not None)
+        if len(kept) < len(results) or n_small:
             warnings.warn(
-                f"{len(results) - len(kept)} of {len(results)} training tasks have "
-                f"too few rows for n_shots={self.n_shots} (per class) plus a query "
-                "row; they were left out of meta-training.",
+                f"{len(results) - len(kept) + n_small} of {len(results)} training "
+                f"tasks have too few rows for n_shots={self.n_shots} (per class) "
+                f"plus a query row; {n_small} were evaluated with fewer shots and "
+                f"{len(results) - len(kept)} (a class with a single row) left out.",
                 UserWarning,
             )
         feats = np.array([results[i][0] for i in kept])
@@ -123,10 +143,16 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         self._mf_scale = np.where(scale > 1e-12, scale, 1.0)
         lo, hi = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
         relative = np.where(hi > lo, (scores - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
+        Z = (feats - self._mf_mean) / self._mf_scale
+        # relevance of every meta-feature: its largest absolute correlation
+        # with a candidate's relative score across tasks (a learned metric)
+        rc = relative - relative.mean(axis=0)
+        corr = np.abs(Z.T @ rc) / len(kept) / np.maximum(rc.std(axis=0), 1e-12)
+        self.metafeature_weights_ = corr.max(axis=1)
         self.meta_model_ = clone(
             self.meta_model if self.meta_model is not None
             else self._default_meta_model(len(kept))
-        ).fit((feats - self._mf_mean) / self._mf_scale, relative)
+        ).fit(Z * self.metafeature_weights_, relative)
         self.mean_relative_scores_ = relative.mean(axis=0)
         if tasks.label_space == "per_task":
             self.estimator_ = None
@@ -140,7 +166,8 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             y = _local_codes(y)
         feats = _metafeatures(X, y, np.array([0, X.shape[0]]),
                               classification=self._is_classifier())
-        pred = self.meta_model_.predict((feats - self._mf_mean) / self._mf_scale)
+        Z = (feats - self._mf_mean) / self._mf_scale * self.metafeature_weights_
+        pred = self.meta_model_.predict(Z)
         return np.asarray(pred, dtype=np.float64).reshape(-1)
 
     def _rank(self, X_support, y_support):
