@@ -5,7 +5,7 @@ import pytest
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from _fewshot_means import few_shot_means
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn_meta.utils.estimator_checks import parametrize_with_checks
 
 from sklearn_meta.baselines import PerTaskEstimator
 from sklearn_meta.datasets import make_classification_tasks, make_regression_tasks

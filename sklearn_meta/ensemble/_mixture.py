@@ -8,7 +8,7 @@ from scipy.special import logsumexp
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ._members import (
@@ -246,6 +246,7 @@ class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
         **_MixtureOfExpertsMixin._parameter_constraints,
+        "label_space": [StrOptions({"auto", "shared"})],
     }
 
     def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,

@@ -196,6 +196,7 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
         **_TaskEnsembleMixin._parameter_constraints,
+        "label_space": [StrOptions({"auto", "shared"})],
     }
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,

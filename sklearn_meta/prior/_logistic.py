@@ -4,7 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from scipy.special import expit
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
 from ._gaussian import (
@@ -214,6 +214,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         **_GaussianPriorMixin._parameter_constraints,
         **BaseMetaClassifier._parameter_constraints,
         "newton_steps": [Interval(Integral, 1, None, closed="left")],
+        "label_space": [StrOptions({"auto", "shared"})],
     }
 
     def __init__(self, *, n_shots=5, covariance="full", rank=2, max_iter=50,
