@@ -125,3 +125,14 @@ def test_small_tasks_warn_and_errors_are_clear():
     est = AlgorithmSelector([LogisticRegression()], n_shots=2).fit(data.tasks)
     X, y = data.tasks[0]
     assert set(est.adapt(X[:6], y[:6]).predict(X)) <= set(y[:6])
+
+
+def test_candidates_that_cannot_fit_few_rows_are_skipped():
+    rng = np.random.RandomState(0)
+    tasks = [(rng.randn(20, 2), np.tile([0, 1], 10)) for _ in range(4)]
+    # 5 neighbours cannot be found among the 2 rows of a 1-shot support set
+    est = AlgorithmSelector([KNeighborsClassifier(5), DummyClassifier()], n_shots=1,
+                            n_episodes=1).fit(tasks)
+    X, y = tasks[0]
+    assert est.adapt(X[:2], y[:2]).ranking_[0] == "DummyClassifier"
+    assert est.predict(X).shape == (20,)

@@ -64,9 +64,16 @@ def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, sc
         row = []
         for cand in candidates:
             model = selector._fit_candidate(cand, X[s], y[s])
-            row.append(scorer(model, X[q], y[q]))
+            row.append(np.nan if model is None else _safe_score(scorer, model, X[q], y[q]))
         scores.append(row)
     return np.mean(feats, axis=0), np.mean(scores, axis=0), shots < n_shots
+
+
+def _safe_score(scorer, model, X, y):
+    try:
+        return float(scorer(model, X, y))
+    except (ValueError, ArithmeticError):
+        return np.nan
 
 
 def _local_codes(y):
@@ -95,7 +102,11 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
 
     # -- fitting -----------------------------------------------------------------
     def _fit_candidate(self, candidate, X, y):
-        """Clone and fit a candidate; a one-class support set gets a constant."""
+        """Clone and fit a candidate; a one-class support set gets a constant.
+
+        None when the candidate cannot be fitted on these rows (it is then
+        scored as the worst and skipped at adaptation).
+        """
         if self._is_classifier() and np.unique(y).size < 2:
             return DummyClassifier(strategy="prior").fit(X, y)
         model = clone(candidate)
@@ -103,7 +114,14 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             # seed candidates that have none, so that fit is reproducible
             model.set_params(random_state=_seed(self.random_state)
                              if self.random_state is not None else None)
-        return model.fit(X, y)
+        try:
+            model.fit(X, y)
+            model.predict(X[:1])
+        except ValueError:
+            # e.g. k nearest neighbours with fewer than k support rows: this
+            # candidate cannot learn from so few rows
+            return None
+        return model
 
     def _meta_fit(self, tasks):
         candidates = [c for _, c in self._candidates()]
@@ -141,8 +159,12 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         self._mf_mean = feats.mean(axis=0)
         scale = feats.std(axis=0)
         self._mf_scale = np.where(scale > 1e-12, scale, 1.0)
-        lo, hi = scores.min(axis=1, keepdims=True), scores.max(axis=1, keepdims=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN rows
+            lo = np.nanmin(scores, axis=1, keepdims=True)
+            hi = np.nanmax(scores, axis=1, keepdims=True)
         relative = np.where(hi > lo, (scores - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
+        relative = np.where(np.isnan(scores), 0.0, relative)   # could not fit: worst
         Z = (feats - self._mf_mean) / self._mf_scale
         # relevance of every meta-feature: its largest absolute correlation
         # with a candidate's relative score across tasks (a learned metric)
@@ -154,11 +176,12 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             else self._default_meta_model(len(kept))
         ).fit(Z * self.metafeature_weights_, relative)
         self.mean_relative_scores_ = relative.mean(axis=0)
-        if tasks.label_space == "per_task":
-            self.estimator_ = None
-        else:
-            best = candidates[int(np.argmax(self.mean_relative_scores_))]
-            self.estimator_ = self._fit_candidate(best, tasks.X, tasks.y)
+        self.estimator_ = None
+        if tasks.label_space != "per_task":
+            for i in np.argsort(-self.mean_relative_scores_, kind="stable"):
+                self.estimator_ = self._fit_candidate(candidates[i], tasks.X, tasks.y)
+                if self.estimator_ is not None:
+                    break
 
     # -- adaptation ----------------------------------------------------------------
     def _predicted_scores(self, X, y):
@@ -181,8 +204,16 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
     def _adapt(self, X, y, X_unlabeled):
         predicted = self._predicted_scores(X, y)
         ranking = np.argsort(-predicted, kind="stable")
-        candidate = self._candidates()[ranking[0]][1]
-        return _SelectionState(self._fit_candidate(candidate, X, y), ranking, predicted)
+        candidates = self._candidates()
+        for i in ranking:          # the best candidate that can learn from these rows
+            model = self._fit_candidate(candidates[i][1], X, y)
+            if model is not None:
+                ranking = np.r_[i, ranking[ranking != i]]
+                return _SelectionState(model, ranking, predicted)
+        raise ValueError(
+            f"no candidate could be fitted on the {X.shape[0]} support rows; give "
+            "more rows or a candidate that learns from very few."
+        )
 
     def _model(self, state):
         return self.estimator_ if state is None else state.model
