@@ -19,6 +19,8 @@ Methods
 - ``sklearn-meta engine``: ``sklearn_meta.gradient._engine.meta_loss`` (the dispatch to
   the batched-MLP fast path ``_batched_mlp``), i.e. what ``MAMLRegressor.fit`` runs per
   meta-iteration.
+- ``sklearn-meta engine + fused Adam``: the same with ``torch.optim.Adam(fused=True)``;
+  the peers (and the row above) use ``torch.optim.Adam``'s default implementation.
 - ``sklearn-meta generic path``: the engine's ``torch.func`` path for any ``nn.Module``
   (``make_model(net, fast=False)``), for reference.
 - ``sklearn-meta MAMLRegressor.fit``: the estimator end to end (episode sampling from
@@ -233,12 +235,13 @@ def _episodes(batch):
     return xs, ys[..., 0], ones, xq, yq[..., 0], ones
 
 
-def make_engine(first_order, steps=1, fast=True):
+def make_engine(first_order, steps=1, fast=True, fused_adam=False):
     engine, make_mlp = _engine()
     net = mlp()
     model = engine.make_model(net, fast=fast)
     params = {k: p.detach().clone().requires_grad_() for k, p in net.named_parameters()}
-    opt = torch.optim.Adam(params.values(), META_LR)
+    # the peers' optimiser, or its fused kernel (a few ops for all parameters)
+    opt = torch.optim.Adam(params.values(), META_LR, fused=True if fused_adam else None)
     cfg = engine.InnerConfig(loss="mse", steps=steps, first_order=first_order)
     cache = {}
 
@@ -255,6 +258,10 @@ def make_engine(first_order, steps=1, fast=True):
 
 def make_generic(first_order, steps=1):
     return make_engine(first_order, steps, fast=False)
+
+
+def make_engine_fused(first_order, steps=1):
+    return make_engine(first_order, steps, fused_adam=True)
 
 
 def estimator_rate(first_order, n_tasks, seconds):
@@ -305,6 +312,7 @@ METHODS = {
     "torch.func vmap": make_vmap,
     "sklearn-meta generic path": make_generic,
     "sklearn-meta engine": make_engine,
+    "sklearn-meta engine + fused Adam": make_engine_fused,
 }
 
 
