@@ -2,6 +2,8 @@
 
 import textwrap
 
+from ..utils._docstrings import fill_docstring
+
 PARAMS = {
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
     Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).""",
@@ -99,10 +101,7 @@ validation_scores_ : list of float or None
     Validation score at every check (accuracy or R^2), with ``early_stopping``.
 best_validation_score_ : float or None
     Best of ``validation_scores_``.
-n_features_in_ : int
-    Number of features seen during ``fit``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Feature names seen during ``fit`` (DataFrames only).{classes}"""
+%(fitted_features)s{classes}"""
 
 CLASSES = """
 classes_ : ndarray
@@ -124,7 +123,7 @@ def docstring(summary, params, *, classifier, see_also, references, examples, lr
         "References\n----------\n" + textwrap.dedent(references).strip(),
         "Examples\n--------\n" + textwrap.dedent(examples).strip(),
     ]
-    return "\n\n".join(parts) + "\n"
+    return fill_docstring("\n\n".join(parts) + "\n")
 
 
 def document(summary, *, see_also, references, examples, lr_note=""):

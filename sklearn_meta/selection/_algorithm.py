@@ -4,8 +4,10 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils import get_tags
 
 from ._base import _CandidateSelectorMixin
+from ..utils._docstrings import fill_doc
 
 
+@fill_doc
 class AlgorithmSelector(_CandidateSelectorMixin):
     """Pick the estimator for a new task, learned from how candidates did on past tasks.
 
@@ -62,10 +64,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         zero-shot model); None with per-task label sets.
     ranking_ : list of str
         Candidate names for the adapted task, best first (set by ``adapt``).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

@@ -7,9 +7,11 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
 
+from ..utils._docstrings import fill_doc
 from ._base import _CandidateSelectorMixin
 
 
+@fill_doc
 class HyperparameterWarmStart(_CandidateSelectorMixin):
     """Choose an estimator's hyperparameters for a new task from similar past tasks.
 
@@ -71,10 +73,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         zero-shot model); None with per-task label sets.
     ranking_ : list of dict
         Configurations for the adapted task, best first (set by ``adapt``).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
