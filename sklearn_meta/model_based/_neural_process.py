@@ -471,13 +471,13 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
             return mean
         return mean, std[0].double().cpu().numpy() * self.y_scale_
 
+    @fill_doc
     def predict(self, X, return_std=False):
         """Predict with the adapted model (the prior mean before any ``adapt``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
         return_std : bool, default=False
             Also return the predictive standard deviation of every row.
 

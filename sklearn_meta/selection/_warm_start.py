@@ -134,6 +134,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         """Configurations for the adapted task, best first."""
         return [self.configurations_[i] for i in self._adapted_state().ranking]
 
+    @fill_doc
     def suggest_param_grid(self, X_support, y_support, n_configurations=5):
         """The best configurations for a task, as a ``GridSearchCV`` grid.
 
@@ -141,10 +142,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-            Labelled rows of the new task.
-        y_support : array-like of shape (n_support,)
-            Their targets.
+        %(support_set)s
         n_configurations : int, default=5
             How many configurations to return.
 
