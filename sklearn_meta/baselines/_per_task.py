@@ -17,8 +17,7 @@ class PerTaskEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     Parameters
     ----------
-    estimator : estimator object
-        Any scikit-learn classifier or regressor.
+    %(wrapped_estimator)s
     n_shots : int, default=5
         Support rows per class (per task for regression) drawn by ``score``.
     label_space : {"auto", "shared", "per_task"}, default="auto"

@@ -20,8 +20,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     Parameters
     ----------
-    estimator : estimator object
-        Any scikit-learn classifier or regressor.
+    %(wrapped_estimator)s
     n_shots : int, default=5
         Support rows per class (per task for regression) drawn by ``score``.
     refit : bool, default=False

@@ -17,6 +17,9 @@ n_features_in_ : int
     Number of features seen during ``fit``.
 feature_names_in_ : ndarray of shape (n_features_in_,)
     Feature names seen during ``fit`` (DataFrames only).""",
+    "wrapped_estimator": """\
+estimator : estimator object
+    Any scikit-learn classifier or regressor.""",
     "query_rows": """\
 X : array-like of shape (n_samples, n_features)
     Query rows.""",
