@@ -28,7 +28,7 @@ from ..tasks import split_support_query
 
 
 def _selector_docs(item):
-    """Docstring paragraphs shared by the selectors, which rank ``item``\ s."""
+    """Docstring paragraphs shared by the selectors; ``item`` names what they rank."""
     return {
         "n_shots": """\
 n_shots : int, default=5
