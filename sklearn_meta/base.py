@@ -41,6 +41,7 @@ from .tasks import (
     is_task_sequence,
     split_support_query,
 )
+from .utils._docstrings import fill_doc
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
 
@@ -284,6 +285,7 @@ class BaseMetaEstimator(BaseEstimator):
         self._meta_fit(tasks)
         return self
 
+    @fill_doc
     def adapt(self, X_support, y_support, X_unlabeled=None):
         """Adapt the meta-learned model to one new task.
 
@@ -293,10 +295,7 @@ class BaseMetaEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-            The labelled rows of the new task.
-        y_support : array-like of shape (n_support,)
-            Their targets.
+        %(support_set)s
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled rows of the same task, used by learners that adapt
             semi-supervised or transductively; ignored by the others.
@@ -371,13 +370,13 @@ class BaseMetaEstimator(BaseEstimator):
             return self._predict(X, state, **kwargs)
         return classes[self._predict_codes(X, state, len(classes))]
 
+    @fill_doc
     def predict(self, X, **predict_params):
         """Predict with the adapted model (zero-shot before any ``adapt``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
         **predict_params : dict
             Learner-specific options (e.g. ``return_std`` of a regressor).
 
@@ -390,13 +389,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_arrays(self._validate_X(X), **predict_params)
 
     @available_if(_has_classifier_hook("predict_proba"))
+    @fill_doc
     def predict_proba(self, X):
         """Class probabilities with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------
@@ -409,13 +408,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_proba(X, state, len(classes))
 
     @available_if(_has_classifier_hook("predict_proba"))
+    @fill_doc
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------
@@ -426,13 +425,13 @@ class BaseMetaEstimator(BaseEstimator):
             return np.log(self.predict_proba(X))
 
     @available_if(_has_classifier_hook("decision_function"))
+    @fill_doc
     def decision_function(self, X):
         """Confidence scores with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------

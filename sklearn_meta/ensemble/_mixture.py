@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -150,7 +151,7 @@ class _MixtureOfExpertsMixin:
         return adapted.state
 
 
-_DOC = """{summary}
+_DOC = fill_docstring("""{summary}
 
     Tasks come in a few kinds, each explained by one of ``n_experts``
     experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
@@ -204,10 +205,7 @@ _DOC = """{summary}
         EM iterations run.
     loss_curve_ : list of float
         Negative log-likelihood per row of the task mixture at each iteration.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -216,7 +214,7 @@ _DOC = """{summary}
     Examples
     --------
 {example}
-"""
+""")
 
 
 class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,

@@ -8,6 +8,7 @@ from scipy.optimize import nnls
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -105,7 +106,7 @@ class _TaskEnsembleMixin:
         return adapted.state.weights
 
 
-_DOC = """{summary}
+_DOC = fill_docstring("""{summary}
 
     ``fit`` trains one expert per training task: a clone of ``estimator``
     fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
@@ -152,11 +153,8 @@ _DOC = """{summary}
         The fitted experts, one per training task in task order.
     weights_ : ndarray of shape (n_members,)
         Member weights of the adapted task.
-{attributes}    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
-
+    %(fitted_features)s
+{attributes}
     See Also
     --------
     {see_also}
@@ -164,7 +162,7 @@ _DOC = """{summary}
     Examples
     --------
 {example}
-"""
+""")
 
 
 class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaClassifier):

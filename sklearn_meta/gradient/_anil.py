@@ -21,11 +21,7 @@ _REFS = """.. [1] A. Raghu, M. Raghu, S. Bengio and O. Vinyals, "Rapid Learning 
     see_also="MAMLClassifier : Every layer adapts.",
     references=_REFS,
     examples="""
-    >>> from sklearn_meta.datasets import make_classification_tasks
-    >>> from sklearn_meta.gradient import ANILClassifier
-    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
-    >>> est = ANILClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    %(fit_classifier)s
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict_proba(X_new[10:]).shape
     (30, 2)
@@ -40,9 +36,7 @@ class ANILClassifier(MAMLClassifier):
     see_also="MAMLRegressor : Every layer adapts.",
     references=_REFS,
     examples="""
-    >>> from sklearn_meta.datasets import make_sinusoid_tasks
-    >>> from sklearn_meta.gradient import ANILRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
+    %(sinusoid_data)s
     >>> est = ANILRegressor(inner_lr=0.01, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape

@@ -2,6 +2,8 @@
 
 import textwrap
 
+from ..utils._docstrings import fill_docstring
+
 PARAMS = {
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
     Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).""",
@@ -99,10 +101,7 @@ validation_scores_ : list of float or None
     Validation score at every check (accuracy or R^2), with ``early_stopping``.
 best_validation_score_ : float or None
     Best of ``validation_scores_``.
-n_features_in_ : int
-    Number of features seen during ``fit``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Feature names seen during ``fit`` (DataFrames only).{classes}"""
+%(fitted_features)s{classes}"""
 
 CLASSES = """
 classes_ : ndarray
@@ -111,8 +110,25 @@ meta_classes_ : ndarray
     All labels seen in ``fit``."""
 
 
-def docstring(summary, params, *, classifier, see_also, references, examples, lr_note=""):
-    """Assemble a numpydoc class docstring from the shared pieces."""
+# Opening lines of the Examples sections (``%(fit_classifier)s``, ``%(sinusoid_data)s``),
+# for the class ``{name}`` being documented.
+EXAMPLE_STARTS = {
+    "fit_classifier": """\
+>>> from sklearn_meta.datasets import make_classification_tasks
+>>> from sklearn_meta.gradient import {name}
+>>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
+>>> est = {name}(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+>>> est = est.fit(data.X, data.y, groups=data.groups)""",
+    "sinusoid_data": """\
+>>> from sklearn_meta.datasets import make_sinusoid_tasks
+>>> from sklearn_meta.gradient import {name}
+>>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)""",
+}
+
+
+def docstring(summary, params, *, name, classifier, see_also, references, examples,
+              lr_note=""):
+    """Assemble a numpydoc class docstring for the class ``name`` from the shared pieces."""
     names = [p for p in params if p in PARAMS]
     body = "\n\n".join(PARAMS[p] for p in names)
     attrs = ATTRIBUTES.format(lr_note=lr_note, classes=CLASSES if classifier else "")
@@ -124,7 +140,8 @@ def docstring(summary, params, *, classifier, see_also, references, examples, lr
         "References\n----------\n" + textwrap.dedent(references).strip(),
         "Examples\n--------\n" + textwrap.dedent(examples).strip(),
     ]
-    return "\n\n".join(parts) + "\n"
+    starts = {key: text.format(name=name) for key, text in EXAMPLE_STARTS.items()}
+    return fill_docstring("\n\n".join(parts) + "\n", starts)
 
 
 def document(summary, *, see_also, references, examples, lr_note=""):
@@ -134,7 +151,7 @@ def document(summary, *, see_also, references, examples, lr_note=""):
     def decorate(cls):
         params = list(inspect.signature(cls.__init__).parameters)[1:]
         cls.__doc__ = docstring(
-            summary, params, classifier="n_way" in params, see_also=see_also,
+            summary, params, name=cls.__name__, classifier="n_way" in params, see_also=see_also,
             references=references, examples=examples, lr_note=lr_note,
         )
         return cls

@@ -26,11 +26,7 @@ FineTuneClassifier : Pretrain on pooled tasks, fine-tune on the support set."""
     see_also=_SEE_ALSO,
     references=MAML_REF,
     examples="""
-    >>> from sklearn_meta.datasets import make_classification_tasks
-    >>> from sklearn_meta.gradient import MAMLClassifier
-    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
-    >>> est = MAMLClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    %(fit_classifier)s
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
@@ -102,9 +98,7 @@ class MAMLClassifier(_GradientClassifier):
     see_also=_SEE_ALSO.replace("Classifier", "Regressor"),
     references=MAML_REF,
     examples="""
-    >>> from sklearn_meta.datasets import make_sinusoid_tasks
-    >>> from sklearn_meta.gradient import MAMLRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
+    %(sinusoid_data)s
     >>> est = MAMLRegressor(inner_lr=0.01, inner_steps=1, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> X_new, y_new = data.tasks[0]

@@ -25,11 +25,7 @@ _LR_NOTE = (", including the learned inner step sizes under the keys ``'lr:<para
     references=_REFS,
     lr_note=_LR_NOTE,
     examples="""
-    >>> from sklearn_meta.datasets import make_classification_tasks
-    >>> from sklearn_meta.gradient import MetaSGDClassifier
-    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
-    >>> est = MetaSGDClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    %(fit_classifier)s
     >>> sorted(k for k in est.params_ if k.startswith("lr:"))
     ['lr:0.bias', 'lr:0.weight', 'lr:2.bias', 'lr:2.weight']
     """,
@@ -44,9 +40,7 @@ class MetaSGDClassifier(MAMLClassifier):
     references=_REFS,
     lr_note=_LR_NOTE,
     examples="""
-    >>> from sklearn_meta.datasets import make_sinusoid_tasks
-    >>> from sklearn_meta.gradient import MetaSGDRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
+    %(sinusoid_data)s
     >>> est = MetaSGDRegressor(inner_lr=0.01, inner_steps=1, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape

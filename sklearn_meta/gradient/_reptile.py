@@ -22,11 +22,7 @@ _REFS = """.. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Lea
     see_also="MAMLClassifier : Backpropagates the query loss through the inner loop.",
     references=_REFS,
     examples="""
-    >>> from sklearn_meta.datasets import make_classification_tasks
-    >>> from sklearn_meta.gradient import ReptileClassifier
-    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
-    >>> est = ReptileClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
+    %(fit_classifier)s
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
@@ -97,9 +93,7 @@ class ReptileClassifier(_GradientClassifier):
     see_also="MAMLRegressor : Backpropagates the query loss through the inner loop.",
     references=_REFS,
     examples="""
-    >>> from sklearn_meta.datasets import make_sinusoid_tasks
-    >>> from sklearn_meta.gradient import ReptileRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
+    %(sinusoid_data)s
     >>> est = ReptileRegressor(inner_lr=0.01, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape

@@ -12,6 +12,7 @@ from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
 from ..metric._prototypes import logits_loss
+from ..utils._docstrings import fill_doc
 from ._attention import NeuralProcessNet
 
 __all__ = ["NeuralProcessClassifier", "NeuralProcessRegressor"]
@@ -87,6 +88,54 @@ class _NeuralProcessMixin(ContinualMixin, _EpisodicNetworkMixin):
             return net.decode(self._tensor(X)[None], {k: v.to(device) for k, v in context.items()})
 
 
+# Parameter paragraphs shared by the classifier and the regressor.
+_DOCS = {
+    "network": """\
+embedding_dim : int, default=64
+    Width of the row encodings, tokens and attention.
+n_heads : int, default=4
+    Attention heads (must divide ``embedding_dim``).
+n_layers : int, default=2
+    Self-attention blocks over the support tokens.
+hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
+    Hidden layers of the default row-encoder MLP.
+activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    Activation of the default row encoder.
+module : callable, default=None
+    ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.""",
+    "meta_lr": """\
+meta_lr : float, default=1e-3
+    Adam learning rate.""",
+    "tol": """\
+tol : float or None, default=1e-4
+    Stop when the monitored score has not improved by ``tol`` for
+    ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.""",
+    "monitoring": """\
+validation_fraction : float, default=0.1
+    Fraction of tasks held out with ``early_stopping``.
+validation_interval : int, default=20
+    Meta-iterations between two checks.
+n_iter_no_change : int, default=10
+    Checks without improvement before stopping.
+lr_schedule : {"constant", "plateau"}, default="constant"
+    ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
+replay_buffer_size : int, default=100
+    Past tasks kept for experience replay by ``partial_fit``.
+replay_ratio : float, default=0.5
+    Fraction of each meta-batch of ``partial_fit`` drawn from the buffer.""",
+    "runtime": """\
+device : {"auto", "cpu", "cuda"}, default="auto"
+    Where to compute; the fitted model is stored on the CPU.
+verbose : int, default=0
+    Show a progress bar of meta-training.
+warm_start : bool, default=False
+    Continue from the previous fit's network.
+random_state : int, RandomState instance or None, default=None
+    Seeds the weights, the episodes and ``score``.""",
+}
+
+
+@fill_doc(**_DOCS)
 class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseMetaClassifier):
     """Attentive neural-process classifier: reads the support set, no gradient steps.
 
@@ -109,51 +158,19 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
-    embedding_dim : int, default=64
-        Width of the row encodings, tokens and attention.
-    n_heads : int, default=4
-        Attention heads (must divide ``embedding_dim``).
-    n_layers : int, default=2
-        Self-attention blocks over the support tokens.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
-        Hidden layers of the default row-encoder MLP.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default row encoder.
-    module : callable, default=None
-        ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
+    %(network)s
     meta_batch_size : int, default=8
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
+    %(meta_lr)s
     max_iter : int, default=500
         Meta-iterations (per call of ``partial_fit``).
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(tol)s
     early_stopping : bool, default=False
         Keep the network with the best episode accuracy on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by ``partial_fit``.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of ``partial_fit`` drawn from the buffer.
+    %(monitoring)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the episodes and ``score``.
+    %(runtime)s
 
     Attributes
     ----------
@@ -171,10 +188,7 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
         Validation accuracy at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -291,6 +305,7 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
         return self._decode(X, state)[0].double().cpu().numpy()
 
 
+@fill_doc(**_DOCS)
 class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
     """Attentive neural-process regressor with predictive uncertainty.
 
@@ -314,49 +329,17 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         0 to ``n_shots``) and of ``score``.
     n_queries : int, default=10
         Query rows per meta-training episode.
-    embedding_dim : int, default=64
-        Width of the row encodings, tokens and attention.
-    n_heads : int, default=4
-        Attention heads (must divide ``embedding_dim``).
-    n_layers : int, default=2
-        Self-attention blocks over the support tokens.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
-        Hidden layers of the default row-encoder MLP.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default row encoder.
-    module : callable, default=None
-        ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
+    %(network)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
+    %(meta_lr)s
     max_iter : int, default=1000
         Meta-iterations (per call of ``partial_fit``).
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(tol)s
     early_stopping : bool, default=False
         Keep the network with the lowest query mean squared error on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by ``partial_fit``.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of ``partial_fit`` drawn from the buffer.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the episodes and ``score``.
+    %(monitoring)s
+    %(runtime)s
 
     Attributes
     ----------
@@ -374,10 +357,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         Negative validation mean squared error at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -491,13 +471,13 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
             return mean
         return mean, std[0].double().cpu().numpy() * self.y_scale_
 
+    @fill_doc
     def predict(self, X, return_std=False):
         """Predict with the adapted model (the prior mean before any ``adapt``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
         return_std : bool, default=False
             Also return the predictive standard deviation of every row.
 

@@ -7,6 +7,7 @@ from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
+from ..utils._docstrings import fill_doc
 from ._gaussian import (
     _PRIOR_PARAMS_DOC,
     _GaussianPriorMixin,
@@ -133,6 +134,7 @@ def _map_one_task(Xd, codes, w, mean, precision, n_steps, tol):
     return w
 
 
+@fill_doc
 class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     __doc__ = f"""Logistic regression with a Gaussian prior learned from many tasks.
 
@@ -185,10 +187,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         at each EM iteration.
     classes_ : ndarray
         The labels shared by the tasks.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

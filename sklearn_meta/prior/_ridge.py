@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..base import BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ._gaussian import (
     _PRIOR_PARAMS_DOC,
     _GaussianPriorMixin,
@@ -21,6 +22,7 @@ class _RidgeState:
         self.cov = cov
 
 
+@fill_doc
 class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     __doc__ = f"""Bayesian ridge regression with a prior learned from many tasks.
 
@@ -62,10 +64,7 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
         EM iterations run.
     loss_curve_ : list of float
         Negative log marginal likelihood per training row at each iteration.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
