@@ -14,7 +14,8 @@ One place for what every torch learner of sklearn-meta needs and does the same w
   (:meth:`~_TorchMetaLearnerMixin._train_loop`): Adam on the meta-parameters, a
   per-iteration history (``loss_curve_``, ``validation_scores_``), early stopping on
   held-out validation tasks that restores the best meta-parameters, an optional
-  plateau schedule for ``meta_lr``, a divergence guard (a non-finite loss stops training,
+  plateau schedule for ``meta_lr``, a divergence guard (a non-finite loss, or one over
+  ``_EXPLOSION`` times its starting value, stops training,
   keeps the best parameters and warns with the iteration), a tqdm progress bar when
   ``verbose``, and CPU storage of the fitted parameters so that a model fitted on CUDA
   pickles and loads on a CPU-only machine.
@@ -45,6 +46,10 @@ _ACTIVATIONS = {
     "tanh": nn.Tanh,
     "relu": nn.ReLU,
 }
+
+# A training loss this many times its first value (or the best interval mean) counts as
+# divergence: no sane run goes there, and what follows is a garbage model.
+_EXPLOSION = 1e4
 
 # Parameter constraints shared by every torch meta-learner (scikit-learn's names).
 _TORCH_PARAMETER_CONSTRAINTS = {
@@ -264,6 +269,7 @@ class _TorchMetaLearnerMixin:
         best_params = snapshot()
         best_monitor = -np.inf
         best_loss = np.inf
+        reference = None  # |first loss| of this call: the scale of "exploded"
         no_improve = lr_no_improve = 0
         pending = []  # loss tensors of the current interval (no per-iteration sync)
         bar = _ProgressBar(self.max_iter, desc) if self.verbose else None
@@ -285,9 +291,19 @@ class _TorchMetaLearnerMixin:
                     continue
                 losses = torch.stack(pending).double().cpu().numpy()
                 pending = []
+                if reference is None and np.isfinite(losses[0]):
+                    reference = abs(float(losses[0]))
                 bad = ~np.isfinite(losses)
+                if reference is not None:
+                    # a finite loss far above anything seen is divergence too (Meta-SGD's
+                    # learned step sizes can blow up the inner loop without any inf)
+                    scale = max(reference, abs(best_loss) if np.isfinite(best_loss) else 0.0,
+                                1e-8)
+                    with np.errstate(invalid="ignore"):
+                        bad |= losses > _EXPLOSION * scale
                 if bad.any() or not all(bool(torch.isfinite(p).all()) for p in params):
-                    # first non-finite loss; all finite -> the last update broke the params
+                    # first non-finite (or exploded) loss; none -> the last update broke
+                    # the params
                     first_bad = int(np.argmax(bad)) if bad.any() else len(losses)
                     n_done = it - len(losses) + first_bad
                     diverged_at = n_iter_before + min(n_done + 1, it)
@@ -334,8 +350,9 @@ class _TorchMetaLearnerMixin:
         if diverged_at is not None:
             warnings.warn(
                 f"Meta-training diverged at iteration {diverged_at} (non-finite loss or "
-                "parameters); stopped and kept the best meta-parameters seen before it. "
-                "Lower meta_lr (or inner_lr).",
+                f"parameters, or a loss over {_EXPLOSION:.0e} times its starting value); "
+                "stopped and kept the best meta-parameters seen before it. Lower meta_lr "
+                "(or inner_lr).",
                 RuntimeWarning,
                 stacklevel=3,
             )

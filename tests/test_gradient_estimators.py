@@ -75,7 +75,9 @@ _FAST_REG = {**_FAST, "max_iter": 500, "meta_lr": 3e-3}
 @pytest.mark.parametrize(
     "est",
     [MAMLRegressor(**_FAST_REG), MAMLRegressor(first_order=True, **_FAST_REG),
-     MetaSGDRegressor(**_FAST_REG), ANILRegressor(**_FAST_REG),
+     # Meta-SGD at its default meta_lr: at 3e-3 its learned inner step sizes blow up
+     # on some CPUs (the divergence guard then stops it; tests/test_gradient_trainer.py)
+     MetaSGDRegressor(**{**_FAST_REG, "meta_lr": 1e-3}), ANILRegressor(**_FAST_REG),
      ReptileRegressor(**_FAST_REG)],
     ids=lambda e: type(e).__name__ + ("-fo" if getattr(e, "first_order", False) else ""),
 )

@@ -2,6 +2,8 @@
 
 import pickle
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -62,6 +64,38 @@ def test_divergence_stops_keeps_best_and_names_iteration():
     assert loop.n_iter_ == 12 and len(loop.loss_curve_) == 12
     assert torch.isfinite(p).all()
     assert np.isfinite(loop.loss_curve_).all()
+
+
+def test_exploding_finite_loss_counts_as_divergence():
+    """A finite loss 1e4 times its start stops training like a NaN: no garbage model."""
+    p = torch.zeros(1, requires_grad=True)
+    seen = []
+
+    def step(it):
+        seen.append(p.detach().clone())
+        loss = ((p - 3.0) ** 2).sum() + 1.0
+        return (loss * 1e6 if it >= 25 else loss), None
+
+    loop = _Loop(early_stopping=False, max_iter=100)
+    with pytest.warns(RuntimeWarning, match="diverged at iteration 26"):
+        loop._train_loop([p], step)
+    assert loop.n_iter_ == 25 and len(loop.loss_curve_) == 25
+    # the parameters after the interval (5 iterations) of lowest mean loss are restored
+    means = np.asarray(loop.loss_curve_).reshape(5, 5).mean(1)
+    assert torch.equal(p.detach(), seen[5 * (int(np.argmin(means)) + 1)])
+
+
+def test_large_but_steady_losses_are_not_divergence():
+    p = torch.zeros(1, requires_grad=True)
+
+    def step(it):  # a loss in large units that falls: nothing to flag
+        return ((p - 3.0) ** 2).sum() * 1e9 + 1e9, None
+
+    loop = _Loop(early_stopping=False, max_iter=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loop._train_loop([p], step)
+    assert loop.n_iter_ == 60
 
 
 def test_pseudo_gradient_and_warm_start():
