@@ -264,7 +264,7 @@ def make_engine_fused(first_order, steps=1):
     return make_engine(first_order, steps, fused_adam=True)
 
 
-def estimator_rate(first_order, n_tasks, seconds):
+def estimator_rate(first_order, n_tasks, seconds, device="cpu"):
     """MAMLRegressor.fit end to end: returns ``measure() -> (wall, CPU) rates``."""
     try:
         from sklearn_meta.gradient import MAMLRegressor
@@ -283,7 +283,7 @@ def estimator_rate(first_order, n_tasks, seconds):
         est = MAMLRegressor(
             hidden_layer_sizes=HIDDEN, n_shots=K, n_queries=K, meta_batch_size=n_tasks,
             inner_lr=INNER_LR, inner_steps=1, first_order=first_order, meta_lr=META_LR,
-            max_iter=max_iter, device="cpu", random_state=0,
+            max_iter=max_iter, device=device, random_state=0,
         )
         start, cpu = time.perf_counter(), time.process_time()
         est.fit(X, y, groups=groups)
