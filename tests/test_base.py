@@ -60,6 +60,24 @@ def test_per_task_labels_need_adapt(per_task_data):
     np.testing.assert_array_equal(est.classes_, np.unique(y[:12]))
 
 
+@pytest.mark.parametrize("labels, ok", [
+    (np.array([0, 1, 2, 0, 1, 2]), True), (np.array(list("abcabc")), True),
+    (np.array([True, False] * 3), True), (np.array([0.0, 1.0, 2.0] * 2), True),
+    (np.array([1, 2.0, 3] * 2, dtype=object), False),
+    (np.array([0.5, 1.5, 2.25] * 2), False), (np.array(["a", 1, "b"] * 2, dtype=object), False),
+])
+def test_adapt_checks_support_labels(per_task_data, labels, ok):
+    """The fast path for integer/bool/string labels accepts what the full check accepts."""
+    est = PerTaskEstimator(LogisticRegression()).fit(per_task_data.tasks[:5])
+    X = per_task_data.tasks[5][0][:6]
+    if ok:
+        est.adapt(X, labels)
+        np.testing.assert_array_equal(est.classes_, np.unique(labels))
+    else:
+        with pytest.raises(ValueError, match="Unknown label type|mixes label types"):
+            est.adapt(X, labels)
+
+
 def test_shared_labels_zero_shot(clf_data):
     est = PooledEstimator(LogisticRegression()).fit(clf_data.X, clf_data.y, groups=clf_data.groups)
     assert est.predict(clf_data.X).shape == clf_data.y.shape
