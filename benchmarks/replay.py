@@ -13,7 +13,10 @@ Compared: ``replay_buffer_size=0`` (no replay) against a replay buffer of 60 tas
 ``replay_ratio=0.5``, and the same learner fitted on all training tasks at once (joint
 training, an upper reference).
 
-Run: ``python benchmarks/replay.py [--seeds 5]``
+``--learner maml`` runs the same stream with ``MAMLClassifier`` (second order, its
+defaults) instead of ``ProtoNetClassifier``.
+
+Run: ``python benchmarks/replay.py [--seeds 5] [--learner protonet|maml]``
 """
 
 import argparse
@@ -24,7 +27,10 @@ from scipy import stats
 from sklearn.base import clone
 
 from sklearn_meta.datasets import make_classification_tasks
+from sklearn_meta.gradient import MAMLClassifier
 from sklearn_meta.metric import ProtoNetClassifier
+
+LEARNERS = {"protonet": ProtoNetClassifier, "maml": MAMLClassifier}
 from sklearn_meta.tasks import as_task_arrays
 
 
@@ -42,8 +48,8 @@ def one_stream(seed, args):
         ).tasks
         for f in range(args.families)
     ]
-    base = ProtoNetClassifier(n_shots=5, max_iter=args.max_iter, tol=None,
-                              random_state=seed)
+    base = LEARNERS[args.learner](n_shots=5, max_iter=args.max_iter, tol=None,
+                                  random_state=seed)
     out = {}
     for name, size in (("no replay", 0), ("replay (60 tasks)", 60)):
         est = clone(base).set_params(replay_buffer_size=size, replay_ratio=0.5)
@@ -65,10 +71,11 @@ def main():
     parser.add_argument("--batches", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=20)
     parser.add_argument("--max-iter", type=int, default=150)
+    parser.add_argument("--learner", choices=sorted(LEARNERS), default="protonet")
     args = parser.parse_args()
     tic = time.perf_counter()
     runs = [one_stream(seed, args) for seed in range(args.seeds)]
-    print(f"{args.families} families x {args.batches} batches x {args.tasks} tasks, "
+    print(f"{args.learner}: {args.families} families x {args.batches} batches x {args.tasks} tasks, "
           f"{args.max_iter} meta-iterations per partial_fit, {args.seeds} seeds")
     print("5-shot 3-way accuracy on held-out tasks of each family after the stream "
           "(mean [95% CI over seeds])")

@@ -9,44 +9,44 @@ tasks costs a few array passes.
 
 The meta-features, in the order of :func:`metafeature_names`:
 
-=======================  ====================================================
-name                     meaning
-=======================  ====================================================
-``log_n_rows``           log of the number of rows of the task
-``log_n_features``       log of the number of feature columns
-``log_rows_per_feature`` log of rows / features (dimensionality)
-``feature_mean``         mean over features of the task's column means
-``feature_std``          mean over features of the task's column standard
-                         deviations
-``feature_abs_skew``     mean over features of the absolute skewness
-``feature_kurtosis``     mean over features of the excess kurtosis
-``target_corr_mean``     mean absolute correlation of a feature with the
-                         target (see below for classification)
-``target_corr_max``      largest absolute correlation of a feature with the
-                         target
-=======================  ====================================================
+=========================  ====================================================
+name                       meaning
+=========================  ====================================================
+``log_n_rows``             log of the number of rows of the task
+``log_n_features``         log of the number of feature columns
+``log_rows_per_feature``   log of rows / features (dimensionality)
+``feature_mean``           mean over features of the task's column means
+``feature_std``            mean over features of the task's column standard
+                           deviations
+``feature_abs_skew``       mean over features of the absolute skewness
+``feature_kurtosis``       mean over features of the excess kurtosis
+``target_corr_mean``       mean absolute correlation of a feature with the
+                           target (see below for classification)
+``target_corr_max``        largest absolute correlation of a feature with the
+                           target
+=========================  ====================================================
 
 Classification adds
 
-=======================  ====================================================
-``n_classes``            number of classes present in the task
-``class_entropy``        entropy of the class frequencies over log(n_classes)
-                         (1: balanced)
-``minority_fraction``    share of the rarest class
-``fisher_ratio_max``     largest Fisher discriminant ratio of a feature
-                         (between-class over within-class variance)
-``centroid_accuracy``    landmarker: training accuracy of the nearest class
-                         centroid classifier
-=======================  ====================================================
+=========================  ====================================================
+``n_classes``              number of classes present in the task
+``class_entropy``          entropy of the class frequencies over log(n_classes)
+                           (1: balanced)
+``minority_fraction``      share of the rarest class
+``fisher_ratio_max``       largest Fisher discriminant ratio of a feature
+                           (between-class over within-class variance)
+``centroid_accuracy``      landmarker: training accuracy of the nearest class
+                           centroid classifier
+=========================  ====================================================
 
 and regression adds
 
-=======================  ====================================================
-``target_mean``          mean of the target
-``target_std``           standard deviation of the target
-``linear_r2``            landmarker: training R^2 of a ridge fit
-                         (``alpha=1``) of the target on the features
-=======================  ====================================================
+=========================  ====================================================
+``target_mean``            mean of the target
+``target_std``             standard deviation of the target
+``linear_r2``              landmarker: training R^2 of a ridge fit
+                           (``alpha=1``) of the target on the features
+=========================  ====================================================
 
 For classification the target correlations use the indicator of the most
 frequent class of the task. All statistics use ``ddof=0`` and a small

@@ -167,14 +167,14 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
 
     Attributes
     ----------
-    prior_mean_ : ndarray of shape ((n_classes - 1) * (n_features_in_ + 1),)
+    prior_mean_ : ndarray of shape ((n_classes - 1) * (n_features + 1),)
         Mean of the learned prior, class by class: coefficients then
         intercept of classes 1..K-1 relative to class 0.
     prior_covariance_ : ndarray of shape (q, q)
         Covariance of the learned prior, ``q = len(prior_mean_)``.
     prior_precision_ : ndarray of shape (q, q)
         Its inverse.
-    coef_ : ndarray of shape (n_classes - 1, n_features_in_)
+    coef_ : ndarray of shape (n_classes - 1, n_features)
         Coefficients of the adapted task (the prior mean before ``adapt``),
         relative to class 0; for two classes, the usual logistic regression
         coefficients of class 1.

@@ -48,15 +48,15 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
 
     Attributes
     ----------
-    prior_mean_ : ndarray of shape (n_features_in_ + 1,)
+    prior_mean_ : ndarray of shape (n_features + 1,)
         Mean of the learned prior: coefficients, then the intercept.
-    prior_covariance_ : ndarray of shape (n_features_in_ + 1, n_features_in_ + 1)
+    prior_covariance_ : ndarray of shape (n_features + 1, n_features + 1)
         Covariance of the learned prior.
-    prior_precision_ : ndarray of shape (n_features_in_ + 1, n_features_in_ + 1)
+    prior_precision_ : ndarray of shape (n_features + 1, n_features + 1)
         Its inverse.
     noise_variance_ : float
         Variance of the observation noise, shared by the tasks.
-    coef_ : ndarray of shape (n_features_in_,)
+    coef_ : ndarray of shape (n_features,)
         Coefficients of the adapted task (the prior mean before ``adapt``).
     intercept_ : float
         Intercept of the adapted task (the prior mean before ``adapt``).
