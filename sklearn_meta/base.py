@@ -52,24 +52,36 @@ def _routing_enabled():
     return bool(get_config().get("enable_metadata_routing", False))
 
 
-def _groups_dropped_by_caller(max_depth=25):
+def _groups_dropped_by_caller(max_depth=25, *, via_scorer=False):
     """Whether a scikit-learn model-selection caller holds task ids we never got.
 
     With metadata routing disabled, ``GridSearchCV`` and ``cross_validate``
     give ``groups`` to the splitter only. The estimator then sees all training
     rows as one task, silently. This looks up the call stack for that case.
+
+    ``via_scorer=True``: the same, but only when a scikit-learn scorer
+    (``sklearn.metrics._scorer``) stands between us and that caller, i.e. a
+    plain scorer is scoring the estimator on rows of held-out tasks.
     """
     frame = inspect.currentframe()
+    seen_scorer = False
     try:
         for _ in range(max_depth):
             frame = frame.f_back if frame is not None else None
             if frame is None:
                 return False
             module = frame.f_globals.get("__name__", "")
+            if module.startswith("sklearn.metrics._scorer"):
+                seen_scorer = True
             if not module.startswith("sklearn.model_selection"):
                 continue
+            if via_scorer and not seen_scorer:
+                return False
             loc = frame.f_locals
             if loc.get("groups") is not None:
+                return True
+            params = loc.get("params")
+            if isinstance(params, dict) and params.get("groups") is not None:
                 return True
             routed = loc.get("routed_params")
             try:
@@ -94,6 +106,20 @@ def _warn_if_groups_dropped(method):
             "cross_validate.",
             UserWarning,
             stacklevel=3,
+        )
+
+
+def _warn_if_scored_zero_shot(estimator):
+    if _groups_dropped_by_caller(40, via_scorer=True):
+        warnings.warn(
+            f"{type(estimator).__name__} is being scored by a plain scikit-learn "
+            "scorer on held-out tasks: it predicts zero-shot with the meta-learned "
+            "model (no adapt), so the score is not a few-shot score. For few-shot "
+            "scores use scoring=sklearn_meta.model_selection.episodic_scorer("
+            "'accuracy') (any scorer name), or scoring=None for the estimator's "
+            "own episodic score.",
+            UserWarning,
+            stacklevel=4,
         )
 
 
@@ -362,6 +388,7 @@ class BaseMetaEstimator(BaseEstimator):
         adapted = getattr(self, "adapted_", None)
         if adapted is not None:
             return adapted.state, adapted.classes
+        _warn_if_scored_zero_shot(self)
         if self._is_classifier() and self._label_space_ != "shared":
             raise NotFittedError(
                 f"{type(self).__name__} was meta-trained on tasks with different "

@@ -493,7 +493,8 @@ def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=
     scoring=episodic_scorer("roc_auc"))`` scores few-shot on held-out tasks.
 
     A plain scorer name given to ``cross_validate`` instead scores the
-    zero-shot predictions of the meta-learned model (no adaptation).
+    zero-shot predictions of the meta-learned model (no adaptation); the
+    meta-learner warns when that happens on held-out tasks.
 
     Parameters
     ----------

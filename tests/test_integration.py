@@ -1,5 +1,7 @@
 """The Pipeline, GridSearchCV and cross_validate stories of DESIGN.md."""
 
+import warnings
+
 import numpy as np
 import pytest
 import sklearn
@@ -47,17 +49,38 @@ def test_grid_search_routes_groups(data, routing):
 
 
 def test_cross_validate_accuracy_string_is_zero_shot(data, routing):
-    # a plain scorer name scores the meta-model zero-shot (no adaptation) ...
+    # a plain scorer name scores the meta-model zero-shot (no adaptation), and says so
     est = PooledEstimator(LogisticRegression())
-    res = cross_validate(est, data.X, data.y, params={"groups": data.groups},
-                         cv=GroupKFold(3), scoring="accuracy")
+    with pytest.warns(UserWarning, match="plain scikit-learn scorer.*episodic_scorer"):
+        res = cross_validate(est, data.X, data.y, params={"groups": data.groups},
+                             cv=GroupKFold(3), scoring="accuracy")
     assert res["test_score"].shape == (3,)
-    # ... episodic_scorer makes any metric episodic over the held-out tasks
-    res = cross_validate(PerTaskEstimator(LogisticRegression(), random_state=0), data.X, data.y,
-                         params={"groups": data.groups}, cv=GroupKFold(3),
-                         scoring={"acc": episodic_scorer("accuracy"),
-                                  "auc": episodic_scorer("roc_auc")})
+    # ... episodic_scorer makes any metric episodic over the held-out tasks, silently
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = cross_validate(PerTaskEstimator(LogisticRegression(), random_state=0), data.X,
+                             data.y, params={"groups": data.groups}, cv=GroupKFold(3),
+                             scoring={"acc": episodic_scorer("accuracy"),
+                                      "auc": episodic_scorer("roc_auc")})
     assert np.all((res["test_auc"] >= 0) & (res["test_auc"] <= 1))
+
+
+@pytest.mark.parametrize("with_routing", [True, False])
+def test_zero_shot_scoring_warning_only_under_task_model_selection(data, with_routing):
+    est = PooledEstimator(LogisticRegression())
+    with sklearn.config_context(enable_metadata_routing=with_routing):
+        kw = {"params": {"groups": data.groups}} if with_routing else {"groups": data.groups}
+        with pytest.warns(UserWarning, match="predicts zero-shot"):
+            cross_validate(est, data.X, data.y, cv=GroupKFold(3), scoring="accuracy", **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        # no tasks in sight: an ordinary cross-validation of rows, nothing to say
+        cross_validate(est, data.X, data.y, cv=3, scoring="accuracy")
+        # a direct zero-shot predict, and the estimator's own (episodic) score
+        est.fit(data.X, data.y, groups=data.groups).predict(data.X)
+        with sklearn.config_context(enable_metadata_routing=True):
+            cross_validate(est, data.X, data.y, params={"groups": data.groups},
+                           cv=GroupKFold(3))
 
 
 def test_meta_pipeline_adapt_uses_fitted_transformers(data):
