@@ -6,6 +6,8 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import clone
 from sklearn.neighbors import NearestCentroid
 
@@ -101,3 +103,24 @@ def test_meta_trained_conv_embedding_beats_untrained_and_nearest_centroid():
     acc = res.set_index("estimator")["mean"]
     assert acc["trained"] > acc["untrained"] + 0.03
     assert acc["trained"] > acc["nearest centroid"] + 0.01
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 9), min_size=1, max_size=3),
+       n_blocks=st.integers(1, 3), extra=st.integers(-2, 2))
+def test_any_shape_either_builds_or_names_the_mismatch(shape, n_blocks, extra):
+    """Property: a shape whose product is the number of features always builds and maps
+    (tasks, rows, features) to (tasks, rows, k); any other number of features is a
+    ValueError naming both sizes."""
+    n_features = int(np.prod(shape)) + extra
+    factory = ConvEmbedding(tuple(shape), channels=2, n_blocks=n_blocks)
+    if extra != 0:
+        if n_features >= 1:
+            with pytest.raises(ValueError, match=f"holds {int(np.prod(shape))} values but "
+                                                 f"the rows have {n_features} features"):
+                factory(n_features, 3)
+        return
+    net = factory(n_features, 3)
+    out = net(torch.zeros(2, 4, n_features))
+    assert out.shape[:2] == (2, 4) and out.shape[2] >= 2
+    assert torch.isfinite(out).all()
