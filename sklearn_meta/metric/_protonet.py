@@ -10,6 +10,7 @@ from .._episodic_fit import _EpisodicNetworkMixin, _LogitsClassifierMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
 from ..base import BaseMetaClassifier
 from ..continual import ContinualMixin
+from ..utils._docstrings import fill_doc
 from ._prototypes import (
     class_prototypes,
     prototype_logits,
@@ -28,6 +29,7 @@ class _Prototypes:
         self.params = params
 
 
+@fill_doc
 class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetworkMixin,
                          BaseMetaClassifier):
     """Prototypical network: nearest class mean in a meta-learned embedding.
@@ -74,35 +76,18 @@ class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetwor
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the tasks, check the episode accuracy on them
         every ``validation_interval`` iterations and keep the best embedding.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
+    %(validation_monitoring)s
     fine_tune_steps : int, default=0
         Adam steps that fine-tune a copy of the embedding on the support set at
         ``adapt`` (prototypical loss of the support rows against their prototypes);
         0 keeps the meta-learned embedding (fastest).
     fine_tune_lr : float, default=1e-3
         Learning rate of those steps.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.
+    %(replay)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set (see
         :class:`~sklearn_meta.base.BaseMetaClassifier`).
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -123,10 +108,7 @@ class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetwor
         Validation accuracy at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of the features (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

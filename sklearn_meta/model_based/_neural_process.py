@@ -110,28 +110,6 @@ meta_lr : float, default=1e-3
 tol : float or None, default=1e-4
     Stop when the monitored score has not improved by ``tol`` for
     ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.""",
-    "monitoring": """\
-validation_fraction : float, default=0.1
-    Fraction of tasks held out with ``early_stopping``.
-validation_interval : int, default=20
-    Meta-iterations between two checks.
-n_iter_no_change : int, default=10
-    Checks without improvement before stopping.
-lr_schedule : {"constant", "plateau"}, default="constant"
-    ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-replay_buffer_size : int, default=100
-    Past tasks kept for experience replay by ``partial_fit``.
-replay_ratio : float, default=0.5
-    Fraction of each meta-batch of ``partial_fit`` drawn from the buffer.""",
-    "runtime": """\
-device : {"auto", "cpu", "cuda"}, default="auto"
-    Where to compute; the fitted model is stored on the CPU.
-verbose : int, default=0
-    Show a progress bar of meta-training.
-warm_start : bool, default=False
-    Continue from the previous fit's network.
-random_state : int, RandomState instance or None, default=None
-    Seeds the weights, the episodes and ``score``.""",
 }
 
 
@@ -167,10 +145,11 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
     %(tol)s
     early_stopping : bool, default=False
         Keep the network with the best episode accuracy on held-out tasks.
-    %(monitoring)s
+    %(validation_monitoring)s
+    %(replay)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set.
-    %(runtime)s
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -338,8 +317,9 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
     %(tol)s
     early_stopping : bool, default=False
         Keep the network with the lowest query mean squared error on held-out tasks.
-    %(monitoring)s
-    %(runtime)s
+    %(validation_monitoring)s
+    %(replay)s
+    %(torch_runtime)s
 
     Attributes
     ----------

@@ -28,6 +28,30 @@ X_support : array-like of shape (n_support, n_features)
     Labelled rows of the new task.
 y_support : array-like of shape (n_support,)
     Their targets.""",
+    # the episodic torch learners (metric and model-based families)
+    "validation_monitoring": """\
+validation_fraction : float, default=0.1
+    Fraction of tasks held out with ``early_stopping``.
+validation_interval : int, default=20
+    Meta-iterations between two checks.
+n_iter_no_change : int, default=10
+    Checks without improvement before stopping.
+lr_schedule : {"constant", "plateau"}, default="constant"
+    ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.""",
+    "replay": """\
+replay_buffer_size : int, default=100
+    Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
+replay_ratio : float, default=0.5
+    Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.""",
+    "torch_runtime": """\
+device : {"auto", "cpu", "cuda"}, default="auto"
+    Where to compute; the fitted model is stored on the CPU.
+verbose : int, default=0
+    Show a progress bar of meta-training.
+warm_start : bool, default=False
+    Continue from the previous fit's network.
+random_state : int, RandomState instance or None, default=None
+    Seeds the network's weights, the episodes and ``score``.""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
