@@ -243,3 +243,22 @@ def test_semi_supervised_adaptation_helps():
         acc_semi.append(np.mean(
             est.adapt(Xi[s], yi[s], X_unlabeled=Xi[2:]).predict(Xi[2:]) == yi[2:]))
     assert np.mean(acc_semi) > np.mean(acc_sup) + 0.025, (np.mean(acc_semi), np.mean(acc_sup))
+
+
+def test_adaptation_that_explodes_without_inf_falls_back_with_a_warning():
+    """A finite blow-up of the support loss (here 6e8 times the meta-learned model's) is
+    divergence: the adapted model would predict garbage, so adapt keeps the meta-learned
+    parameters and warns; a merely worse adaptation is left alone."""
+    d = make_regression_tasks(n_tasks=20, n_features=5, random_state=0)
+    est = MAMLRegressor(hidden_layer_sizes=(8,), max_iter=5, inner_steps=1,
+                        random_state=0).fit(d.X, d.y, groups=d.groups)
+    X, y = d.tasks[0]
+    zero_shot = est.predict(X)
+    est.set_params(adapt_steps=3, inner_lr=2.0)
+    with pytest.warns(RuntimeWarning, match="Adaptation diverged"):
+        est.adapt(X[:10], y[:10])
+    np.testing.assert_allclose(est.predict(X), zero_shot)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        est.set_params(inner_lr=1.2).adapt(X[:10], y[:10])  # 40x worse, not diverged
+    assert not np.allclose(est.predict(X), zero_shot)

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval
 
 from .._episodes import _EpisodeSampler
 from .._torch import (
+    _EXPLOSION,
     _TORCH_PARAMETER_CONSTRAINTS,
     _build_module,
     _cached,
@@ -278,13 +279,29 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             m_u = torch.ones(X_u.shape[:2], dtype=X_t.dtype, device=device)
         adapted = self._adapt_batch(model, params, X_t, y_t, m, class_mask, X_u, m_u)
         fitted = _engine.forward(model, adapted, X_t)
-        if not bool(torch.isfinite(fitted).all()):
+        diverged = not bool(torch.isfinite(fitted).all())
+        same = all(k in params and params[k].shape in (v.shape, v.shape[1:])
+                   for k, v in adapted.items())  # adapted tensors may carry a task axis
+        if not diverged and same:
+            # a finite blow-up is divergence too: the support loss after the steps far
+            # above the meta-learned model's (Meta-SGD's step sizes, many adapt_steps).
+            # Only where the adapted parameters are the meta-learned ones moved (not a
+            # new head fitted from scratch, as FineTune's)
+            loss = self._loss()
+            start = _engine.forward(model, {k: params[k] for k in adapted}, X_t)
+            before = _engine.task_loss(start, y_t, m, class_mask, loss)
+            after = _engine.task_loss(fitted, y_t, m, class_mask, loss)
+            diverged = bool((after > _EXPLOSION * before.clamp_min(1e-8)).any()) or not bool(
+                torch.isfinite(after).all())
+        if diverged:
             lr = "the learned inner learning rates" if self._learned_lr else (
                 f"inner_lr={self.inner_lr}")
             warnings.warn(
-                f"Adaptation diverged (non-finite outputs after {self._adapt_steps()} steps "
-                f"with {lr}); predicting with the meta-learned parameters instead. Lower "
-                "adapt_steps or inner_lr, or rescale the targets/features.",
+                f"Adaptation diverged (non-finite outputs, or a support loss over "
+                f"{_EXPLOSION:.0e} times the meta-learned model's, after "
+                f"{self._adapt_steps()} steps with {lr}); predicting with the "
+                "meta-learned parameters instead. Lower adapt_steps or inner_lr, or "
+                "rescale the targets/features.",
                 RuntimeWarning,
                 stacklevel=3,
             )
