@@ -148,8 +148,8 @@ class _EpisodeSampler:
         self._order = order
         self._block_start = block_start
         self._block_count = block_count
-        self._block_of_pos = np.repeat(np.arange(len(block_start)), block_count)
-        self._block_key = self._block_of_pos.astype(np.float64)
+        # block id of every position of ``order``, as the float sort key of _reshuffle
+        self._block_key = np.repeat(np.arange(len(block_start), dtype=np.float64), block_count)
         self._perm = None
         self._draws = 0
         rows_per_batch = max(1, self.meta_batch_size * self._need)

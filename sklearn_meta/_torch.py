@@ -313,8 +313,7 @@ class _TorchMetaLearnerMixin:
                     # learned step sizes can blow up the inner loop without any inf)
                     scale = max(reference, abs(best_loss) if np.isfinite(best_loss) else 0.0,
                                 1e-8)
-                    with np.errstate(invalid="ignore"):
-                        bad |= losses > _EXPLOSION * scale
+                    bad |= losses > _EXPLOSION * scale  # NaN compares False, no warning
                 if bad.any() or not all(bool(torch.isfinite(p).all()) for p in params):
                     # first non-finite (or exploded) loss; none -> the last update broke
                     # the params

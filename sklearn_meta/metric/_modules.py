@@ -9,7 +9,8 @@ __all__ = ["ConvEmbedding"]
 
 
 class _ConvNet(nn.Module):
-    """Convolutional blocks over rows reshaped to ``shape``, then a linear read-out."""
+    """Convolutional blocks over rows reshaped to ``shape``, flattened; a linear read-out
+    to ``n_outputs`` only with ``head``."""
 
     def __init__(self, shape, n_outputs, channels, n_blocks, head):
         super().__init__()
