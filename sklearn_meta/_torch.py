@@ -65,6 +65,7 @@ _TORCH_PARAMETER_CONSTRAINTS = {
     "tol": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"constant", "plateau"})],
     "device": [StrOptions({"auto", "cpu", "cuda"})],
+    "distributed": [StrOptions({"auto"}), "boolean"],
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
 }
@@ -241,7 +242,7 @@ class _TorchMetaLearnerMixin:
         n_val = min(n_tasks - 1, max(1, int(math.ceil(self.validation_fraction * n_tasks))))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _train_loop(self, params, step, score=None, *, desc=None, warm=None):
+    def _train_loop(self, params, step, score=None, *, desc=None, warm=None, shard=None):
         """Meta-train ``params`` in place.
 
         Parameters
@@ -260,6 +261,11 @@ class _TorchMetaLearnerMixin:
         warm : bool or None
             Whether to continue the history (``n_iter_``, ``loss_curve_``...) of an
             earlier fit, as ``partial_fit`` does; None: ``warm_start`` decides.
+        shard : :class:`~sklearn_meta.utils._distributed._MetaBatchShard` or None
+            Distributed meta-training (see :meth:`_distributed_shard`): ``step`` computes
+            this rank's slice of the meta-batch; the gradients and the loss are
+            all-reduced before every optimiser step, the validation score is rank 0's,
+            and only rank 0 shows progress.
 
         Sets ``n_iter_``, ``loss_curve_``, ``validation_scores_``,
         ``best_validation_score_`` and ``best_loss_``.
@@ -286,7 +292,9 @@ class _TorchMetaLearnerMixin:
         reference = None  # |first loss| of this call: the scale of "exploded"
         no_improve = lr_no_improve = 0
         pending = []  # loss tensors of the current interval (no per-iteration sync)
-        bar = _ProgressBar(self.max_iter, desc) if self.verbose else None
+        main = shard is None or shard.is_main  # the process that shows progress
+        verbose = self.verbose and main
+        bar = _ProgressBar(self.max_iter, desc) if verbose else None
         diverged_at = None
         it = 0
         try:
@@ -298,6 +306,8 @@ class _TorchMetaLearnerMixin:
                 else:
                     for p, g in zip(params, grads):
                         p.grad = g
+                if shard is not None:  # the global meta-gradient and loss, every rank
+                    loss = shard.all_reduce(params, loss)
                 optimizer.step()
                 pending.append(loss.detach())
                 it += 1
@@ -328,6 +338,8 @@ class _TorchMetaLearnerMixin:
                 if score is not None:
                     with torch.no_grad():
                         monitor = float(score())
+                    if shard is not None:  # one early-stopping decision on every rank
+                        monitor = shard.agree(monitor)
                     val_scores.append(monitor)
                     record["validation_score"] = monitor
                 else:
@@ -347,10 +359,10 @@ class _TorchMetaLearnerMixin:
                     lr_no_improve = 0
                     for group in optimizer.param_groups:
                         group["lr"] /= 5.0
-                    if self.verbose:
+                    if verbose:
                         print(f"meta_lr lowered to {optimizer.param_groups[0]['lr']:.3g}")
                 if tol is not None and no_improve >= patience:
-                    if self.verbose:
+                    if verbose:
                         print(
                             f"Stopped after {n_iter_before + it} meta-iterations: no "
                             f"improvement > tol={tol} in {patience} checks."

@@ -35,6 +35,7 @@ from .._torch import (
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
 from ..continual._replay import continued_seed, with_replay
+from ..utils._distributed import _start
 from . import _engine
 
 _LR = "lr:"  # prefix of Meta-SGD's learned inner learning rates in ``params_``
@@ -189,11 +190,12 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
         """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
+        device = self._device()
         seed = _seed(self.random_state)
+        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
         if warm:
             seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
-        device = self._device()
         if not warm:  # a continued partial_fit keeps the output layer of the first call
             self.n_outputs_ = self._head_outputs(tasks)
         if holdout:
@@ -209,6 +211,9 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             tasks.n_features, self._n_outputs(tasks, sampler), seed, device, warm=warm
         )
         model = self._model()
+        if shard is not None:  # one start and one meta-batch on every rank
+            shard.broadcast_(params.values())
+            sampler = shard.wrap(sampler)
         score = None
         if len(val_idx):
             val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
@@ -219,7 +224,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
         self._train_loop(
             list(params.values()), self._step(model, params, sampler), score,
-            desc=type(self).__name__, warm=warm,
+            desc=type(self).__name__, warm=warm, shard=shard,
         )
         self._store(params)
         return self
