@@ -54,7 +54,7 @@ def _nway():
 def _maml():
     from sklearn_meta.gradient import MAMLRegressor
 
-    # second order, early stopping on validation tasks, an odd meta-batch (slices 2 + 3)
+    # second order, early stopping on validation tasks, an odd meta-batch (3 + 2 tasks)
     return MAMLRegressor(hidden_layer_sizes=(16, 16), inner_steps=2, first_order=False,
                          meta_batch_size=5, max_iter=40, early_stopping=True,
                          validation_interval=5, n_iter_no_change=3, random_state=0)

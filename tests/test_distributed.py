@@ -79,9 +79,10 @@ def test_matches_the_one_process_fit(ranks, single, name):
 
 
 def test_each_rank_computes_its_slice_of_the_meta_batch(ranks, single):
-    # meta_batch_size=5 on 2 ranks: rank 0 embeds 2 tasks per iteration, rank 1 three
-    assert set(ranks[0]["protonet"]["batch_sizes"]) == {2}
-    assert set(ranks[1]["protonet"]["batch_sizes"]) == {3}
+    # meta_batch_size=5 on 2 ranks: rank 0 embeds tasks 0, 2, 4 of every meta-batch,
+    # rank 1 tasks 1, 3
+    assert set(ranks[0]["protonet"]["batch_sizes"]) == {3}
+    assert set(ranks[1]["protonet"]["batch_sizes"]) == {2}
     assert set(single["protonet"]["batch_sizes"]) == {5}
 
 

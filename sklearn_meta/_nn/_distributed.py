@@ -6,16 +6,20 @@ that every rank ends with the meta-parameters of a one-process fit with the same
 ``random_state`` and ``meta_batch_size``, up to floating-point reduction order:
 
 - every rank draws the same *global* meta-batch from the same seed
-  (:meth:`_MetaBatchShard.agree_seed`, :meth:`_MetaBatchShard.wrap`) and keeps a
-  contiguous slice of its tasks, so a rank computes the meta-loss of
+  (:meth:`_MetaBatchShard.agree_seed`; :meth:`_MetaBatchShard.wrap` sets the episode
+  sampler's ``shard = (rank, world_size)``) and keeps its tasks (positions
+  ``rank::world_size``), so a rank computes the meta-loss of about
   ``meta_batch_size / world_size`` tasks;
-- between ``backward`` and the optimiser step, :meth:`_MetaBatchShard.all_reduce` sums the
-  meta-gradients (and the loss) of the ranks, each weighted by its share of the tasks (the
-  meta-loss is a mean over tasks, so the sum is the gradient of the global mean); one
-  flat all-reduce per meta-iteration;
+- between ``backward`` and the optimiser step (the trainer's ``on_grads`` hook, see
+  :class:`_ShardCallback`), :meth:`_MetaBatchShard.all_reduce` sums the meta-gradients
+  (and the loss) of the ranks, each weighted by its share of the tasks (the meta-loss is
+  a mean over tasks, so the sum is the gradient of the global mean): one flat all-reduce
+  per meta-iteration;
 - the optimiser then steps identically on every rank; the validation score used by early
-  stopping and the plateau schedule is rank 0's on every rank
-  (:meth:`_MetaBatchShard.agree`), so all ranks stop at the same iteration.
+  stopping and the plateau schedule is rank 0's on every rank (``on_validation``,
+  :meth:`_MetaBatchShard.agree`) and the divergence guard's reference loss is the
+  task-weighted mean over the ranks, so every rank takes the same decisions and stops at
+  the same iteration.
 
 The meta-gradients are all-reduced explicitly rather than by wrapping the network in
 :class:`torch.nn.parallel.DistributedDataParallel`: DDP's gradient hooks fire inside the
@@ -23,12 +27,14 @@ differentiable inner loop of MAML-style learners and break it (learn2learn issue
 and #170), and nothing here needs DDP's bucketing.
 
 A rank without a task of its own (``meta_batch_size < world_size``) computes the loss of
-the batch's first task with weight 0: it takes part in every collective and changes
-nothing.
+the batch's first task with weight 0 (the sampler's ``share``): it takes part in every
+collective and changes nothing.
 """
 
 import numpy as np
 import torch
+
+from ._trainer import Callback
 
 __all__ = []
 
@@ -120,8 +126,8 @@ class _MetaBatchShard:
                 "(and torch.cuda.set_device(local_rank) on every rank) or a 'gloo' "
                 "process group for CPU training."
             )
-        #: this rank's share of the tasks of the last meta-batch drawn by :meth:`wrap`
-        self.weight = 1.0
+        self._sampler = None
+        self._first_weight = None
 
     @property
     def is_main(self):
@@ -177,15 +183,36 @@ class _MetaBatchShard:
                 offset += n
 
     # --- the meta-batch ---------------------------------------------------------------
-    def bounds(self, n_tasks):
-        """``(start, stop)`` of this rank's contiguous slice of ``n_tasks`` tasks."""
-        return (n_tasks * self.rank // self.world_size,
-                n_tasks * (self.rank + 1) // self.world_size)
-
     def wrap(self, sampler):
-        """An episode sampler that draws the global meta-batch and returns this rank's
-        slice (sets :attr:`weight`)."""
-        return _ShardedSampler(sampler, self)
+        """Make the episode sampler draw the global meta-batch and return this rank's
+        tasks; returns it."""
+        sampler.shard = (self.rank, self.world_size)
+        self._sampler = sampler
+        return sampler
+
+    @property
+    def weight(self):
+        """This rank's share of the tasks of the last meta-batch drawn."""
+        return 1.0 if self._sampler is None else float(self._sampler.share)
+
+    def callback(self):
+        """The trainer callback of this shard (:class:`_ShardCallback`)."""
+        return _ShardCallback(self)
+
+    def task_mean(self, value):
+        """A callable giving the task-weighted mean over the ranks of ``value()`` (a
+        float or None, the same on every rank) computed on the first meta-batch."""
+
+        def agreed():
+            v = value() if callable(value) else value
+            if v is None:
+                return None
+            w = 1.0 if self._first_weight is None else self._first_weight
+            t = torch.tensor([float(v) * w], dtype=torch.float64, device=self.device)
+            _dist().all_reduce(t, group=self.group)
+            return float(t.item())
+
+        return agreed
 
     def all_reduce(self, params, loss):
         """Sum the ranks' task-weighted gradients into ``p.grad``; the global loss.
@@ -224,28 +251,21 @@ class _MetaBatchShard:
         return float(t.item())
 
 
-class _ShardedSampler:
-    """An episode sampler's global meta-batch, cut to one rank's slice of the tasks.
+class _ShardCallback(Callback):
+    """The trainer's side of a :class:`_MetaBatchShard`: the all-reduce between
+    ``backward`` and the optimiser step, and rank 0's validation score."""
 
-    Every rank's sampler holds the same tasks and random generator, so all draw the same
-    global meta-batch (the generator advances as in one process); this rank keeps tasks
-    ``shard.bounds(n)`` of it. Other attributes are the wrapped sampler's.
-    """
+    def __init__(self, shard):
+        self.shard = shard
 
-    def __init__(self, sampler, shard):
-        self._sampler = sampler
-        self._shard = shard
+    def on_train_begin(self, trainer):
+        # one start on every rank (even a user module with its own random init)
+        self.shard.broadcast_(trainer.params)
 
-    def __getattr__(self, name):
-        if name.startswith("__") or name in ("_sampler", "_shard"):
-            raise AttributeError(name)
-        return getattr(self._sampler, name)
+    def on_grads(self, trainer):
+        if self.shard._first_weight is None:
+            self.shard._first_weight = self.shard.weight
+        trainer.loss = self.shard.all_reduce(trainer.params, trainer.loss)
 
-    def sample(self, tasks=None):
-        episodes = self._sampler.sample(tasks)
-        n = int(episodes[0].shape[0])
-        lo, hi = self._shard.bounds(n)
-        self._shard.weight = (hi - lo) / n
-        if hi == lo:  # no task of its own: compute one, count it for nothing
-            lo, hi = 0, 1
-        return type(episodes)(*(None if v is None else v[lo:hi] for v in episodes))
+    def on_validation(self, trainer, value):
+        return self.shard.agree(value)
