@@ -26,6 +26,7 @@ The loop is algorithm-agnostic: a learner hands it the list of meta-parameters a
 pseudo-gradient), plus an optional ``score()`` on validation tasks.
 """
 
+import io
 import math
 import warnings
 import weakref
@@ -192,6 +193,26 @@ class _TorchMetaLearnerMixin:
     """
 
     _float32_features = True  # the networks compute in float32: base refuses |x| > 3.4e38
+
+    # --- pickling: loads on a CPU-only machine whatever device fitted it --------------
+    def __getstate__(self):
+        # the state goes through torch.save, so that torch.load can map every tensor to
+        # the CPU when it is unpickled (fitted state is kept on the CPU anyway; this
+        # also covers a tensor left on a GPU, which plain pickle cannot load without one)
+        buffer = io.BytesIO()
+        torch.save(super().__getstate__(), buffer)
+        return {"_torch_state": buffer.getvalue()}
+
+    def __setstate__(self, state):
+        if "_torch_state" in state:
+            state = torch.load(io.BytesIO(state["_torch_state"]), map_location="cpu",
+                               weights_only=False)  # an estimator: as trusted as pickle
+        super().__setstate__(state)
+
+    def __copy__(self):  # a plain shallow copy (``score`` copies the estimator)
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
 
     # --- devices and parameters -------------------------------------------------------
     def _device(self):
