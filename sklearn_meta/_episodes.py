@@ -65,7 +65,7 @@ def _warn_skipped(samplers):
     if not s0.usable.size:
         i = int(s0.skipped[0]) if s0.n_tasks else None
         where = "" if i is None else (
-            f"; task {_task_name(s0.task_ids[i])} has {int(s0._task_sizes[i])} rows"
+            f"; task {_task_name(s0.task_ids[i])} has n_samples = {int(s0._task_sizes[i])}"
         )
         raise ValueError(
             f"No task has enough rows for an episode at n_shots={s0.n_shots} "

@@ -83,7 +83,7 @@ def test_skipped_tasks_one_warning_with_count_and_ids():
 
 def test_no_usable_task_is_a_clear_error():
     X, y, starts = _stack([1, 1])
-    with pytest.raises(ValueError, match=r"No task has enough rows.*task 'x' has 1 rows"):
+    with pytest.raises(ValueError, match=r"No task has enough rows.*task 'x' has n_samples = 1"):
         _EpisodeSampler(X, y, starts, kind="shared", n_shots=5, n_queries=5, n_classes=2,
                         task_ids=["x", "y"])
 
