@@ -243,6 +243,17 @@ class _EpisodeSampler:
     #: ``task_picker(rng) -> task indices`` of one meta-batch, replacing the uniform
     #: draw (continual learning mixes replayed tasks in this way); None: uniform.
     task_picker = None
+    #: ``(rank, world_size)``: :meth:`sample` draws the GLOBAL meta-batch (the same on
+    #: every rank for the same seed: every rank consumes the same random numbers) and
+    #: returns only this rank's tasks, positions ``rank::world_size``; None: all tasks.
+    shard = None
+
+    def _mine(self, n):
+        """Positions of this rank's tasks in a meta-batch of ``n`` tasks."""
+        if self.shard is None:
+            return slice(None)
+        rank, world = self.shard
+        return slice(int(rank), None, int(world))
 
     def sample_tasks(self):
         """Indices of ``meta_batch_size`` usable tasks (without replacement when
@@ -261,6 +272,8 @@ class _EpisodeSampler:
         tasks = self.sample_tasks() if tasks is None else np.asarray(tasks, dtype=np.int64)
         if self.kind != "per_task":
             rows, valid = self._draw_rows(tasks, self._need)
+            mine = self._mine(len(tasks))
+            tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
             r_s, m_s, r_q, m_q = self._split(rows, valid, tasks, self.n_support, self.n_query)
             X_s, y_s, m_s = self._tensors(r_s, m_s)
             X_q, y_q, m_q = self._tensors(r_q, m_q)
@@ -281,6 +294,11 @@ class _EpisodeSampler:
         blocks = self._elig_blocks[np.take_along_axis(pick, chosen, axis=1)]
         rows, valid = self._draw_rows(blocks.ravel(), S + Q)
         valid &= class_valid.reshape(-1, 1)
+        mine = self._mine(T)
+        tasks, class_valid, blocks = tasks[mine], class_valid[mine], blocks[mine]
+        rows = rows.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
+        valid = valid.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
+        T = len(tasks)
         r_s, v_s, r_q, v_q = self._split(rows, valid, blocks.ravel(), S, Q)
         labels = np.arange(W)
 
