@@ -34,6 +34,7 @@ from .._torch import (
 )
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
+from .._nn._distributed import _start
 from ..continual._replay import continued_seed, with_replay
 from . import _engine
 
@@ -203,11 +204,12 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
         """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
+        device = self._device()
         seed = _seed(self.random_state)
+        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
         if warm:
             seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
-        device = self._device()
         if not warm:  # a continued partial_fit keeps the output layer of the first call
             self.n_outputs_ = self._head_outputs(tasks)
         if holdout:
@@ -223,6 +225,8 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             tasks.n_features, self._n_outputs(tasks, sampler), seed, device, warm=warm
         )
         model = self._model()
+        if shard is not None:  # each rank computes its tasks of the global meta-batch
+            sampler = shard.wrap(sampler)
         score, episodes = None, []
         if len(val_idx):
             val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
@@ -237,7 +241,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         self._train_loop(
             list(params.values()), self._step(model, params, sampler, reference), score,
             desc=type(self).__name__, warm=warm,
-            reference=lambda: reference[0] if reference else None,
+            reference=lambda: reference[0] if reference else None, shard=shard,
         )
         self._store(params)
         return self

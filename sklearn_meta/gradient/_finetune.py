@@ -127,6 +127,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -152,6 +153,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -196,6 +198,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -218,6 +221,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
