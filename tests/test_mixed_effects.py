@@ -22,7 +22,7 @@ from sklearn_meta.utils.estimator_checks import parametrize_with_checks
     MixedEffectsClassifier(make_pipeline(SimpleImputer(), StandardScaler(),
                                          LogisticRegression())),
     MixedEffectsRegressor(make_pipeline(SimpleImputer(), StandardScaler(), Ridge()),
-                          random_effects="linear"),
+                          random_effects="intercept+slope"),
 ])
 def test_estimator_checks(estimator, check):
     check(estimator)
@@ -119,7 +119,7 @@ def test_regressor_return_std_shrinks_with_support_rows():
     _, std2 = est.adapt(X[:30], y[:30]).predict(X[:5], return_std=True)
     assert np.all(std0 >= std1 - 1e-12) and np.all(std1 >= std2 - 1e-12)
     assert np.all(std2 >= np.sqrt(est.noise_variance_) - 1e-12)
-    assert est.effects_covariance_.shape == (2, 2)
+    assert est.effects_covariance_.shape == (5, 5)  # intercept, slope, 3 features
 
 
 def test_classifier_one_class_support_set():

@@ -110,7 +110,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
     >>> y = (X[:, 0] + shift[groups] + rng.logistic(size=1200) > 0).astype(int)
     >>> est = MixedEffectsClassifier(LogisticRegression()).fit(X, y, groups=groups)
     >>> est.effect_names_.tolist()
-    ['intercept', 'slope']
+    ['intercept', 'slope', 'x:0', 'x:1']
     >>> X_new = rng.randn(6, 2)
     >>> est.adapt(X_new[:4], [1, 1, 1, 1])        # one class in the support set
     MixedEffectsClassifier(estimator=LogisticRegression())
@@ -127,7 +127,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         "label_space": [StrOptions({"auto", "shared"})],
     }
 
-    def __init__(self, estimator=None, *, random_effects="intercept+slope",
+    def __init__(self, estimator=None, *, random_effects="linear",
                  effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
                  label_space="auto", random_state=None):

@@ -113,7 +113,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     ((4,), (4,))
     """
 
-    def __init__(self, estimator=None, *, random_effects="intercept+slope",
+    def __init__(self, estimator=None, *, random_effects="linear",
                  effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, random_state=None):
         self.estimator = estimator
