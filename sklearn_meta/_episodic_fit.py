@@ -27,8 +27,15 @@ import torch
 from ._episodes import _EpisodeSampler
 from .continual._replay import continued_seed, with_replay
 from ._torch import _cached, _numpy_rng, _seed, _TorchMetaLearnerMixin
+from ._nn._distributed import _start
 
 __all__ = []
+
+
+def _same_shapes(a, b):
+    """Whether two modules have the same parameter and buffer names and shapes."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
 
 
 class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
@@ -75,26 +82,31 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         n_total=)`` then draws the task indices of each meta-batch in the combined set.
         ``holdout``: hold out validation tasks when ``early_stopping`` is set.
         """
+        device = self._device()
         seed = _seed(self.random_state)
+        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
         if warm:
             seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
-        device = self._device()
         if holdout:
             train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
         else:
             train_idx, val_idx = np.arange(tasks.n_tasks), np.arange(0)
         train = tasks.subset(train_idx) if len(val_idx) else tasks
         train, n_new = with_replay(train, replay)
-        if warm and hasattr(self, "network_"):
-            net = copy.deepcopy(self.network_)
-        else:
-            net = self._build_network(tasks.n_features, seed)
+        net = self._build_network(tasks.n_features, seed)
+        old = getattr(self, "network_", None) if warm else None
+        if old is not None and _same_shapes(old, net):
+            net = copy.deepcopy(old)
+        # else (e.g. a warm_start refit with other columns): start from the fresh
+        # network, as the gradient learners do
         net = net.to(device)
         sampler = self._sampler(train, rng, device)
         if task_picker is not None and n_new < train.n_tasks:
             sampler.task_picker = partial(task_picker, n_new=n_new, n_total=train.n_tasks)
         n_classes = self._n_classes(sampler)
+        if shard is not None:  # each rank computes its tasks of the global meta-batch
+            sampler = shard.wrap(sampler)
         val_batches = None
         if len(val_idx):
             val_sampler = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
@@ -117,7 +129,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
             torch.manual_seed(seed)
             self._train_loop(
                 params, step, score if val_batches else None, desc=type(self).__name__,
-                warm=warm,
+                warm=warm, shard=shard,
             )
         net.eval()
         self.network_ = net.to("cpu")

@@ -34,6 +34,7 @@ from .._torch import (
 )
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
+from .._nn._distributed import _start
 from ..continual._replay import continued_seed, with_replay
 from . import _engine
 
@@ -164,21 +165,35 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         """Outputs of the meta-trained network (fine-tuning overrides this)."""
         return self.n_outputs_
 
-    def _step(self, model, params, sampler):
+    def _step(self, model, params, sampler, reference):
         net, lrs = self._split(params)
         lr = self._lr(lrs)
         cfg = self._inner_config(self.inner_steps)
+        cfg0 = self._inner_config(0)
+
+        def remember(episodes):
+            # the divergence guard's reference: the initial model's query loss before
+            # adaptation, on the first meta-batch (no extra draw from the sampler)
+            with torch.no_grad():
+                reference.append(float(_engine.meta_loss(model, net, episodes, cfg0, lr)))
+
         if self._outer == "reptile":
             names = list(params)
 
             def step(it):
-                loss, pseudo = _engine.reptile_step(model, net, sampler.sample(), cfg, lr)
+                episodes = sampler.sample()
+                if not reference:
+                    remember(episodes)
+                loss, pseudo = _engine.reptile_step(model, net, episodes, cfg, lr)
                 return loss, [pseudo[k] for k in names]
 
             return step
 
         def step(it):
-            return _engine.meta_loss(model, net, sampler.sample(), cfg, lr), None
+            episodes = sampler.sample()
+            if not reference:
+                remember(episodes)
+            return _engine.meta_loss(model, net, episodes, cfg, lr), None
 
         return step
 
@@ -189,11 +204,12 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
         """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
+        device = self._device()
         seed = _seed(self.random_state)
+        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
         if warm:
             seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
-        device = self._device()
         if not warm:  # a continued partial_fit keeps the output layer of the first call
             self.n_outputs_ = self._head_outputs(tasks)
         if holdout:
@@ -209,6 +225,8 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             tasks.n_features, self._n_outputs(tasks, sampler), seed, device, warm=warm
         )
         model = self._model()
+        if shard is not None:  # each rank computes its tasks of the global meta-batch
+            sampler = shard.wrap(sampler)
         score = None
         if len(val_idx):
             val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
@@ -217,9 +235,11 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             def score():
                 return self._validation_score(model, params, episodes)
 
+        reference = []
         self._train_loop(
-            list(params.values()), self._step(model, params, sampler), score,
+            list(params.values()), self._step(model, params, sampler, reference), score,
             desc=type(self).__name__, warm=warm,
+            reference=lambda: reference[0] if reference else None, shard=shard,
         )
         self._store(params)
         return self

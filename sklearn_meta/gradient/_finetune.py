@@ -36,7 +36,7 @@ class _FineTuneMixin:
         # a new n_way head at adaptation
         return sampler.n_blocks if self._kind(tasks) == "per_task" else self.n_outputs_
 
-    def _step(self, model, params, sampler):
+    def _step(self, model, params, sampler, reference):
         if self._per_task() and not isinstance(model, _engine.FastMLP):
             raise ValueError(
                 f"{type(self).__name__} with per-task label sets replaces the network's "
@@ -127,6 +127,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -152,6 +153,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -196,6 +198,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -218,6 +221,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

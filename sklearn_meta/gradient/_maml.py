@@ -58,6 +58,7 @@ class MAMLClassifier(_GradientClassifier):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -86,6 +87,7 @@ class MAMLClassifier(_GradientClassifier):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -129,6 +131,7 @@ class MAMLRegressor(_GradientRegressor):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -154,6 +157,7 @@ class MAMLRegressor(_GradientRegressor):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -55,6 +55,7 @@ class ReptileClassifier(_GradientClassifier):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -82,6 +83,7 @@ class ReptileClassifier(_GradientClassifier):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -124,6 +126,7 @@ class ReptileRegressor(_GradientRegressor):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -148,6 +151,7 @@ class ReptileRegressor(_GradientRegressor):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

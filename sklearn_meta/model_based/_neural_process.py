@@ -220,6 +220,7 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
         replay_ratio=0.5,
         label_space="auto",
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -246,6 +247,7 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
         self.replay_ratio = replay_ratio
         self.label_space = label_space
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
@@ -387,6 +389,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         replay_buffer_size=100,
         replay_ratio=0.5,
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -411,6 +414,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
