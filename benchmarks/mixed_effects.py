@@ -1,7 +1,7 @@
 """Mixed-effects learners against the strongest baselines on grouped tables.
 
     python benchmarks/mixed_effects.py [--collections churn school] [--episodes 2]
-        [--folds 5] [--seed 0] [--random-effects intercept+slope]
+        [--folds 5] [--seed 0] [--random-effects linear]
         [--skip refit maml] [--csv out.csv]
 
 Collections: churn by US state (bundled; binary classification) and maths
@@ -221,7 +221,7 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--random-effects", nargs="+", default=["intercept+slope"],
+    parser.add_argument("--random-effects", nargs="+", default=["linear"],
                         choices=["intercept", "intercept+slope", "linear"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["refit", "maml"])
     parser.add_argument("--early-stopping", action="store_true",
