@@ -24,7 +24,7 @@ from functools import partial
 import numpy as np
 import torch
 
-from ._episodes import _EpisodeSampler
+from ._episodes import _EpisodeSampler, _warn_skipped
 from .continual._replay import continued_seed, with_replay
 from ._torch import _cached, _numpy_rng, _seed, _TorchMetaLearnerMixin
 from ._nn._distributed import _start
@@ -59,7 +59,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
             n_queries=self.n_queries if n_queries is None else n_queries,
             n_way=getattr(self, "n_way", None), n_classes=n_classes,
             meta_batch_size=self.meta_batch_size, task_ids=tasks.task_ids, rng=rng,
-            device=device,
+            device=device, warn=False,
         )
 
     def _n_classes(self, sampler):
@@ -111,6 +111,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         if len(val_idx):
             val_sampler = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
             val_batches = val_sampler.sample_all()
+        _warn_skipped([sampler] + ([val_sampler] if len(val_idx) else []))
 
         def step(it):
             loss, _ = self._episode_loss(net, sampler.sample(), n_classes)

@@ -113,13 +113,17 @@ def fit(name):
     return learned(est, new_task), err.getvalue()
 
 
-def mismatched_fit(rank):
-    """Rank 1 passes one task fewer: every rank must raise the same clear error."""
+def mismatched_fit(rank, what):
+    """Rank 1 passes one task fewer (``what="tasks"``) or another ``inner_lr``: every
+    rank must raise the same clear error."""
     make_est, make_data = FITS["reptile"]
     X, y, groups, _ = make_data()
-    keep = groups != groups[0] if rank == 1 else np.ones(len(y), dtype=bool)
+    keep = groups != groups[0] if rank == 1 and what == "tasks" else np.ones(len(y), bool)
+    est = make_est()
+    if rank == 1 and what == "settings":
+        est.set_params(inner_lr=0.5)
     try:
-        make_est().fit(X[keep], y[keep], groups=groups[keep])
+        est.fit(X[keep], y[keep], groups=groups[keep])
     except ValueError as exc:
         return str(exc)
     return None
@@ -134,7 +138,8 @@ def main(out):
         result = {"world_size": dist.get_world_size()}
         for name in FITS:
             result[name], result[name + "_stderr"] = fit(name)
-        result["mismatch"] = mismatched_fit(rank)
+        for what in ("tasks", "settings"):
+            result["mismatched_" + what] = mismatched_fit(rank, what)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()

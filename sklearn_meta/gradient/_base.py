@@ -21,7 +21,7 @@ import torch
 from scipy.special import softmax
 from sklearn.utils._param_validation import Interval
 
-from .._episodes import _EpisodeSampler
+from .._episodes import _EpisodeSampler, _warn_skipped
 from .._torch import (
     _EXPLOSION,
     _TORCH_PARAMETER_CONSTRAINTS,
@@ -98,7 +98,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             n_queries=self.n_queries or self.n_shots,
             n_way=self.n_outputs_ if kind == "per_task" else None,
             n_classes=self.n_outputs_, meta_batch_size=self.meta_batch_size,
-            task_ids=tasks.task_ids, rng=rng, device=device,
+            task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
         )
 
     # --- model and parameters -----------------------------------------------------
@@ -227,10 +227,12 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         model = self._model()
         if shard is not None:  # each rank computes its tasks of the global meta-batch
             sampler = shard.wrap(sampler)
-        score = None
+        score, episodes = None, []
         if len(val_idx):
             val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
             episodes = val.sample_all()
+        _warn_skipped([sampler] + ([val] if len(val_idx) else []))
+        if len(val_idx) and episodes:
 
             def score():
                 return self._validation_score(model, params, episodes)
