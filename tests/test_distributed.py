@@ -141,3 +141,39 @@ def test_bad_distributed_value_is_refused(value):
     X, y, groups, _ = make_data()
     with pytest.raises(ValueError, match="distributed"):
         make_est().set_params(distributed=value).fit(X, y, groups=groups)
+
+
+def test_every_torch_learner_has_the_distributed_parameter():
+    import importlib
+    import inspect
+    import pkgutil
+
+    import sklearn_meta
+    from sklearn_meta._torch import _TorchMetaLearnerMixin
+
+    found = []
+    for info in pkgutil.walk_packages(sklearn_meta.__path__, "sklearn_meta."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and issubclass(obj, _TorchMetaLearnerMixin):
+                found.append(obj)
+                assert obj().get_params()["distributed"] == "auto", obj.__name__
+                assert "distributed : " in obj.__doc__, obj.__name__
+    assert len(found) >= 9
+
+
+def test_a_process_group_of_one_rank_fits_as_one_process():
+    from torch.distributed import HashStore
+
+    make_est, make_data = FITS["maml"]
+    X, y, groups, new = make_data()
+    alone = make_est().fit(X, y, groups=groups).adapt(*new[:2]).predict(new[2])
+    dist.init_process_group("gloo", store=HashStore(), rank=0, world_size=1)
+    try:
+        in_group = make_est().fit(X, y, groups=groups).adapt(*new[:2]).predict(new[2])
+    finally:
+        dist.destroy_process_group()
+    np.testing.assert_array_equal(in_group, alone)
