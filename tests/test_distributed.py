@@ -144,24 +144,14 @@ def test_bad_distributed_value_is_refused(value):
 
 
 def test_every_torch_learner_has_the_distributed_parameter():
-    import importlib
-    import inspect
-    import pkgutil
+    from test_bad_inputs import _public_estimator_classes
 
-    import sklearn_meta
     from sklearn_meta._torch import _TorchMetaLearnerMixin
 
-    found = []
-    for info in pkgutil.walk_packages(sklearn_meta.__path__, "sklearn_meta."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if inspect.isclass(obj) and issubclass(obj, _TorchMetaLearnerMixin):
-                found.append(obj)
-                assert obj().get_params()["distributed"] == "auto", obj.__name__
-                assert "distributed : " in obj.__doc__, obj.__name__
+    found = [c for c in _public_estimator_classes() if issubclass(c, _TorchMetaLearnerMixin)]
+    for cls in found:
+        assert cls().get_params()["distributed"] == "auto", cls.__name__
+        assert "distributed : " in cls.__doc__, cls.__name__
     assert len(found) >= 9
 
 
