@@ -11,6 +11,7 @@ is the posterior of a new task's effects given its support rows.
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -120,6 +121,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         "effect_features": ["array-like", None],
         "covariance": [StrOptions({"auto", "full", "diag", "low_rank"})],
         "cv": [Interval(Integral, 2, None, closed="left")],
+        "n_jobs": [Integral, None],
         "prior_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     }
 
@@ -147,14 +149,18 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         margins are then the final model's, in-sample).
         """
         n_folds = min(self.cv, tasks.n_tasks)
-        final = self._fit_pooled(tasks.X, tasks.y)
         if n_folds < 2:
+            final = self._fit_pooled(tasks.X, tasks.y)
             return self._margins(final, tasks.X), None, final
         fold = np.repeat(np.arange(tasks.n_tasks) % n_folds, np.diff(tasks.starts))
+        # the final model and the fold models, in parallel with n_jobs
+        final, *models = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_pooled)(tasks.X[keep], tasks.y[keep])
+            for keep in [slice(None)] + [fold != f for f in range(n_folds)]
+        )
         margins = None
-        for f in range(n_folds):
+        for f, model in enumerate(models):
             held = fold == f
-            model = self._fit_pooled(tasks.X[~held], tasks.y[~held])
             m = self._margins(model, tasks.X[held])
             if margins is None:
                 margins = np.empty((tasks.X.shape[0], m.shape[1]))

@@ -53,6 +53,9 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     %(mixed_effects_params)s
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
+    n_jobs : int, default=None
+        Parallel jobs of the cross-fitting: the ``cv`` fold fits of the pooled
+        model and the final one (joblib; any joblib backend).
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic
         when ``estimator`` is.
@@ -115,7 +118,8 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
 
     def __init__(self, estimator=None, *, random_effects="linear",
                  effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
-                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, random_state=None):
+                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, n_jobs=None,
+                 random_state=None):
         self.estimator = estimator
         self.random_effects = random_effects
         self.effect_features = effect_features
@@ -127,6 +131,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         self.tol = tol
         self.reg_covar = reg_covar
         self.n_shots = n_shots
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _default_estimator(self):
