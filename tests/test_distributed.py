@@ -168,3 +168,35 @@ def test_a_process_group_of_one_rank_fits_as_one_process():
     finally:
         dist.destroy_process_group()
     np.testing.assert_array_equal(in_group, alone)
+
+
+def test_a_rank_without_a_task_computes_one_with_weight_0():
+    from sklearn_meta._episodes import _EpisodeSampler
+
+    X, y, groups, _ = FITS["reptile"][1]()
+    starts = np.r_[0, np.cumsum(np.bincount(groups))]
+    shares = {}
+    for rank in range(4):
+        sampler = _EpisodeSampler(X, y, starts, kind="regression", n_shots=2, n_queries=2,
+                                  meta_batch_size=3, rng=np.random.default_rng(0))
+        sampler.shard = (rank, 4)
+        episodes = sampler.sample()
+        shares[rank] = (sampler.share, len(episodes.tasks))
+    # positions 0, 1, 2 of the 3-task meta-batch go to ranks 0, 1, 2; rank 3 computes
+    # the first task and counts it for nothing
+    assert shares == {0: (1 / 3, 1), 1: (1 / 3, 1), 2: (1 / 3, 1), 3: (0.0, 1)}
+
+
+def test_nccl_with_a_cpu_device_is_refused(monkeypatch):
+    from torch.distributed import HashStore
+
+    from sklearn_meta._nn import _distributed
+
+    dist.init_process_group("gloo", store=HashStore(), rank=0, world_size=1)
+    try:
+        monkeypatch.setattr(dist, "get_backend", lambda group=None: "nccl")
+        with pytest.raises(ValueError, match="device='cuda'.*gloo"):
+            _distributed._MetaBatchShard(torch.device("cpu"), "MAMLRegressor")
+    finally:
+        monkeypatch.undo()
+        dist.destroy_process_group()
