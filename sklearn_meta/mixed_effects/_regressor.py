@@ -114,7 +114,8 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     """
 
     def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
+                 effect_features=None, covariance="auto", rank=2, cv=5, n_jobs=None,
+                 prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, random_state=None):
         self.estimator = estimator
         self.random_effects = random_effects
@@ -122,6 +123,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         self.covariance = covariance
         self.rank = rank
         self.cv = cv
+        self.n_jobs = n_jobs
         self.prior_scale = prior_scale
         self.max_iter = max_iter
         self.tol = tol
