@@ -141,3 +141,29 @@ def test_bad_distributed_value_is_refused(value):
     X, y, groups, _ = make_data()
     with pytest.raises(ValueError, match="distributed"):
         make_est().set_params(distributed=value).fit(X, y, groups=groups)
+
+
+def test_every_torch_learner_has_the_distributed_parameter():
+    from test_bad_inputs import _public_estimator_classes
+
+    from sklearn_meta._torch import _TorchMetaLearnerMixin
+
+    found = [c for c in _public_estimator_classes() if issubclass(c, _TorchMetaLearnerMixin)]
+    for cls in found:
+        assert cls().get_params()["distributed"] == "auto", cls.__name__
+        assert "distributed : " in cls.__doc__, cls.__name__
+    assert len(found) >= 9
+
+
+def test_a_process_group_of_one_rank_fits_as_one_process():
+    from torch.distributed import HashStore
+
+    make_est, make_data = FITS["maml"]
+    X, y, groups, new = make_data()
+    alone = make_est().fit(X, y, groups=groups).adapt(*new[:2]).predict(new[2])
+    dist.init_process_group("gloo", store=HashStore(), rank=0, world_size=1)
+    try:
+        in_group = make_est().fit(X, y, groups=groups).adapt(*new[:2]).predict(new[2])
+    finally:
+        dist.destroy_process_group()
+    np.testing.assert_array_equal(in_group, alone)

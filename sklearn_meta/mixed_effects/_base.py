@@ -52,9 +52,6 @@ cv : int, default=5
     Number of folds of tasks (task ``i`` is in fold ``i % cv``) over which
     the training tasks' margins are computed out of fold; fewer when there
     are fewer tasks. With a single training task the margins are in-sample.
-n_jobs : int, default=None
-    Parallel jobs of the cross-fitting: the ``cv`` fold fits of the pooled
-    model and the final one (joblib; any joblib backend).
 prior_scale : "auto" or float, default="auto"
     Factor on the covariance learned by empirical Bayes. ``"auto"`` picks
     it from 1e-3 to 1.5 by the query loss of few-shot splits of the
@@ -156,17 +153,19 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
             final = self._fit_pooled(tasks.X, tasks.y)
             return self._margins(final, tasks.X), None, final
         fold = np.repeat(np.arange(tasks.n_tasks) % n_folds, np.diff(tasks.starts))
-        keep = [np.ones(fold.shape, dtype=bool)] + [fold != f for f in range(n_folds)]
-        models = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_pooled)(tasks.X[m], tasks.y[m]) for m in keep)
+        # the final model and the fold models, in parallel with n_jobs
+        final, *models = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_pooled)(tasks.X[keep], tasks.y[keep])
+            for keep in [slice(None)] + [fold != f for f in range(n_folds)]
+        )
         margins = None
-        for f, model in enumerate(models[1:]):
+        for f, model in enumerate(models):
             held = fold == f
             m = self._margins(model, tasks.X[held])
             if margins is None:
                 margins = np.empty((tasks.X.shape[0], m.shape[1]))
             margins[held] = m
-        return margins, fold, models[0]
+        return margins, fold, final
 
     # -- the design of the random effects -------------------------------------------
     def _effect_columns(self):

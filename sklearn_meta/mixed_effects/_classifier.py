@@ -56,6 +56,9 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         Support rows per class drawn by ``score``.
     label_space : {"auto", "shared"}, default="auto"
         The tasks must share their labels.
+    n_jobs : int, default=None
+        Parallel jobs of the cross-fitting: the ``cv`` fold fits of the pooled
+        model and the final one (joblib; any joblib backend).
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic
         when ``estimator`` is.
@@ -131,7 +134,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
                  effect_features=None, covariance="auto", rank=2, cv=5, n_jobs=None,
                  prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
-                 label_space="auto", random_state=None):
+                 label_space="auto", n_jobs=None, random_state=None):
         self.estimator = estimator
         self.random_effects = random_effects
         self.effect_features = effect_features
@@ -146,6 +149,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         self.newton_steps = newton_steps
         self.n_shots = n_shots
         self.label_space = label_space
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _default_estimator(self):

@@ -53,6 +53,9 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     %(mixed_effects_params)s
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
+    n_jobs : int, default=None
+        Parallel jobs of the cross-fitting: the ``cv`` fold fits of the pooled
+        model and the final one (joblib; any joblib backend).
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic
         when ``estimator`` is.
@@ -114,21 +117,21 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     """
 
     def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, n_jobs=None,
-                 prior_scale="auto",
-                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, random_state=None):
+                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
+                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, n_jobs=None,
+                 random_state=None):
         self.estimator = estimator
         self.random_effects = random_effects
         self.effect_features = effect_features
         self.covariance = covariance
         self.rank = rank
         self.cv = cv
-        self.n_jobs = n_jobs
         self.prior_scale = prior_scale
         self.max_iter = max_iter
         self.tol = tol
         self.reg_covar = reg_covar
         self.n_shots = n_shots
+        self.n_jobs = n_jobs
         self.random_state = random_state
 
     def _default_estimator(self):
