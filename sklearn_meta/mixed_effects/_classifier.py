@@ -131,8 +131,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
     }
 
     def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, n_jobs=None,
-                 prior_scale="auto",
+                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
                  label_space="auto", n_jobs=None, random_state=None):
         self.estimator = estimator
@@ -141,7 +140,6 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         self.covariance = covariance
         self.rank = rank
         self.cv = cv
-        self.n_jobs = n_jobs
         self.prior_scale = prior_scale
         self.max_iter = max_iter
         self.tol = tol
