@@ -214,6 +214,24 @@ def summarise(name, records, models, fit_times, pure, classification, args):
     return rows_out
 
 
+def print_markdown(rows):
+    """The summary table of RESULTS.md: each mixed-effects learner against the best baseline."""
+    print("\n| collection | support | K | metric | tasks | mixed effects [95% CI] "
+          "| best baseline | its mean | paired diff [95% CI] | verdict |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    means = {(r["collection"], r["support"], r["K"], r["metric"], r["learner"]): r["mean"]
+             for r in rows}
+    for r in rows:
+        if not np.isfinite(r.get("diff", np.nan)):
+            continue
+        base = means[(r["collection"], r["support"], r["K"], r["metric"], r["best_baseline"])]
+        print(f"| {r['collection'].split(' (')[0]} | {r['support']} | {r['K']} | "
+              f"{r['metric']} | {r['n_tasks']} | {r['mean']:.4f} [{r['ci_low']:.4f}, "
+              f"{r['ci_high']:.4f}] | {r['best_baseline']} | {base:.4f} | "
+              f"{r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}] | "
+              f"{r['verdict']} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--collections", nargs="+", default=["churn", "school"],
@@ -244,6 +262,7 @@ def main(argv=None):
             rows += run_collection("school maths (160 schools, regression)", d.X, d.y,
                                    d.groups, False, args)
     print(f"\ntotal {time.perf_counter() - tic:.0f} s")
+    print_markdown(rows)
     if args.csv:
         import pandas as pd
 
