@@ -68,6 +68,9 @@ def learners(classification, random_effects, skip, seed, early_stopping):
 
         maml = (MAMLClassifier if classification else MAMLRegressor)(**_TORCH, random_state=seed)
         out["MAML"] = (make_pipeline(StandardScaler(), maml), False)
+        resid = (MAMLClassifier if classification else MAMLRegressor)(
+            **_TORCH, base_estimator=hgb(), random_state=seed)
+        out["MAML base_estimator=HGB"] = (make_pipeline(StandardScaler(), resid), False)
     return out
 
 

@@ -9,6 +9,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks as sk_paramet
 
 from sklearn_meta.baselines import PooledEstimator
 from sklearn_meta.gradient import MAMLClassifier, MAMLRegressor
+from sklearn_meta.model_based import NeuralProcessClassifier, NeuralProcessRegressor
 from sklearn_meta.utils.estimator_checks import meta_checks, parametrize_with_checks
 
 _SMALL = dict(hidden_layer_sizes=(8,), max_iter=5, inner_steps=1, meta_batch_size=4,
@@ -73,3 +74,41 @@ def test_residual_maml_starts_from_the_pooled_model():
     # without the offsets the residual model is a plain MAML run (about 1.2)
     assert err["residual"] < 0.9 * err["plain"], err
     assert err["residual"] < 0.6 * err["pooled"], err
+
+
+_NP = dict(embedding_dim=8, n_heads=2, n_layers=1, hidden_layer_sizes=(8,), max_iter=5,
+           n_shots=2, n_queries=2, meta_batch_size=4)
+
+
+@parametrize_with_checks([NeuralProcessRegressor(base_estimator=Ridge(), **_NP)])
+def test_residual_neural_process_regressor_checks(estimator, check):
+    check(estimator)
+
+
+_NP_CLF = NeuralProcessClassifier(base_estimator=LogisticRegression(), **_NP)
+
+
+@sk_parametrize([_NP_CLF])
+def test_residual_neural_process_classifier_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+# per-task labels are refused on purpose with a base_estimator (see above)
+@pytest.mark.parametrize("check", [c for c in meta_checks(_NP_CLF)
+                                   if c.__name__ != "check_per_task_labels"],
+                         ids=lambda c: c.__name__)
+def test_residual_neural_process_classifier_meta_checks(check):
+    check("NeuralProcessClassifier", _NP_CLF)
+
+
+def test_residual_neural_process_regressor_predicts_base_plus_residual():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 20)
+    X = rng.normal(size=(400, 2))
+    y = 10.0 + 3.0 * X[:, 0] + rng.normal(size=400)
+    est = NeuralProcessRegressor(base_estimator=Ridge(), **_NP, random_state=0)
+    est.fit(X, y, groups=groups)
+    # the network reads residuals (about unit scale), the base model carries the rest
+    assert abs(est.y_mean_) < 1.0 and est.y_scale_ < 2.0
+    pred = est.adapt(X[:5], y[:5]).predict(X[5:40])
+    assert mean_squared_error(y[5:40], pred) < 4.0

@@ -59,6 +59,32 @@ def _fit(est, X, y):
     return clone(est.base_estimator).fit(X, y)
 
 
+def _offsets(est, tasks, warm):
+    """The training rows' offsets (out of fold over 5 folds of tasks); fits the base model."""
+    if est._is_classifier() and tasks.label_space != "shared":
+        raise ValueError(
+            f"base_estimator={est.base_estimator!r} needs one label set shared by all "
+            "tasks (it predicts their classes), but the tasks have their own labels "
+            "(label_space='per_task'). Use base_estimator=None for N-way episodes, or "
+            "label_space='shared' if the labels mean the same in every task."
+        )
+    if warm and getattr(est, "base_estimator_", None) is not None:
+        return _margins(est, est.base_estimator_, tasks.X)
+    est.base_estimator_ = _fit(est, tasks.X, tasks.y)
+    n_folds = min(_N_FOLDS, tasks.n_tasks)
+    if n_folds < 2:  # one task: in-sample margins
+        return _margins(est, est.base_estimator_, tasks.X)
+    fold = np.repeat(np.arange(tasks.n_tasks) % n_folds, np.diff(tasks.starts))
+    offsets = None
+    for f in range(n_folds):
+        held = fold == f
+        m = _margins(est, _fit(est, tasks.X[~held], tasks.y[~held]), tasks.X[held])
+        if offsets is None:
+            offsets = np.empty((tasks.X.shape[0], m.shape[1]))
+        offsets[held] = m
+    return offsets
+
+
 def prepare(est, tasks, warm=False):
     """The tasks with the base model's offsets as extra columns (``tasks`` if none).
 
@@ -68,32 +94,34 @@ def prepare(est, tasks, warm=False):
     if getattr(est, "base_estimator", None) is None:
         est._n_offsets = 0
         return tasks
-    if est._is_classifier() and tasks.label_space != "shared":
-        raise ValueError(
-            f"base_estimator={est.base_estimator!r} needs one label set shared by all "
-            "tasks (it predicts their classes), but the tasks have their own labels "
-            "(label_space='per_task'). Use base_estimator=None for N-way episodes, or "
-            "label_space='shared' if the labels mean the same in every task."
-        )
-    if warm and getattr(est, "base_estimator_", None) is not None:
-        offsets = _margins(est, est.base_estimator_, tasks.X)
-    else:
-        est.base_estimator_ = _fit(est, tasks.X, tasks.y)
-        n_folds = min(_N_FOLDS, tasks.n_tasks)
-        if n_folds < 2:  # one task: in-sample margins
-            offsets = _margins(est, est.base_estimator_, tasks.X)
-        else:
-            fold = np.repeat(np.arange(tasks.n_tasks) % n_folds, np.diff(tasks.starts))
-            offsets = None
-            for f in range(n_folds):
-                held = fold == f
-                m = _margins(est, _fit(est, tasks.X[~held], tasks.y[~held]), tasks.X[held])
-                if offsets is None:
-                    offsets = np.empty((tasks.X.shape[0], m.shape[1]))
-                offsets[held] = m
+    offsets = _offsets(est, tasks, warm)
     est._n_offsets = offsets.shape[1]
     return TaskSet(np.hstack([tasks.X, offsets]), tasks.y, tasks.starts, tasks.task_ids,
                    tasks.label_space, tasks.classes)
+
+
+def residual_targets(est, tasks, warm=False):
+    """Regression: the tasks with targets minus the base model's (out-of-fold) prediction."""
+    if getattr(est, "base_estimator", None) is None:
+        return tasks
+    offsets = _offsets(est, tasks, warm)
+    return TaskSet(tasks.X, tasks.y - offsets[:, 0], tasks.starts, tasks.task_ids,
+                   tasks.label_space, tasks.classes)
+
+
+def base_prediction(est, X):
+    """Regression: the fitted base model's prediction (0 without a base model)."""
+    if getattr(est, "base_estimator", None) is None or not hasattr(est, "base_estimator_"):
+        return 0.0
+    return _margins(est, est.base_estimator_, X)[:, 0]
+
+
+def split(est, X):
+    """``(features, offsets)`` of rows that carry offset columns (offsets None if none)."""
+    n_off = getattr(est, "_n_offsets", 0)
+    if not n_off:
+        return X, None
+    return X[..., :-n_off], X[..., -n_off:]
 
 
 def augment(est, X):
@@ -114,4 +142,5 @@ def n_network_inputs(est, n_inputs):
     return n_inputs - getattr(est, "_n_offsets", 0)
 
 
-__all__ = ["OffsetModule", "augment", "n_network_inputs", "prepare", "wrap"]
+__all__ = ["OffsetModule", "augment", "base_prediction", "n_network_inputs", "prepare",
+           "residual_targets", "split", "wrap"]
