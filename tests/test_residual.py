@@ -16,27 +16,32 @@ _SMALL = dict(hidden_layer_sizes=(8,), max_iter=5, inner_steps=1, meta_batch_siz
               n_shots=2)
 
 
-@parametrize_with_checks([MAMLRegressor(base_estimator=Ridge(), **_SMALL)])
+_NP = dict(embedding_dim=8, n_heads=2, n_layers=1, hidden_layer_sizes=(8,), max_iter=5,
+           n_shots=2, n_queries=2, meta_batch_size=4)
+_CLASSIFIERS = [MAMLClassifier(base_estimator=LogisticRegression(), **_SMALL),
+                NeuralProcessClassifier(base_estimator=LogisticRegression(), **_NP)]
+
+
+@parametrize_with_checks([MAMLRegressor(base_estimator=Ridge(), **_SMALL),
+                          NeuralProcessRegressor(base_estimator=Ridge(), **_NP)])
 def test_residual_regressor_checks(estimator, check):
     check(estimator)
 
 
-_CLF = MAMLClassifier(base_estimator=LogisticRegression(), **_SMALL)
-
-
-@sk_parametrize([_CLF])
+@sk_parametrize(_CLASSIFIERS)
 def test_residual_classifier_sklearn_checks(estimator, check):
     check(estimator)
 
 
 # check_per_task_labels expects N-way tasks with their own labels to work, as they do
-# for MAMLClassifier; with a base_estimator they are refused on purpose (the base model
+# without a base_estimator; with one they are refused on purpose (the base model
 # predicts shared classes): see test_residual_refuses_per_task_labels
-@pytest.mark.parametrize("check", [c for c in meta_checks(_CLF)
+@pytest.mark.parametrize("estimator", _CLASSIFIERS, ids=lambda e: type(e).__name__)
+@pytest.mark.parametrize("check", [c for c in meta_checks(_CLASSIFIERS[0])
                                    if c.__name__ != "check_per_task_labels"],
                          ids=lambda c: c.__name__)
-def test_residual_classifier_meta_checks(check):
-    check("MAMLClassifier", _CLF)
+def test_residual_classifier_meta_checks(check, estimator):
+    check(type(estimator).__name__, estimator)
 
 
 def test_residual_refuses_per_task_labels():
@@ -74,31 +79,6 @@ def test_residual_maml_starts_from_the_pooled_model():
     # without the offsets the residual model is a plain MAML run (about 1.2)
     assert err["residual"] < 0.9 * err["plain"], err
     assert err["residual"] < 0.6 * err["pooled"], err
-
-
-_NP = dict(embedding_dim=8, n_heads=2, n_layers=1, hidden_layer_sizes=(8,), max_iter=5,
-           n_shots=2, n_queries=2, meta_batch_size=4)
-
-
-@parametrize_with_checks([NeuralProcessRegressor(base_estimator=Ridge(), **_NP)])
-def test_residual_neural_process_regressor_checks(estimator, check):
-    check(estimator)
-
-
-_NP_CLF = NeuralProcessClassifier(base_estimator=LogisticRegression(), **_NP)
-
-
-@sk_parametrize([_NP_CLF])
-def test_residual_neural_process_classifier_sklearn_checks(estimator, check):
-    check(estimator)
-
-
-# per-task labels are refused on purpose with a base_estimator (see above)
-@pytest.mark.parametrize("check", [c for c in meta_checks(_NP_CLF)
-                                   if c.__name__ != "check_per_task_labels"],
-                         ids=lambda c: c.__name__)
-def test_residual_neural_process_classifier_meta_checks(check):
-    check("NeuralProcessClassifier", _NP_CLF)
 
 
 def test_residual_neural_process_regressor_predicts_base_plus_residual():
