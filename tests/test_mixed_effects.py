@@ -190,3 +190,25 @@ def test_adapt_is_fast_beyond_the_pooled_predict():
         times.append(time.perf_counter() - tic)
     # about 0.1 ms on an idle core; generous for a loaded CI machine
     assert np.median(times) < 5e-3
+
+
+def test_pandas_categoricals_reach_the_boosting_model_as_categories():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 30)
+    cat = rng.choice(["x", "y", "z"], 600)
+    X = pd.DataFrame({"a": rng.normal(size=600), "c": pd.Categorical(cat)})
+    y = (2.0 * (cat == "x") - 1 + 0.5 * X["a"] + rng.normal(size=20)[groups]
+         + rng.logistic(size=600) > 0).astype(int)
+    est = MixedEffectsClassifier().fit(X, y, groups=groups)
+    assert est.estimator_.is_categorical_.tolist() == [False, True]
+    assert est.effect_names_.tolist() == ["intercept", "slope", "x:a"]  # no effect on codes
+    # plain strings at predict time, an unseen category as missing
+    X_new = pd.DataFrame({"a": [0.0, 0.0, 0.0], "c": ["x", "y", "never seen"]})
+    proba = est.adapt(X_new.iloc[:2], [1, 0]).predict_proba(X_new)
+    assert np.all(np.isfinite(proba)) and proba[0, 1] > proba[1, 1]
+    # the task-list form codes the categories the same way
+    tasks = [(X[groups == t], y[groups == t]) for t in range(20)]
+    np.testing.assert_allclose(MixedEffectsClassifier().fit(tasks).predict_proba(X_new),
+                               MixedEffectsClassifier().fit(X, y, groups=groups)
+                               .predict_proba(X_new))

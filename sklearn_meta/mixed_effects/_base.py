@@ -8,6 +8,7 @@ by empirical Bayes from out-of-fold margins of the training tasks; ``adapt``
 is the posterior of a new task's effects given its support rows.
 """
 
+import sys
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +17,7 @@ from sklearn.base import clone
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
+from ..tasks import as_task_arrays, is_task_sequence
 from ..utils._gaussian_prior import _GaussianPriorMixin
 
 #: The documented parameters shared by both estimators (filled by ``fill_doc``).
@@ -41,7 +43,8 @@ random_effects : {"intercept", "intercept+slope", "linear"}, default="linear"
     over-fitting where tasks share everything.
 effect_features : array-like of int, str or bool, default=None
     Features with a random linear effect when ``random_effects="linear"``:
-    column indices, names (DataFrames) or a boolean mask; None means all.
+    column indices, names (DataFrames) or a boolean mask; None means all but
+    the pandas categorical columns.
 covariance : {"auto", "full", "diag", "low_rank"}, default="auto"
     Family of the prior covariance of the effects. ``"auto"``: ``"full"``
     for one logit (regression, binary) without linear effects, else
@@ -140,7 +143,48 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     def _fit_pooled(self, X, y):
         if self._is_classifier() and np.unique(y).size < 2:
             return _OneClass(int(y[0]))
-        return clone(self._template()).fit(X, y)
+        est = clone(self._template())
+        mask = getattr(self, "_categorical_mask", None)
+        if (mask is not None and mask.any()
+                and est.get_params(deep=False).get("categorical_features") == "from_dtype"):
+            # the pandas categoricals arrive as codes: name them to the boosting model
+            est.set_params(categorical_features=mask)
+        return est.fit(X, y)
+
+    # -- pandas categoricals --------------------------------------------------------
+    def _encode_categoricals(self, X, reset):
+        """``X`` with its pandas categorical columns as float codes (NaN: missing/unknown).
+
+        At ``fit`` (``reset``) the categories of every categorical column are
+        recorded; later inputs are coded with them, whatever their dtype.
+        """
+        pd = sys.modules.get("pandas")
+        is_frame = pd is not None and isinstance(X, pd.DataFrame)
+        if reset:
+            self._categories = {} if not is_frame else {
+                c: X[c].cat.categories for c in X.columns
+                if isinstance(X[c].dtype, pd.CategoricalDtype)}
+            self._categorical_mask = (np.array([c in self._categories for c in X.columns])
+                                      if is_frame else None)
+        cats = getattr(self, "_categories", {})
+        if not is_frame or not cats:
+            return X
+        X = X.copy()
+        for c, categories in cats.items():
+            if c in X.columns:
+                codes = pd.Categorical(X[c], categories=categories).codes.astype(np.float64)
+                codes[codes < 0] = np.nan
+                X[c] = codes
+        return X
+
+    def _validate_tasks(self, X, y, groups):
+        if groups is None and is_task_sequence(X, y):
+            X, y, groups = as_task_arrays(X)
+        return super()._validate_tasks(self._encode_categoricals(X, reset=True), y, groups)
+
+    def _validate_X(self, X, *, reset=False, name="X"):
+        return super()._validate_X(self._encode_categoricals(X, reset=False), reset=reset,
+                                   name=name)
 
     def _cross_fit(self, tasks):
         """Out-of-fold margins of the training rows, the fold of every row, the final model.
@@ -170,8 +214,9 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     # -- the design of the random effects -------------------------------------------
     def _effect_columns(self):
         n = self.n_features_in_
-        if self.effect_features is None:
-            return np.arange(n)
+        if self.effect_features is None:  # every feature but the categorical ones
+            mask = getattr(self, "_categorical_mask", None)
+            return np.arange(n) if mask is None else np.flatnonzero(~mask)
         sel = np.asarray(self.effect_features)
         if sel.dtype == bool:
             if sel.shape != (n,):
