@@ -46,7 +46,9 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         The pooled model, any scikit-learn classifier (a Pipeline too); its
         ``predict_proba`` (else ``decision_function``) gives the margins.
         None means ``HistGradientBoostingClassifier()``: missing values work
-        without preprocessing.
+        without preprocessing, and the pandas categorical columns of a
+        DataFrame (coded with the categories seen in ``fit``; others count as
+        missing) are its categorical features.
     %(mixed_effects_params)s
     newton_steps : int, default=5
         Maximum damped Newton steps of ``adapt`` (they stop early when the

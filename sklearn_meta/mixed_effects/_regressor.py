@@ -49,7 +49,9 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     estimator : regressor, default=None
         The pooled model, any scikit-learn regressor (a Pipeline too). None
         means ``HistGradientBoostingRegressor()``: missing values work
-        without preprocessing.
+        without preprocessing, and the pandas categorical columns of a
+        DataFrame (coded with the categories seen in ``fit``; others count as
+        missing) are its categorical features.
     %(mixed_effects_params)s
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
