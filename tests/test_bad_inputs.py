@@ -114,6 +114,11 @@ def test_n_way_per_task_single_class_task_names_n_way():
 
 
 # -- every public estimator (sklearn_meta.utils.discovery) ---------------------------
+def _public_estimator_classes():
+    """Every public estimator class (tests/test_distributed.py uses this list too)."""
+    return [cls for _, cls in all_estimators()]
+
+
 # values of required constructor parameters, by parameter name and task type
 _REQUIRED = {
     "estimator": {"clf": LogisticRegression(), "reg": Ridge()},
