@@ -31,6 +31,12 @@ from ._torch import _cached, _numpy_rng, _seed, _TorchMetaLearnerMixin
 __all__ = []
 
 
+def _same_shapes(a, b):
+    """Whether two modules have the same parameter and buffer names and shapes."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
+
+
 class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
     """Episodic meta-training of one ``nn.Module`` (see the module docstring)."""
 
@@ -86,10 +92,12 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
             train_idx, val_idx = np.arange(tasks.n_tasks), np.arange(0)
         train = tasks.subset(train_idx) if len(val_idx) else tasks
         train, n_new = with_replay(train, replay)
-        if warm and hasattr(self, "network_"):
-            net = copy.deepcopy(self.network_)
-        else:
-            net = self._build_network(tasks.n_features, seed)
+        net = self._build_network(tasks.n_features, seed)
+        old = getattr(self, "network_", None) if warm else None
+        if old is not None and _same_shapes(old, net):
+            net = copy.deepcopy(old)
+        # else (e.g. a warm_start refit with other columns): start from the fresh
+        # network, as the gradient learners do
         net = net.to(device)
         sampler = self._sampler(train, rng, device)
         if task_picker is not None and n_new < train.n_tasks:

@@ -264,7 +264,13 @@ class BaseMetaEstimator(BaseEstimator):
         n_tasks = len(task_ids)
         per_task = [np.unique(codes[starts[t]:starts[t + 1]]) for t in range(n_tasks)]
         space = getattr(self, "label_space", "auto")
-        if space == "auto":
+        n_way = getattr(self, "n_way", None)
+        n_way_episodes = space == "auto" and n_way is not None and n_way < len(classes)
+        if n_way_episodes:
+            # meta-training on N-way episodes of fewer classes than the table has:
+            # every episode relabels its classes, i.e. per-task label sets
+            space = "per_task"
+        elif space == "auto":
             full = max(len(c) for c in per_task) == len(classes)
             space = "shared" if full else "per_task"
         self.meta_classes_ = classes
@@ -276,10 +282,12 @@ class BaseMetaEstimator(BaseEstimator):
         task_classes = []
         for t, present in enumerate(per_task):
             if len(present) < 2:
+                why = (f"n_way={n_way} < {len(classes)} classes means N-way episodes "
+                       "with per-task labels" if n_way_episodes
+                       else "with per-task label spaces (label_space='per_task')")
                 raise ValueError(
                     f"task {_task_name(task_ids[t])} has a single class "
-                    f"{classes[present[0]]!r}; with per-task label spaces "
-                    "(label_space='per_task') every task needs at least 2 "
+                    f"{classes[present[:1]].tolist()[0]!r}; {why}, and every task needs at least 2 "
                     "classes. Drop the task or use label_space='shared'."
                 )
             sl = slice(starts[t], starts[t + 1])
@@ -589,7 +597,9 @@ class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
       so ``adapt`` is required before ``predict``; after it ``classes_`` is
       the adapted task's label set.
 
-    ``"auto"`` picks ``"shared"`` when at least one training task contains
+    ``"auto"`` picks ``"per_task"`` when the learner meta-trains on N-way
+    episodes of fewer classes than the training labels (``n_way`` set and
+    smaller); otherwise ``"shared"`` when at least one training task contains
     every label seen in training, else ``"per_task"``.
 
     Subclasses implement ``_predict_proba(X, state, n_classes)`` (``state``

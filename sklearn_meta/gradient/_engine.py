@@ -235,7 +235,7 @@ class FastMLP:
 
     def split(self, params, scope):
         """(features, head model, head parameters) for ``scope`` "all" or "head"."""
-        if scope == "all":
+        if scope == "all" or len(self.layers) == 1:  # no hidden layer: the head is all
             return None, self, dict(params)
         body = FastMLP(self.layers[:-1], self.activation)
         head = FastMLP(self.layers[-1:], "identity")

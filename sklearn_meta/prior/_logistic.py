@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
-from ._gaussian import (
+from ..utils._gaussian_prior import (
     _PRIOR_PARAMS_DOC,
     _GaussianPriorMixin,
     _logdet,

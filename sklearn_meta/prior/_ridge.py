@@ -4,12 +4,12 @@ import numpy as np
 
 from ..base import BaseMetaRegressor
 from ..utils._docstrings import fill_doc
-from ._gaussian import (
+from ..utils._gaussian_prior import (
     _PRIOR_PARAMS_DOC,
     _GaussianPriorMixin,
-    _logdet,
-    _segment_sum,
-    _task_grams,
+    _ridge_e_step,
+    _ridge_noise,
+    _ridge_stats,
     _with_intercept,
 )
 
@@ -100,12 +100,7 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     def _prepare(self, tasks):
         Xd = _with_intercept(tasks.X)
         y, starts = tasks.y, tasks.starts
-        self._stats = (
-            _task_grams(Xd, starts),
-            _segment_sum(Xd * y[:, None], starts),
-            _segment_sum(y**2, starts),
-            np.diff(starts).astype(np.float64),
-        )
+        self._stats = _ridge_stats(Xd, y, starts)
         q = Xd.shape[1]
         var_y = max(float(np.var(y)), 1e-12)
         self.noise_variance_ = var_y
@@ -114,27 +109,10 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
         return mean, var_y * np.eye(q)
 
     def _e_step(self, mean, precision):
-        G, b, c, n = self._stats
-        s2 = self.noise_variance_
-        A = G / s2 + precision
-        covs = np.linalg.inv(A)
-        rhs = b / s2 + precision @ mean
-        modes = np.einsum("tij,tj->ti", covs, rhs)
-        # exact negative log marginal likelihood of every task (Woodbury)
-        Gm = G @ mean
-        rr = c - 2 * b @ mean + Gm @ mean
-        Xr = b - Gm
-        quad = rr / s2 - np.einsum("ti,tij,tj->t", Xr, covs, Xr) / s2**2
-        logdet_prior = -_logdet(precision)
-        nll = 0.5 * (n * np.log(2 * np.pi * s2) + logdet_prior + _logdet(A) + quad)
-        return modes, covs, float(nll.sum())
+        return _ridge_e_step(self._stats, self.noise_variance_, mean, precision)
 
     def _update_noise(self, modes, covs):
-        G, b, c, n = self._stats
-        resid = (c - 2 * np.einsum("ti,ti->t", modes, b)
-                 + np.einsum("ti,tij,tj->t", modes, G, modes))
-        trace = np.einsum("tij,tji->t", G, covs)
-        self.noise_variance_ = max(float((resid + trace).sum() / n.sum()), 1e-12)
+        self.noise_variance_ = _ridge_noise(self._stats, modes, covs)
 
     def _meta_fit(self, tasks):
         self._fit_prior(tasks)

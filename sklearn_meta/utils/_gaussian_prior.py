@@ -1,6 +1,8 @@
-"""The learned Gaussian prior over linear-model weights, shared by the MetaPrior learners.
+"""A Gaussian prior over per-task linear weights, learned by empirical Bayes.
 
-Every task ``t`` has its own weights ``w_t`` (coefficients and intercept),
+Shared by the MetaPrior learners (``prior/``) and the mixed-effects learners
+(``mixed_effects/``). Every task ``t`` has its own weights ``w_t`` (for
+MetaPrior: coefficients and intercept; for mixed effects: the random effects),
 drawn from one Gaussian prior ``N(mean, covariance)`` shared by all tasks.
 ``fit`` learns the prior by empirical Bayes: an EM algorithm on the marginal
 likelihood of all training tasks (exact for ridge, a Laplace approximation for
@@ -105,6 +107,51 @@ class _GaussianPriorMixin(BaseMetaEstimator):
 
     def _update_noise(self, modes, covs):
         """M-step of learner-specific parameters (the ridge noise level)."""
+
+
+def _ridge_stats(Xd, y, starts):
+    """Per-task sufficient statistics of a Gaussian linear model.
+
+    ``(G, b, c, n)``: the grams ``X_t^T X_t``, ``X_t^T y_t``, ``y_t^T y_t``
+    and the row counts, for the rows ``starts[t]:starts[t + 1]``.
+    """
+    return (
+        _task_grams(Xd, starts),
+        _segment_sum(Xd * y[:, None], starts),
+        _segment_sum(y**2, starts),
+        np.diff(starts).astype(np.float64),
+    )
+
+
+def _ridge_e_step(stats, noise_variance, mean, precision):
+    """Exact E-step of the Gaussian linear model with noise ``noise_variance``.
+
+    Returns the per-task posterior means and covariances of the weights and
+    the negative log marginal likelihood summed over tasks.
+    """
+    G, b, c, n = stats
+    s2 = noise_variance
+    A = G / s2 + precision
+    covs = np.linalg.inv(A)
+    rhs = b / s2 + precision @ mean
+    modes = np.einsum("tij,tj->ti", covs, rhs)
+    # exact negative log marginal likelihood of every task (Woodbury)
+    Gm = G @ mean
+    rr = c - 2 * b @ mean + Gm @ mean
+    Xr = b - Gm
+    quad = rr / s2 - np.einsum("ti,tij,tj->t", Xr, covs, Xr) / s2**2
+    logdet_prior = -_logdet(precision)
+    nll = 0.5 * (n * np.log(2 * np.pi * s2) + logdet_prior + _logdet(A) + quad)
+    return modes, covs, float(nll.sum())
+
+
+def _ridge_noise(stats, modes, covs):
+    """M-step of the noise variance given the weights' posteriors."""
+    G, b, c, n = stats
+    resid = (c - 2 * np.einsum("ti,ti->t", modes, b)
+             + np.einsum("ti,tij,tj->t", modes, G, modes))
+    trace = np.einsum("tij,tji->t", G, covs)
+    return max(float((resid + trace).sum() / n.sum()), 1e-12)
 
 
 _PRIOR_PARAMS_DOC = """
