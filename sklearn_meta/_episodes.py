@@ -190,6 +190,17 @@ class _EpisodeSampler:
     #: ``task_picker(rng) -> task indices`` of one meta-batch, replacing the uniform
     #: draw (continual learning mixes replayed tasks in this way); None: uniform.
     task_picker = None
+    #: ``(rank, world_size)``: :meth:`sample` draws the GLOBAL meta-batch (the same on
+    #: every rank for the same seed: every rank consumes the same random numbers) and
+    #: returns only this rank's tasks, positions ``rank::world_size``; None: all tasks.
+    shard = None
+
+    def _mine(self, n):
+        """Positions of this rank's tasks in a meta-batch of ``n`` tasks."""
+        if self.shard is None:
+            return slice(None)
+        rank, world = self.shard
+        return slice(int(rank), None, int(world))
 
     def sample_tasks(self):
         """Indices of ``meta_batch_size`` tasks (without replacement when possible)."""
@@ -203,6 +214,8 @@ class _EpisodeSampler:
         tasks = self.sample_tasks() if tasks is None else np.asarray(tasks, dtype=np.int64)
         if self.kind != "per_task":
             rows, valid = self._draw_rows(tasks, self._need)
+            mine = self._mine(len(tasks))
+            tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
             ns = self.n_support
             X_s, y_s, m_s = self._tensors(rows[:, :ns], valid[:, :ns])
             X_q, y_q, m_q = self._tensors(rows[:, ns:], valid[:, ns:])
@@ -223,6 +236,10 @@ class _EpisodeSampler:
         rows, valid = self._draw_rows(blocks.ravel(), S + Q)
         rows = rows.reshape(T, W, S + Q)
         valid = valid.reshape(T, W, S + Q) & class_valid[:, :, None]
+        mine = self._mine(T)
+        tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
+        class_valid, blocks = class_valid[mine], blocks[mine]
+        T = len(tasks)
         labels = np.broadcast_to(np.arange(W)[None, :, None], (T, W, S + Q))
 
         def part(sl, n):

@@ -36,6 +36,15 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from torch import nn
 
+from ._nn._trainer import EXPLOSION as _EXPLOSION
+from ._nn._trainer import (
+    BestParameters,
+    DivergenceGuard,
+    EarlyStopping,
+    LRPlateau,
+    ProgressBar,
+    Trainer,
+)
 from .base import _seed  # noqa: F401  (one seed per fit, as every learner)
 
 __all__ = []  # private module: nothing public
@@ -47,9 +56,6 @@ _ACTIVATIONS = {
     "relu": nn.ReLU,
 }
 
-# A training loss this many times its first value (or the best interval mean) counts as
-# divergence: no sane run goes there, and what follows is a garbage model.
-_EXPLOSION = 1e4
 
 # Parameter constraints shared by every torch meta-learner (scikit-learn's names).
 _TORCH_PARAMETER_CONSTRAINTS = {
@@ -140,20 +146,6 @@ def _build_module(module, n_inputs, n_outputs, *, hidden_layer_sizes, activation
     return net.float()
 
 
-def _adam(params, lr):
-    """Adam on ``params``: the fused kernel where this torch has it for these tensors.
-
-    One kernel for all parameters instead of a dozen ``foreach`` ops: about 100 us less
-    per meta-iteration for a small network, which is 10-15% of a MAML meta-iteration at
-    meta-batch 25 on a CPU. Falls back to the ``foreach`` implementation (same update
-    rule) when the fused one is not available (older torch, other devices or dtypes).
-    """
-    try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, foreach=True)
-
-
 def _numpy_rng(seed):
     return np.random.default_rng(seed)
 
@@ -165,25 +157,6 @@ def _to_cpu(tensors):
 
 def _to_device(tensors, device, dtype=None):
     return {k: v.to(device=device, dtype=dtype or v.dtype) for k, v in tensors.items()}
-
-
-class _ProgressBar:
-    """tqdm progress bar callback showing the meta-training loss."""
-
-    def __init__(self, total, desc):
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=total, desc=desc, leave=False)
-
-    def __call__(self, record):
-        self._bar.update(record["iterations"])
-        postfix = {"loss": f"{record['loss']:.4g}"}
-        if record.get("validation_score") is not None:
-            postfix["val"] = f"{record['validation_score']:.4g}"
-        self._bar.set_postfix(postfix)
-
-    def close(self):
-        self._bar.close()
 
 
 # Device copies of fitted parameters/modules, per estimator object: kept out of the
@@ -241,8 +214,24 @@ class _TorchMetaLearnerMixin:
         n_val = min(n_tasks - 1, max(1, int(math.ceil(self.validation_fraction * n_tasks))))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _train_loop(self, params, step, score=None, *, desc=None, warm=None):
-        """Meta-train ``params`` in place.
+    def _callbacks(self, desc, reference=None):
+        """The trainer's callbacks for this estimator's parameters (extend to add one,
+        e.g. a meta-gradient all-reduce in ``on_grads``)."""
+        callbacks = [
+            DivergenceGuard(reference),
+            BestParameters(),
+            EarlyStopping(self.n_iter_no_change, self.tol, self.verbose),
+        ]
+        if self.lr_schedule == "plateau":
+            callbacks.append(LRPlateau(max(1, self.n_iter_no_change // 2), self.tol,
+                                       verbose=self.verbose))
+        if self.verbose:
+            callbacks.append(ProgressBar(self.max_iter, desc))
+        return callbacks
+
+    def _train_loop(self, params, step, score=None, *, desc=None, warm=None,
+                    reference=None):
+        """Meta-train ``params`` in place with :class:`sklearn_meta._nn._trainer.Trainer`.
 
         Parameters
         ----------
@@ -255,11 +244,12 @@ class _TorchMetaLearnerMixin:
         score : callable or None
             ``score() -> float``, higher is better, evaluated every
             ``validation_interval`` iterations on held-out validation tasks; used for
-            early stopping (best parameters restored) and the plateau schedule. When None,
-            the mean training loss over the interval is monitored instead.
+            early stopping (best parameters restored) and the plateau schedule.
         warm : bool or None
             Whether to continue the history (``n_iter_``, ``loss_curve_``...) of an
             earlier fit, as ``partial_fit`` does; None: ``warm_start`` decides.
+        reference : float or None
+            The loss of a sane model (the initial one): the divergence guard's scale.
 
         Sets ``n_iter_``, ``loss_curve_``, ``validation_scores_``,
         ``best_validation_score_`` and ``best_loss_``.
@@ -270,114 +260,19 @@ class _TorchMetaLearnerMixin:
         loss_curve = list(self.loss_curve_) if warm else []
         val_scores = list(self.validation_scores_ or []) if warm else []
         n_iter_before = self.n_iter_ if warm else 0
-
-        optimizer = _adam(params, self.meta_lr)
-        interval = self.validation_interval
-        tol = self.tol
-        patience = self.n_iter_no_change
-        lr_patience = max(1, patience // 2)
-
-        def snapshot():
-            return [p.detach().clone() for p in params]
-
-        best_params = snapshot()
-        best_monitor = -np.inf
-        best_loss = np.inf
-        reference = None  # |first loss| of this call: the scale of "exploded"
-        no_improve = lr_no_improve = 0
-        pending = []  # loss tensors of the current interval (no per-iteration sync)
-        bar = _ProgressBar(self.max_iter, desc) if self.verbose else None
-        diverged_at = None
-        it = 0
-        try:
-            while it < self.max_iter:
-                optimizer.zero_grad(set_to_none=True)
-                loss, grads = step(it)
-                if grads is None:
-                    loss.backward()
-                else:
-                    for p, g in zip(params, grads):
-                        p.grad = g
-                optimizer.step()
-                pending.append(loss.detach())
-                it += 1
-                if it % interval and it != self.max_iter:
-                    continue
-                losses = torch.stack(pending).double().cpu().numpy()
-                pending = []
-                if reference is None and np.isfinite(losses[0]):
-                    reference = abs(float(losses[0]))
-                bad = ~np.isfinite(losses)
-                if reference is not None:
-                    # a finite loss far above anything seen is divergence too (Meta-SGD's
-                    # learned step sizes can blow up the inner loop without any inf)
-                    scale = max(reference, abs(best_loss) if np.isfinite(best_loss) else 0.0,
-                                1e-8)
-                    bad |= losses > _EXPLOSION * scale  # NaN compares False, no warning
-                if bad.any() or not all(bool(torch.isfinite(p).all()) for p in params):
-                    # first non-finite (or exploded) loss; none -> the last update broke
-                    # the params
-                    first_bad = int(np.argmax(bad)) if bad.any() else len(losses)
-                    n_done = it - len(losses) + first_bad
-                    diverged_at = n_iter_before + min(n_done + 1, it)
-                    loss_curve.extend(losses[:first_bad].tolist())
-                    it = n_done
-                    break
-                loss_curve.extend(losses.tolist())
-                record = {"iterations": len(losses), "loss": float(losses.mean())}
-                if score is not None:
-                    with torch.no_grad():
-                        monitor = float(score())
-                    val_scores.append(monitor)
-                    record["validation_score"] = monitor
-                else:
-                    monitor = -record["loss"]
-                best_loss = min(best_loss, record["loss"])
-                if monitor > best_monitor + (tol or 0.0):
-                    no_improve = lr_no_improve = 0
-                else:
-                    no_improve += 1
-                    lr_no_improve += 1
-                if monitor > best_monitor:
-                    best_monitor = monitor
-                    best_params = snapshot()
-                if bar is not None:
-                    bar(record)
-                if self.lr_schedule == "plateau" and lr_no_improve >= lr_patience:
-                    lr_no_improve = 0
-                    for group in optimizer.param_groups:
-                        group["lr"] /= 5.0
-                    if self.verbose:
-                        print(f"meta_lr lowered to {optimizer.param_groups[0]['lr']:.3g}")
-                if tol is not None and no_improve >= patience:
-                    if self.verbose:
-                        print(
-                            f"Stopped after {n_iter_before + it} meta-iterations: no "
-                            f"improvement > tol={tol} in {patience} checks."
-                        )
-                    break
-        finally:
-            if bar is not None:
-                bar.close()
-
-        if diverged_at is not None:
-            warnings.warn(
-                f"Meta-training diverged at iteration {diverged_at} (non-finite loss or "
-                f"parameters, or a loss over {_EXPLOSION:.0e} times its starting value); "
-                "stopped and kept the best meta-parameters seen before it. Lower meta_lr "
-                "(or inner_lr).",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-        if diverged_at is not None or (score is not None and np.isfinite(best_monitor)):
-            with torch.no_grad():
-                for p, b in zip(params, best_params):
-                    p.copy_(b)
-        self.n_iter_ = n_iter_before + it
-        self.loss_curve_ = loss_curve
+        callbacks = self._callbacks(desc, reference)
+        trainer = Trainer(
+            params, step, max_iter=self.max_iter, interval=self.validation_interval,
+            lr=self.meta_lr, score=score, callbacks=callbacks, n_iter_before=n_iter_before,
+        ).run()
+        val_scores += [r["validation_score"] for r in trainer.history
+                       if r["validation_score"] is not None]
+        self.n_iter_ = n_iter_before + trainer.it
+        self.loss_curve_ = loss_curve + trainer.loss_curve
         self.validation_scores_ = val_scores if score is not None else None
         self.best_validation_score_ = (
             max(val_scores) if score is not None and val_scores else None
         )
-        self.best_loss_ = best_loss if np.isfinite(best_loss) else None
+        best = trainer.best_loss
+        self.best_loss_ = best if np.isfinite(best) else None
         return self

@@ -229,3 +229,27 @@ def test_episode_sampler_regression_too_small_task():
     with pytest.raises(ValueError, match=r"Task 1 has 5 rows \(n_samples = 5\): too small for n_shots=5"):
         _EpisodeSampler(X, np.zeros(15), np.array([0, 10, 15]), kind="regression",
                         n_shots=5, n_queries=5)
+
+
+@pytest.mark.parametrize("kind", ["regression", "per_task"])
+def test_episode_sampler_shard_gives_each_rank_its_slice_of_the_global_batch(kind):
+    rng = np.random.default_rng(0)
+    y = np.tile(np.repeat(np.arange(3), 6), 10)
+    X = rng.normal(size=(len(y), 2))
+    starts = np.arange(0, len(y) + 1, 18)
+
+    def sampler(shard):
+        s = _EpisodeSampler(X, y if kind == "per_task" else y.astype(float), starts,
+                            kind=kind, n_shots=2, n_queries=2, meta_batch_size=6,
+                            rng=np.random.default_rng(1))
+        s.shard = shard
+        return s
+
+    full = sampler(None)
+    ranks = [sampler((r, 3)) for r in range(3)]
+    for _ in range(3):  # several draws: the ranks' random streams stay in step
+        ep = full.sample()
+        parts = [s.sample() for s in ranks]
+        for r, part in enumerate(parts):
+            np.testing.assert_array_equal(part.tasks, ep.tasks[r::3])
+            assert torch.equal(part.X_s, ep.X_s[r::3]) and torch.equal(part.y_q, ep.y_q[r::3])

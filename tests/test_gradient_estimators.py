@@ -262,3 +262,37 @@ def test_adaptation_that_explodes_without_inf_falls_back_with_a_warning():
         warnings.simplefilter("error")
         est.set_params(inner_lr=1.2).adapt(X[:10], y[:10])  # 40x worse, not diverged
     assert not np.allclose(est.predict(X), zero_shot)
+
+
+def test_divergence_from_the_first_iteration_is_detected(reg_data):
+    """inner_lr=1e6 blows up the inner loop from iteration 1: the loss is 1e10 from the
+    start, which the initial model's loss (not the first loss) shows to be divergence."""
+    (X, y, g), (Xt, yt, gt) = reg_data
+    est = _small(MAMLRegressor, inner_lr=1e6, inner_steps=1, max_iter=40)
+    with pytest.warns(RuntimeWarning, match="diverged at iteration 1 "):
+        est.fit(X, y, groups=g)
+    assert est.n_iter_ == 0
+    assert all(torch.isfinite(v).all() for v in est.params_.values())
+    assert np.isfinite(est.predict(Xt)).all()
+
+
+def test_keyboard_interrupt_keeps_a_usable_estimator(reg_data):
+    (X, y, g), (Xt, yt, gt) = reg_data
+    calls = []
+
+    class Interrupting(torch.nn.Module):
+        def __init__(self, n_in, n_out):
+            super().__init__()
+            self.lin = torch.nn.Linear(n_in, n_out)
+
+        def forward(self, x):
+            calls.append(1)
+            if len(calls) == 40:
+                raise KeyboardInterrupt
+            return self.lin(x)
+
+    est = _small(MAMLRegressor, module=Interrupting, inner_steps=1, max_iter=500)
+    with pytest.warns(UserWarning, match="interrupted after"):
+        est.fit(X, y, groups=g)
+    assert 0 < est.n_iter_ < 500 and len(est.loss_curve_) == est.n_iter_
+    assert np.isfinite(est.adapt(Xt[:5], yt[:5]).predict(Xt[5:30])).all()

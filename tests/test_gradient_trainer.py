@@ -46,9 +46,59 @@ def test_early_stopping_restores_the_best_checked_parameters():
 
 def test_stops_after_n_iter_no_change_and_plateau_lowers_lr():
     p = torch.zeros(1, requires_grad=True)
-    loop = _Loop(n_iter_no_change=2, lr_schedule="plateau", max_iter=500)
+    loop = _Loop(n_iter_no_change=2, lr_schedule="plateau", max_iter=500, tol=1e-4)
     loop._train_loop([p], _quadratic_step(p), lambda: 0.5)
     assert loop.n_iter_ == 5 * 3  # first check sets the best, two more without change
+
+
+def test_tol_zero_never_stops_and_noisy_training_loss_never_stops():
+    p = torch.zeros(1, requires_grad=True)
+    loop = _Loop(n_iter_no_change=2, max_iter=100, tol=0.0)
+    loop._train_loop([p], _quadratic_step(p), lambda: 0.5)
+    assert loop.n_iter_ == 100  # tol=0: never stop on tol
+    rng = np.random.default_rng(0)
+
+    def noisy(it):  # a stochastic loss on a plateau: training must run max_iter
+        return ((p - 3.0) ** 2).sum() * 0 + float(rng.random()), None
+
+    loop = _Loop(early_stopping=False, n_iter_no_change=2, max_iter=200, tol=1e-2)
+    loop._train_loop([p], noisy)
+    assert loop.n_iter_ == 200
+
+
+def test_divergence_from_the_first_iteration_is_detected():
+    """A loss that is 1e10 from iteration 1 on: the first loss is no sane reference."""
+    p = torch.zeros(1, requires_grad=True)
+
+    def step(it):
+        return ((p - 3.0) ** 2).sum() + 1e10, None
+
+    loop = _Loop(early_stopping=False, max_iter=40)
+    with pytest.warns(RuntimeWarning, match="diverged at iteration 1 "):
+        loop._train_loop([p], step, reference=1.0)
+    assert loop.n_iter_ == 0 and torch.equal(p.detach(), torch.zeros(1))
+
+
+def test_keyboard_interrupt_keeps_best_parameters_and_warns():
+    p = torch.zeros(2, requires_grad=True)
+    seen = []
+    scores = iter([0.1, 0.9, 0.3])
+
+    def score():
+        seen.append(p.detach().clone())
+        return next(scores)
+
+    def step(it):
+        if it == 17:
+            raise KeyboardInterrupt
+        return ((p - 3.0) ** 2).sum(), None
+
+    loop = _Loop(max_iter=50)
+    with pytest.warns(UserWarning, match="interrupted after 17 meta-iterations"):
+        loop._train_loop([p], step, score)
+    assert loop.n_iter_ == 17 and len(loop.loss_curve_) == 17
+    assert loop.validation_scores_ == [0.1, 0.9, 0.3]
+    assert torch.equal(p.detach(), seen[1])
 
 
 def test_divergence_stops_keeps_best_and_names_iteration():
@@ -126,3 +176,28 @@ def test_getstate_drops_nothing_but_caches():
     loop._device_params()
     state = pickle.loads(pickle.dumps(loop)).__dict__
     assert set(state) == set(loop.__dict__)
+
+
+def test_callback_hooks_between_backward_and_step_and_on_validation():
+    from sklearn_meta._nn._trainer import Callback
+
+    p = torch.zeros(1, requires_grad=True)
+    grads_seen = []
+
+    class Halve(Callback):  # what a meta-gradient all-reduce does: rewrite p.grad
+        def on_grads(self, trainer):
+            grads_seen.append(float(trainer.params[0].grad))
+            trainer.params[0].grad.mul_(0.0)
+            trainer.loss = trainer.loss * 0 + 7.0
+
+        def on_validation(self, trainer, value):
+            return value + 1.0
+
+    class Loop(_Loop):
+        def _callbacks(self, desc, reference=None):
+            return super()._callbacks(desc, reference) + [Halve()]
+
+    loop = Loop(max_iter=10)
+    loop._train_loop([p], _quadratic_step(p), lambda: 0.5)
+    assert grads_seen[0] == -6.0 and torch.equal(p.detach(), torch.zeros(1))
+    assert loop.loss_curve_ == [7.0] * 10 and loop.validation_scores_ == [1.5, 1.5]

@@ -1,7 +1,7 @@
 """The engine's fast batched-MLP path against a per-task autograd reference (float64).
 
-``sklearn_meta.gradient._batched_mlp.meta_loss`` (what ``_engine.meta_loss`` dispatches
-to for the default MLP) must give the meta-gradient of a plain per-task loop with
+``FastMLP.meta_loss`` of ``sklearn_meta.gradient._models`` (what ``_engine.meta_loss``
+runs for the default MLP) must give the meta-gradient of a plain per-task loop with
 ``torch.autograd.grad(create_graph=True)`` -- the reference of
 tests/test_gradient_engine.py, reused here -- for every algorithm switch (second/first
 order, Meta-SGD's learned rates, ANIL's head-only adaptation), both losses, every
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from sklearn_meta._torch import _make_mlp
-from sklearn_meta.gradient import _batched_mlp, _engine
+from sklearn_meta.gradient import _engine, _models
 from test_gradient_engine import C, D, _assert_close, _data, _reference
 
 SWITCHES = {  # (first_order, scope, meta_sgd)
@@ -41,7 +41,7 @@ def _setup(loss, activation, first_order, scope, meta_sgd, steps):
 
 
 def _fast_grads(model, params, data, cfg, lr):
-    loss = _batched_mlp.meta_loss(model, params, data[:6], cfg, lr, class_mask=data[6])
+    loss = model.meta_loss(params, data[:6], cfg, lr, class_mask=data[6])
     wrt = {**params, **({"lr." + k: v for k, v in lr.items()} if isinstance(lr, dict) else {})}
     gs = torch.autograd.grad(loss, list(wrt.values()), allow_unused=True)
     return {k: torch.zeros_like(wrt[k]) if g is None else g for k, g in zip(wrt, gs)}
@@ -53,7 +53,7 @@ def _fast_grads(model, params, data, cfg, lr):
 @pytest.mark.parametrize("steps", [1, 3])
 def test_fast_path_meta_gradient_matches_per_task_reference(loss, algo, activation, steps):
     net, model, params, cfg, lr, names = _setup(loss, activation, *SWITCHES[algo], steps)
-    assert _batched_mlp.supports(model, cfg)
+    assert isinstance(model, _models.FastMLP)
     data = _data(loss, seed=steps)
     _assert_close(_fast_grads(model, params, data, cfg, lr),
                   _reference(net, params, data, cfg, lr, names))
@@ -73,8 +73,8 @@ def test_fast_path_matches_generic_torch_func_path():
     net, model, params, cfg, lr, _ = _setup("ce", "relu", False, "all", True, 2)
     data = _data("ce", seed=11)
     generic = _engine.make_model(net, fast=False)
-    assert not _batched_mlp.supports(generic, cfg)
-    got = _batched_mlp.meta_loss(model, params, data, cfg, lr)
+    assert not isinstance(generic, _models.FastMLP)
+    got = model.meta_loss(params, data, cfg, lr)
     want = _engine.meta_loss(generic, params, data, cfg, lr)
     assert torch.allclose(got, want, rtol=1e-10, atol=0)
     wrt = [*params.values(), *lr.values()]
@@ -82,16 +82,19 @@ def test_fast_path_matches_generic_torch_func_path():
         assert (g - w).norm() <= 1e-6 * w.norm()
 
 
-def test_engine_dispatches_to_fast_path(monkeypatch):
+def test_engine_runs_the_fast_path(monkeypatch):
     net, model, params, cfg, lr, _ = _setup("mse", "relu", False, "all", False, 1)
     calls = []
-    fast = _batched_mlp.meta_loss
-    monkeypatch.setattr(_batched_mlp, "meta_loss",
-                        lambda *a, **k: calls.append(1) or fast(*a, **k))
+    generic = _models._Model.meta_loss
+    monkeypatch.setattr(_models._Model, "meta_loss",
+                        lambda *a, **k: calls.append(1) or generic(*a, **k))
     _engine.meta_loss(model, params, _data("mse")[:6], cfg, lr)
-    assert calls == [1]
+    assert calls == []
     # the semi-supervised term stays on the generic path
-    assert not _batched_mlp.supports(model, _engine.InnerConfig("ce", 1, False, "all", 0.5))
+    net, model, params, cfg, lr, _ = _setup("ce", "relu", False, "all", False, 1)
+    _engine.meta_loss(model, params, _data("ce")[:6],
+                      _engine.InnerConfig("ce", 1, False, "all", 0.5), lr)
+    assert calls == [1]
 
 
 def _graph_size(loss):
@@ -114,6 +117,6 @@ def test_first_order_graph_does_not_grow_with_inner_steps():
             _, model, params, cfg, lr, _ = _setup("mse", "relu", first_order, "all", False,
                                                   steps)
             sizes[first_order, steps] = _graph_size(
-                _batched_mlp.meta_loss(model, params, _data("mse")[:6], cfg, lr))
+                model.meta_loss(params, _data("mse")[:6], cfg, lr))
     assert sizes[True, 1] == sizes[True, 5]
     assert sizes[False, 5] > sizes[False, 1]

@@ -164,21 +164,35 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         """Outputs of the meta-trained network (fine-tuning overrides this)."""
         return self.n_outputs_
 
-    def _step(self, model, params, sampler):
+    def _step(self, model, params, sampler, reference):
         net, lrs = self._split(params)
         lr = self._lr(lrs)
         cfg = self._inner_config(self.inner_steps)
+        cfg0 = self._inner_config(0)
+
+        def remember(episodes):
+            # the divergence guard's reference: the initial model's query loss before
+            # adaptation, on the first meta-batch (no extra draw from the sampler)
+            with torch.no_grad():
+                reference.append(float(_engine.meta_loss(model, net, episodes, cfg0, lr)))
+
         if self._outer == "reptile":
             names = list(params)
 
             def step(it):
-                loss, pseudo = _engine.reptile_step(model, net, sampler.sample(), cfg, lr)
+                episodes = sampler.sample()
+                if not reference:
+                    remember(episodes)
+                loss, pseudo = _engine.reptile_step(model, net, episodes, cfg, lr)
                 return loss, [pseudo[k] for k in names]
 
             return step
 
         def step(it):
-            return _engine.meta_loss(model, net, sampler.sample(), cfg, lr), None
+            episodes = sampler.sample()
+            if not reference:
+                remember(episodes)
+            return _engine.meta_loss(model, net, episodes, cfg, lr), None
 
         return step
 
@@ -217,9 +231,11 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             def score():
                 return self._validation_score(model, params, episodes)
 
+        reference = []
         self._train_loop(
-            list(params.values()), self._step(model, params, sampler), score,
+            list(params.values()), self._step(model, params, sampler, reference), score,
             desc=type(self).__name__, warm=warm,
+            reference=lambda: reference[0] if reference else None,
         )
         self._store(params)
         return self

@@ -36,7 +36,7 @@ class _FineTuneMixin:
         # a new n_way head at adaptation
         return sampler.n_blocks if self._kind(tasks) == "per_task" else self.n_outputs_
 
-    def _step(self, model, params, sampler):
+    def _step(self, model, params, sampler, reference):
         if self._per_task() and not isinstance(model, _engine.FastMLP):
             raise ValueError(
                 f"{type(self).__name__} with per-task label sets replaces the network's "
