@@ -190,6 +190,8 @@ class _TorchMetaLearnerMixin:
     pickled).
     """
 
+    _float32_features = True  # the networks compute in float32: base refuses |x| > 3.4e38
+
     # --- devices and parameters -------------------------------------------------------
     def _device(self):
         return _resolve_device(self.device)
