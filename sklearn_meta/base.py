@@ -276,7 +276,7 @@ class BaseMetaEstimator(BaseEstimator):
             (present is not None or np.isnan(np.min(X, initial=0))) and not tasks.present.all()
         )
         finite = self._finite_check()
-        if finite is True and self._columns_vary_:
+        if not self._allow_nan() and self._columns_vary_:
             check_absent_columns(self, tasks.present, task_ids,
                                  getattr(self, "feature_names_in_", None))
         if finite is not False:

@@ -236,5 +236,5 @@ def test_bad_input():
         HeterogeneousNeuralProcessClassifier(**FAST).fit([(bad, tasks[0][1])] + tasks)
     reg = HeterogeneousNeuralProcessRegressor(**FAST).fit(
         [(X, y.astype(float)) for X, y in tasks])
-    with pytest.raises(ValueError, match="y_support contains NaN"):
+    with pytest.raises(ValueError, match="y_support contains 1 NaN"):
         reg.adapt(tasks[0][0][:3], [0.0, np.nan, 1.0])

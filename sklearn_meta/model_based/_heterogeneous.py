@@ -378,10 +378,9 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
                 f"X_support has {X.shape[0]} rows but y_support has "
                 f"{y.shape[0]}; they must have the same number of rows."
             )
+        if self._target == "value":
+            y = self._check_regression_targets(y, "y_support")
         classes, codes = self._encode_support(y)
-        if self._target == "value" and not np.isfinite(codes).all():
-            raise ValueError("y_support contains NaN or infinity; every support row needs "
-                             "a finite target. Drop those rows.")
         state = self._adapt_named(X, codes, names, explicit)
         self.adapted_ = _Adaptation(classes, state)
         return self
