@@ -16,6 +16,11 @@ After Iwata and Kumagai, "Meta-learning from Tasks with Heterogeneous Attribute 
    (attention over the support rows and a mean task representation) with a Gaussian
    mean and standard deviation.
 
+A column seen in meta-training also gets a learned embedding of its name, added to the
+one from its support rows; meta-training hides the names of a random part of the columns
+of every episode, so that a column never seen in fit (which has only the embedding from
+its support rows) is read as well.
+
 Everything is batched over tasks, rows and columns with masks: a cell is a finite value
 (observed), NaN (missing in a column the task has) or +inf (a column the task lacks).
 """
@@ -69,10 +74,13 @@ class _HeterogeneousNet(nn.Module):
     prior prototypes), 0 for per-task labels or regression.
     """
 
-    def __init__(self, cell_encoder, dim, hidden, target, n_shared_classes=0):
+    def __init__(self, cell_encoder, dim, hidden, target, n_shared_classes=0, n_known=0):
         super().__init__()
         self.target = target
         self.dim = dim
+        # columns seen in fit also get a learned embedding of their name (id n_known:
+        # a column never seen in fit, which has only the embedding from its support rows)
+        self.column_embedding = nn.Parameter(torch.zeros(int(n_known) + 1, dim))
         n_cls = max(int(n_shared_classes), 1)
         self.shared = n_shared_classes > 0
         if target == "value":
@@ -103,8 +111,11 @@ class _HeterogeneousNet(nn.Module):
             self.bias = nn.Parameter(torch.zeros(n_cls))
 
     # -- attributes and rows ---------------------------------------------------------
-    def attributes(self, X_s, y_s, m_s, n_classes=None):
-        """Column embeddings (T, F, dim) and which columns the support set has (T, F)."""
+    def attributes(self, X_s, y_s, m_s, n_classes=None, ids=None):
+        """Column embeddings (T, F, dim) and which columns the support set has (T, F).
+
+        ``ids`` (T, F) or (F,): the index of every column among the columns of fit
+        (``n_known`` for a new one); None: the columns of fit in order."""
         x, observed, present = _cells(X_s)
         rows = m_s.unsqueeze(-1)
         w = observed * rows  # (T, N, F)
@@ -129,7 +140,10 @@ class _HeterogeneousNet(nn.Module):
             q = self.attr_class(torch.cat([centred, emb, spread], dim=-1))  # (T, F, K, H)
             by_class = _masked_mean(q, (n_k > 0).to(x.dtype), 2)
             feat = torch.cat([overall, by_class, log_count], dim=-1)
-        return self.attr_out(feat), available
+        if ids is None:
+            ids = torch.arange(X_s.shape[-1], device=X_s.device).clamp_max(
+                self.column_embedding.shape[0] - 1)
+        return self.attr_out(feat) + self.column_embedding[ids], available
 
     def rows(self, X, attributes, available):
         """Row embeddings (T, N, dim) from the row's cells in the task's columns."""
@@ -145,8 +159,8 @@ class _HeterogeneousNet(nn.Module):
         return self.row_out(_masked_mean(h, w, 2))
 
     # -- support set -> context -> query ---------------------------------------------
-    def encode(self, X_s, y_s, m_s, n_classes=None):
-        attributes, available = self.attributes(X_s, y_s, m_s, n_classes)
+    def encode(self, X_s, y_s, m_s, n_classes=None, ids=None):
+        attributes, available = self.attributes(X_s, y_s, m_s, n_classes, ids)
         z = self.rows(X_s, attributes, available)
         context = {"attributes": attributes, "available": available}
         if self.target == "value":
@@ -272,12 +286,14 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
 
     def _state(self, Z, y, names, mean, scale, n_classes):
         net = self._device_network()
+        known = {n: i for i, n in enumerate(self._names_in().tolist())}
+        ids = np.array([known.get(n, len(known)) for n in names.tolist()], dtype=np.int64)
         with torch.no_grad():
             dtype = torch.int64 if self._target == "class" else torch.float64
             X_t = self._tensor(Z)[None]
             y_t = self._tensor(y, dtype)[None]
             m_t = torch.ones(y_t.shape, dtype=torch.float64, device=X_t.device)
-            ctx = net.encode(X_t, y_t, m_t, n_classes)
+            ctx = net.encode(X_t, y_t, m_t, n_classes, self._tensor(ids, torch.int64)[None])
         return {"columns": names, "mean": mean, "scale": scale,
                 "context": {k: v.cpu() for k, v in ctx.items()}}
 
@@ -312,7 +328,7 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)
             return _HeterogeneousNet(cell, self.embedding_dim, hidden, self._target,
-                                     n_shared).float()
+                                     n_shared, n_features).float()
 
     def _meta_fit(self, tasks):
         X = tasks.X
@@ -331,10 +347,14 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
         self._default_state = self._zero_shot_state(std_tasks)
 
     def _augment(self, ep, keep_one_row):
-        """Training episodes: drop a random part of every task's columns and support rows."""
+        """Training episodes: drop a random part of every task's columns and support rows,
+        and hide the name of some columns (as if never seen in fit)."""
         X_s, X_q, m_s = ep.X_s, ep.X_q, ep.m_s
         T, _, F = X_s.shape
         dev = X_s.device
+        ids = torch.arange(F, device=dev).expand(T, F)
+        hide = torch.rand(T, F, device=dev) < 0.5 * torch.rand(T, 1, device=dev)
+        ids = torch.where(hide, torch.full_like(ids, F), ids)
         if self.column_dropout > 0 and F > 1:
             rate = self.column_dropout * torch.rand(T, 1, device=dev)
             drop = torch.rand(T, F, device=dev) < rate
@@ -348,7 +368,7 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
             keep = torch.randint(1, n_s + 1, (T, 1), device=dev)
             rank = torch.argsort(torch.rand(m_s.shape, device=dev), dim=1)
             m_s = m_s * (rank < keep).to(m_s.dtype)
-        return X_s, X_q, m_s
+        return X_s, X_q, m_s, ids
 
     # -- adapt / predict -----------------------------------------------------------------
     def adapt(self, X_support, y_support, X_unlabeled=None):
@@ -629,10 +649,11 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
                            self.column_scale_, len(self.meta_classes_))
 
     def _episode_loss(self, net, ep, n_classes):
-        X_s, X_q, m_s = ep.X_s, ep.X_q, ep.m_s
+        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
         if net.training:
-            X_s, X_q, m_s = self._augment(ep, keep_one_row=self._label_space_ == "shared")
-        context = net.encode(X_s, ep.y_s, m_s, n_classes)
+            X_s, X_q, m_s, ids = self._augment(
+                ep, keep_one_row=self._label_space_ == "shared")
+        context = net.encode(X_s, ep.y_s, m_s, n_classes, ids)
         if ep.class_mask is not None:
             context["valid"] = context["valid"] & ep.class_mask
         return _class_loss(net.decode(X_q, context), ep.y_q, ep.m_q)
@@ -856,10 +877,10 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
                            self.column_scale_, None)
 
     def _episode_loss(self, net, ep, n_classes):
-        X_s, X_q, m_s = ep.X_s, ep.X_q, ep.m_s
+        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
         if net.training:
-            X_s, X_q, m_s = self._augment(ep, keep_one_row=True)
-        mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s))
+            X_s, X_q, m_s, ids = self._augment(ep, keep_one_row=True)
+        mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
         loss = _gaussian_nll(mean, std, ep.y_q, ep.m_q)
         with torch.no_grad():
             w = ep.m_q / ep.m_q.sum(-1, keepdim=True).clamp_min(1.0)
