@@ -24,9 +24,10 @@ from functools import partial
 import numpy as np
 import torch
 
-from ._episodes import _EpisodeSampler
+from ._episodes import _EpisodeSampler, _warn_skipped
 from .continual._replay import continued_seed, with_replay
 from ._torch import _cached, _numpy_rng, _seed, _TorchMetaLearnerMixin
+from ._nn._distributed import _start
 
 __all__ = []
 
@@ -58,7 +59,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
             n_queries=self.n_queries if n_queries is None else n_queries,
             n_way=getattr(self, "n_way", None), n_classes=n_classes,
             meta_batch_size=self.meta_batch_size, task_ids=tasks.task_ids, rng=rng,
-            device=device,
+            device=device, warn=False,
         )
 
     def _n_classes(self, sampler):
@@ -81,11 +82,12 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         n_total=)`` then draws the task indices of each meta-batch in the combined set.
         ``holdout``: hold out validation tasks when ``early_stopping`` is set.
         """
+        device = self._device()
         seed = _seed(self.random_state)
+        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
         if warm:
             seed = continued_seed(seed, self.n_iter_)
         rng = _numpy_rng(seed)
-        device = self._device()
         if holdout:
             train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
         else:
@@ -103,10 +105,13 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
         if task_picker is not None and n_new < train.n_tasks:
             sampler.task_picker = partial(task_picker, n_new=n_new, n_total=train.n_tasks)
         n_classes = self._n_classes(sampler)
+        if shard is not None:  # each rank computes its tasks of the global meta-batch
+            sampler = shard.wrap(sampler)
         val_batches = None
         if len(val_idx):
             val_sampler = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
             val_batches = val_sampler.sample_all()
+        _warn_skipped([sampler] + ([val_sampler] if len(val_idx) else []))
 
         def step(it):
             loss, _ = self._episode_loss(net, sampler.sample(), n_classes)
@@ -125,7 +130,7 @@ class _EpisodicNetworkMixin(_TorchMetaLearnerMixin):
             torch.manual_seed(seed)
             self._train_loop(
                 params, step, score if val_batches else None, desc=type(self).__name__,
-                warm=warm,
+                warm=warm, shard=shard,
             )
         net.eval()
         self.network_ = net.to("cpu")

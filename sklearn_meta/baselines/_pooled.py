@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
-from ._wrapped import _WrappedEstimatorMixin
+from ._wrapped import _Constant, _WrappedEstimatorMixin
 
 
 @fill_doc
@@ -87,6 +87,10 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     def _adapt(self, X, y, X_unlabeled):
         if not self.refit:
+            # nothing to learn, but the support rows are checked as predict checks
+            # rows (the wrapped estimator refuses NaN it cannot handle, wrong columns)
+            if not isinstance(self.estimator_, _Constant):
+                self.estimator_.predict(X)
             return None
         reps = int(self.support_weight)
         X_all = np.vstack([self._train_X] + [X] * reps)

@@ -109,6 +109,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -127,6 +128,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -134,6 +136,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -152,6 +155,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -181,6 +185,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -196,6 +201,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -203,6 +209,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size
@@ -218,6 +225,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

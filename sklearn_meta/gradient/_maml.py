@@ -39,6 +39,7 @@ class MAMLClassifier(_GradientClassifier):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -58,6 +59,7 @@ class MAMLClassifier(_GradientClassifier):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -67,6 +69,7 @@ class MAMLClassifier(_GradientClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -86,6 +89,7 @@ class MAMLClassifier(_GradientClassifier):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -113,6 +117,7 @@ class MAMLRegressor(_GradientRegressor):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -129,6 +134,7 @@ class MAMLRegressor(_GradientRegressor):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -138,6 +144,7 @@ class MAMLRegressor(_GradientRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size
@@ -154,6 +161,7 @@ class MAMLRegressor(_GradientRegressor):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

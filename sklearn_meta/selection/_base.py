@@ -149,6 +149,8 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             model.fit(X, y)
             model.predict(X[:1])
         except ValueError as exc:
+            if not return_error and not np.isfinite(X).all():
+                raise  # the candidate refuses NaN/infinity: the data, not the size
             # e.g. k nearest neighbours with fewer than k support rows: this
             # candidate cannot learn from so few rows
             return exc if return_error else None
