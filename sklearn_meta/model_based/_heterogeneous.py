@@ -245,10 +245,14 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
     def _read_columns(self, X, name):
         """(values, column names, whether absence is explicit) of the rows ``X``.
 
-        A DataFrame keeps all its columns (known or new) with their names; an array has
+        A DataFrame keeps all its columns (known or new) with their names (after a fit
+        without column names, one as wide as ``fit``'s is read by position); an array has
         the columns of ``fit``, and a column missing on every support row is absent.
         """
-        if hasattr(X, "columns") and hasattr(X, "iloc"):
+        shape = getattr(X, "shape", ())
+        positional = getattr(self, "feature_names_in_", None) is None and \
+            len(shape) == 2 and shape[1] == self.n_features_in_
+        if hasattr(X, "columns") and hasattr(X, "iloc") and not positional:
             names = np.asarray(list(X.columns), dtype=object)
             if len(set(names.tolist())) != len(names):
                 raise ValueError(
