@@ -604,6 +604,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         lr_schedule="constant",
         label_space="auto",
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -627,6 +628,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         self.lr_schedule = lr_schedule
         self.label_space = label_space
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
@@ -843,6 +845,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         n_iter_no_change=10,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -864,6 +867,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         self.n_iter_no_change = n_iter_no_change
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
