@@ -198,13 +198,18 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
                 if hasattr(est, "_validate_params") and not isinstance(est, type):
                     est._validate_params()
         with config_context(assume_finite=finite, skip_parameter_validation=True):
-            results = Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs)
-            if self.verbose:
+            if self.verbose:  # a progress bar needs the results as they come
                 from tqdm.auto import tqdm
 
-                results = tqdm(results, total=tasks.n_tasks, desc=type(self).__name__,
-                               unit="task")
-            results = list(results)
+                jobs = list(jobs)
+                try:
+                    results = list(tqdm(
+                        Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
+                        total=tasks.n_tasks, desc=type(self).__name__, unit="task"))
+                except ValueError:  # a backend without generators (Ray): no bar
+                    results = Parallel(n_jobs=self.n_jobs)(jobs)
+            else:
+                results = Parallel(n_jobs=self.n_jobs)(jobs)
         kept = [i for i, r in enumerate(results) if r is not None]
         if not kept:
             raise ValueError(
