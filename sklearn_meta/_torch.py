@@ -207,7 +207,11 @@ class _TorchMetaLearnerMixin:
         if "_torch_state" in state:
             state = torch.load(io.BytesIO(state["_torch_state"]), map_location="cpu",
                                weights_only=False)  # an estimator: as trusted as pickle
-        super().__setstate__(state)
+        parent = getattr(super(), "__setstate__", None)
+        if parent is None:  # not on BaseEstimator (object has no __setstate__)
+            self.__dict__.update(state)
+        else:
+            parent(state)
 
     def __copy__(self):  # a plain shallow copy (``score`` copies the estimator)
         new = type(self).__new__(type(self))

@@ -76,12 +76,39 @@ def _protonet():
                               n_iter_no_change=3, random_state=0, verbose=1)
 
 
+def _metasgd():
+    from sklearn_meta.gradient import MetaSGDClassifier
+
+    # learned inner step sizes, per-task labels (3-way episodes), first order
+    return MetaSGDClassifier(hidden_layer_sizes=(16,), n_shots=2, meta_batch_size=4,
+                             max_iter=20, first_order=True, random_state=0)
+
+
+def _finetune():
+    from sklearn_meta.gradient import FineTuneRegressor
+
+    return FineTuneRegressor(hidden_layer_sizes=(16,), meta_batch_size=6, max_iter=20,
+                             random_state=0)
+
+
+def _neural_process():
+    from sklearn_meta.model_based import NeuralProcessRegressor
+
+    return NeuralProcessRegressor(meta_batch_size=4, max_iter=10, random_state=0)
+
+
 #: name -> (estimator factory, data factory)
 FITS = {
     "maml": (_maml, _sinusoids),
     "reptile": (_reptile, _sinusoids),
     "protonet": (_protonet, _nway),
+    "metasgd": (_metasgd, _nway),
+    "finetune": (_finetune, _sinusoids),
+    "neural_process": (_neural_process, _sinusoids),
 }
+#: fits whose random draws inside the loss are made per rank: the ranks agree, but the
+#: fit equals the one-process fit only in distribution
+PER_RANK_RANDOMNESS = {"neural_process"}
 
 
 def learned(est, new_task):

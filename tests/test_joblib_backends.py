@@ -18,6 +18,7 @@ from sklearn.linear_model import LogisticRegression
 
 from sklearn_meta.datasets import make_classification_tasks
 from sklearn_meta.ensemble import MixtureOfExpertsClassifier, TaskEnsembleClassifier
+from sklearn_meta.mixed_effects import MixedEffectsClassifier
 from sklearn_meta.selection import AlgorithmSelector, HyperparameterWarmStart
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,7 @@ LEARNERS = {
         est, {"C": [0.1, 1.0]}, n_episodes=1, n_jobs=n_jobs, random_state=0),
     "AlgorithmSelector": lambda est, n_jobs: AlgorithmSelector(
         [est, LogisticRegression(C=0.01)], n_episodes=1, n_jobs=n_jobs, random_state=0),
+    "MixedEffects": lambda est, n_jobs: MixedEffectsClassifier(est, cv=3, n_jobs=n_jobs),
 }
 
 

@@ -19,7 +19,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from scipy.special import softmax
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._episodes import _EpisodeSampler, _warn_skipped
 from .._torch import (
@@ -34,6 +34,7 @@ from .._torch import (
 )
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..continual import ContinualMixin
+from .._nn import _residual
 from .._nn._distributed import _start
 from ..continual._replay import continued_seed, with_replay
 from . import _engine
@@ -48,6 +49,7 @@ _GRADIENT_CONSTRAINTS = {
     "inner_steps": [Interval(Integral, 0, None, closed="left")],
     "adapt_steps": [Interval(Integral, 0, None, closed="left"), None],
     "first_order": ["boolean"],
+    "base_estimator": [HasMethods(["fit", "predict"]), None],
 }
 _CLASSIFIER_CONSTRAINTS = {
     "n_way": [Interval(Integral, 2, None, closed="left"), None],
@@ -132,9 +134,10 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _init_params(self, n_features, n_outputs, seed, device, warm=None):
         net = _build_module(
-            self.module, n_features, n_outputs, hidden_layer_sizes=self.hidden_layer_sizes,
-            activation=self.activation, seed=seed,
+            self.module, _residual.n_network_inputs(self, n_features), n_outputs,
+            hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation, seed=seed,
         )
+        net = _residual.wrap(self, net, n_features)  # base_estimator: network + offset
         fresh = {k: p.detach() for k, p in net.named_parameters()}
         old = getattr(self, "params_", None)
         warm = self.warm_start if warm is None else warm
@@ -204,6 +207,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
         """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
+        tasks = _residual.prepare(self, tasks, warm)  # base_estimator: its offsets as columns
         device = self._device()
         seed = _seed(self.random_state)
         shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
@@ -277,6 +281,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                              self._lr(lrs), steps, class_mask, X_u, m_u)
 
     def _adapt(self, X, y, X_unlabeled):
+        X, X_unlabeled = _residual.augment(self, X), _residual.augment(self, X_unlabeled)
         device = self._device()
         model, params = self._model(), self._device_params()
         X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
@@ -335,6 +340,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _outputs(self, X, state):
         """Network outputs (n, n_outputs) as float64 for the adapted ``state``."""
+        X = _residual.augment(self, X)
         device = self._device()
         params = self._split(self._device_params())[0]
         if state:

@@ -109,6 +109,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -135,6 +136,7 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -183,6 +185,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -206,6 +209,7 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size

@@ -39,6 +39,7 @@ class MAMLClassifier(_GradientClassifier):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -68,6 +69,7 @@ class MAMLClassifier(_GradientClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -115,6 +117,7 @@ class MAMLRegressor(_GradientRegressor):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -141,6 +144,7 @@ class MAMLRegressor(_GradientRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size

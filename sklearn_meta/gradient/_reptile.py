@@ -37,6 +37,7 @@ class ReptileClassifier(_GradientClassifier):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -65,6 +66,7 @@ class ReptileClassifier(_GradientClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -111,6 +113,7 @@ class ReptileRegressor(_GradientRegressor):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -136,6 +139,7 @@ class ReptileRegressor(_GradientRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size
