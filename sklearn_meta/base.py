@@ -704,9 +704,20 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
             )
     if not scores:
         if small or undefined:
+            detail = ""
+            if small:  # the draw's own error names the task, the class and its rows
+                t = small[0]
+                rows = order[starts[t]:starts[t + 1]]
+                try:
+                    split_support_query(y[rows], n_shots, 0, classification=classification,
+                                        n_queries=n_queries, task_id=task_ids[t],
+                                        support=support)
+                except ValueError as exc:
+                    detail = f" For example, {exc}"
             raise ValueError(
                 f"no task can be scored episodically ({len(task_ids)} task(s); "
                 f"{'; '.join(parts)}). Lower n_shots, or score tasks with more rows."
+                + detail
             )
         raise ValueError("sample_weight is zero on every query row; nothing to score.")
     return float(np.average(scores, weights=np.asarray(weights, dtype=float)))
