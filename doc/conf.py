@@ -1,7 +1,7 @@
 """Sphinx configuration of the sklearn-meta documentation.
 
 Build with ``python -m sphinx -b html doc doc/_build/html`` from the
-repository root (needs the ``docs`` extra: sphinx, numpydoc).
+repository root (needs the ``docs`` extra: sphinx, numpydoc, pydata-sphinx-theme).
 """
 
 import os
@@ -40,7 +40,7 @@ root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"
 
-html_theme = "alabaster"
+html_theme = "pydata_sphinx_theme"  # wide code blocks are not cut off
 html_title = f"sklearn-meta {release}"
 html_static_path = []
 

@@ -18,7 +18,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -26,6 +26,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _num_samples,
     check_is_fitted,
     column_or_1d,
     validate_data,
@@ -35,7 +36,9 @@ from .tasks import (
     TaskSet,
     _check_finite_tasks,
     _check_groups,
+    _resolve_support,
     _split_by_groups,
+    _supports_episode,
     _task_name,
     as_task_arrays,
     is_task_sequence,
@@ -370,6 +373,7 @@ class BaseMetaEstimator(BaseEstimator):
             _warn_if_groups_dropped("fit")
         tasks = self._validate_tasks(X, y, groups)
         self.__dict__.pop("adapted_", None)
+        self._n_fit_tasks = tasks.n_tasks
         try:
             self._meta_fit(tasks)
         except ValueError as exc:
@@ -582,14 +586,15 @@ class BaseMetaEstimator(BaseEstimator):
         state, classes = self._state_and_classes()
         return self._decision_function(X, state, len(classes))
 
-    def score(self, X, y, groups=None, sample_weight=None):
+    def score(self, X, y, groups=None, sample_weight=None, support=None):
         """Episodic few-shot score over the tasks of ``(X, y, groups)``.
 
-        For every task: draw ``n_shots`` support rows (per class for
-        classifiers) with ``random_state``, adapt to them, predict the other
-        rows of the task (the query set) and score. The result is the mean
-        over tasks, weighted by each query set's total sample weight. The
-        estimator's own adapted state is left as it was.
+        For every task: draw a support set of ``n_shots`` rows with ``random_state``,
+        adapt to it, predict the other rows of the task (the query set) and score.
+        The result is the mean over tasks, weighted by each query set's total sample
+        weight. Tasks too small for ``n_shots`` (or whose query set the metric cannot
+        score) are left out, with one warning that says how many tasks the score rests
+        on. The estimator's own adapted state is left as it was.
 
         Parameters
         ----------
@@ -598,9 +603,15 @@ class BaseMetaEstimator(BaseEstimator):
         y : array-like of shape (n_rows,)
             Their targets.
         groups : array-like of shape (n_rows,), default=None
-            Task id of every row; without it all rows are one task.
+            Task id of every row; without it all rows are one task (a warning says so
+            when the estimator was fitted on several tasks).
         sample_weight : array-like of shape (n_rows,), default=None
             Weights of the query rows in the metric.
+        support : {"per_class", "random"}, default=None
+            How the support set is drawn: ``n_shots`` rows of every class
+            (``"per_class"``, N-way K-shot) or ``n_shots`` rows at random from the task
+            (``"random"``, a new task's labelled rows as they come). Default:
+            ``"per_class"`` for classifiers with per-task labels, else ``"random"``.
 
         Returns
         -------
@@ -610,6 +621,16 @@ class BaseMetaEstimator(BaseEstimator):
         check_is_fitted(self)
         if groups is None:
             _warn_if_groups_dropped("score")
+            n_fit = getattr(self, "_n_fit_tasks", 1)
+            if n_fit > 1:
+                warnings.warn(
+                    f"score got no groups, so all {_num_samples(X)} rows are scored as "
+                    f"ONE task (one support set of n_shots={self.n_shots} rows), but "
+                    f"{type(self).__name__} was fitted on {n_fit} tasks. Pass "
+                    "groups=task_ids to score every task on its own support set.",
+                    UserWarning,
+                    stacklevel=2,
+                )
         X = self._validate_X(X)
         y = column_or_1d(np.asarray(y), warn=True)
         if sample_weight is not None and np.any(np.asarray(sample_weight) < 0):
@@ -628,41 +649,100 @@ class BaseMetaEstimator(BaseEstimator):
             return metric(y_q, est._predict_arrays(X_q), sample_weight=w_q)
 
         return _episodic_score(self, X, y, groups, score_fn, sample_weight=sample_weight,
-                               random_state=self.random_state)
+                               random_state=self.random_state, support=support)
 
 
 def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
-                    random_state=None, n_shots=None, n_queries=None):
+                    random_state=None, n_shots=None, n_queries=None, support=None,
+                    scorer_name=None):
     """Mean episodic score over the tasks of ``groups``.
 
-    For every task draw ``n_shots`` support rows (per class for classifiers)
-    and a query set (``n_queries``, or the rest of the task), then call
-    ``score_fn(est, X_support, y_support, X_query, y_query, w_query)`` on a
-    shallow copy of ``estimator`` (its own adapted state is left alone). Tasks
-    are weighted by their query set's total sample weight.
+    For every task that can give an episode draw a support set of ``n_shots`` rows
+    (``support`` protocol) and a query set (``n_queries``, or the rest of the task),
+    then call ``score_fn(est, X_support, y_support, X_query, y_query, w_query)`` on a
+    shallow copy of ``estimator`` (its own adapted state is left alone). Tasks are
+    weighted by their query set's total sample weight. Tasks too small for ``n_shots``,
+    and tasks whose score is not finite (a metric undefined on their query set, e.g.
+    ROC AUC on one class), are left out with one warning; a ValueError when no task is
+    left.
     """
     task_ids, order, starts = _split_by_groups(groups)
     rng = np.random.default_rng(_seed(random_state))
     est = copy.copy(estimator)
     classification = is_classifier(estimator)
-    n_shots = estimator.n_shots if n_shots is None else n_shots
+    final = getattr(estimator, "_final_estimator", estimator)
+    per_task = classification and getattr(final, "_label_space_", None) == "per_task"
+    support = _resolve_support(support, classification, per_task)
+    n_shots = final.n_shots if n_shots is None else n_shots
     take = (lambda A, i: A.iloc[i]) if hasattr(X, "iloc") else (lambda A, i: A[i])
-    scores, weights = [], []
+    scores, weights, small, undefined = [], [], [], []
     for t in range(len(task_ids)):
         rows = order[starts[t]:starts[t + 1]]
+        if not _supports_episode(y[rows], n_shots, classification=classification,
+                                 n_queries=n_queries, support=support):
+            small.append(t)
+            continue
         s_idx, q_idx = split_support_query(
             y[rows], n_shots, rng, classification=classification,
-            n_queries=n_queries, task_id=task_ids[t],
+            n_queries=n_queries, task_id=task_ids[t], support=support,
         )
         s, q = rows[s_idx], rows[q_idx]
+        if per_task and support == "random":
+            q = q[np.isin(y[q], y[s])]  # own labels: only classes shown can be predicted
+            if np.unique(y[s]).size < 2 or not q.size:
+                small.append(t)
+                continue
         w = None if sample_weight is None else sample_weight[q]
         if w is not None and w.sum() <= 0:
             continue  # a task whose query rows all weigh zero counts for nothing
-        scores.append(score_fn(est, take(X, s), y[s], take(X, q), y[q], w))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UndefinedMetricWarning)  # counted below
+            value = float(score_fn(est, take(X, s), y[s], take(X, q), y[q], w))
+        if not np.isfinite(value):
+            undefined.append(t)
+            continue
+        scores.append(value)
         weights.append(len(q) if w is None else w.sum())
+    what = f"{scorer_name} " if scorer_name else ""
+    if small or undefined:
+        parts = []
+        if small:
+            parts.append(f"{len(small)} too small for n_shots={n_shots} with "
+                         f"support={support!r} ({_names(task_ids, small)})")
+        if undefined:
+            parts.append(f"{len(undefined)} where the {what}score is undefined, e.g. one "
+                         f"class in the query set ({_names(task_ids, undefined)})")
+        if scores:
+            warnings.warn(
+                f"{type(final).__name__}: the episodic {what}score rests on {len(scores)} "
+                f"of {len(task_ids)} tasks; left out: {'; '.join(parts)}.",
+                UserWarning,
+                stacklevel=3,
+            )
     if not scores:
+        if small or undefined:
+            detail = ""
+            if small:  # the draw's own error names the task, the class and its rows
+                t = small[0]
+                rows = order[starts[t]:starts[t + 1]]
+                try:
+                    split_support_query(y[rows], n_shots, 0, classification=classification,
+                                        n_queries=n_queries, task_id=task_ids[t],
+                                        support=support)
+                except ValueError as exc:
+                    detail = f" For example, {exc}"
+            raise ValueError(
+                f"no task can be scored episodically ({len(task_ids)} task(s); "
+                f"{'; '.join(parts)}). Lower n_shots, or score tasks with more rows."
+                + detail
+            )
         raise ValueError("sample_weight is zero on every query row; nothing to score.")
     return float(np.average(scores, weights=np.asarray(weights, dtype=float)))
+
+
+def _names(task_ids, idx, limit=5):
+    names = ", ".join(_task_name(task_ids[i]) for i in idx[:limit])
+    return f"tasks {names}" + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
 
 
 class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):

@@ -130,7 +130,8 @@ class FewShotCurveDisplay:
 
     def plot(self, ax=None, *, score_name=None, xlabel=None,
              ci_display_style="fill_between", line_kw=None,
-             fill_between_kw=None, errorbar_kw=None, legend=True):
+             fill_between_kw=None, errorbar_kw=None, legend=True, colors=None,
+             linestyles=None, robust_ylim=False):
         """Draw the curves.
 
         Parameters
@@ -153,6 +154,15 @@ class FewShotCurveDisplay:
             Keyword arguments of :meth:`matplotlib.axes.Axes.errorbar`.
         legend : bool, default=True
             Whether to draw a legend naming the estimators.
+        colors : dict, default=None
+            ``{estimator name: colour}``: a fixed colour per estimator (e.g. the same
+            across runs); matplotlib's colour cycle for the others.
+        linestyles : dict, default=None
+            ``{estimator name: line style}``, e.g. ``"--"`` for the baselines.
+        robust_ylim : bool, default=False
+            Fit the y-axis to the bulk of the curves, so that one outlying estimator
+            does not squash the others: points beyond three interquartile ranges of
+            the means are left off the axis and named in a note on the plot.
 
         Returns
         -------
@@ -191,9 +201,15 @@ class FewShotCurveDisplay:
             self.fill_between_ = []
         elif has_ci and ci_display_style == "errorbar":
             self.errorbar_ = []
+        colors, linestyles = colors or {}, linestyles or {}
         for i, name in enumerate(names):
             ok = np.isfinite(scores[i])
-            (line,) = ax.plot(x[ok], scores[i, ok], label=name, **line_kw)
+            kw = dict(line_kw)
+            if name in colors:
+                kw["color"] = colors[name]
+            if name in linestyles:
+                kw["linestyle"] = linestyles[name]
+            (line,) = ax.plot(x[ok], scores[i, ok], label=name, **kw)
             self.lines_.append(line)
             if self.fill_between_ is not None:
                 band = ok & np.isfinite(low[i]) & np.isfinite(high[i])
@@ -205,6 +221,8 @@ class FewShotCurveDisplay:
                 self.errorbar_.append(ax.errorbar(
                     x[ok], scores[i, ok], yerr=np.abs(err), color=line.get_color(),
                     **errorbar_kw))
+        if robust_ylim:
+            self._robust_ylim(ax, scores, names)
         ax.set_xticks(x)
         ax.set_xticklabels([f"{v:g}" for v in x])
         ax.set_xlabel(xlabel or "Number of shots (labelled rows per class)")
@@ -215,6 +233,27 @@ class FewShotCurveDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    @staticmethod
+    def _robust_ylim(ax, scores, names):
+        """y-limits around the bulk of the means; name the points left off."""
+        vals = scores[np.isfinite(scores)]
+        if vals.size < 4:
+            return
+        q1, q3 = np.percentile(vals, [25, 75])
+        iqr = q3 - q1
+        if iqr <= 0:
+            return
+        lo, hi = max(vals.min(), q1 - 3 * iqr), min(vals.max(), q3 + 3 * iqr)
+        if lo <= vals.min() and hi >= vals.max():
+            return
+        pad = 0.08 * (hi - lo)
+        ax.set_ylim(lo - pad, hi + pad)
+        off = sorted({names[i] for i, j in zip(*np.nonzero(np.isfinite(scores)))
+                      if not lo - pad <= scores[i, j] <= hi + pad})
+        if off:
+            ax.text(0.01, 0.01, "off the axis: " + ", ".join(off), transform=ax.transAxes,
+                    fontsize="x-small", va="bottom", ha="left", alpha=0.8)
 
     @classmethod
     @fill_doc(**_DOCS)

@@ -16,12 +16,14 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import stats
 from sklearn.base import clone, is_classifier
+from sklearn.exceptions import UndefinedMetricWarning
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import GroupShuffleSplit
 from sklearn.utils import Bunch, check_random_state
@@ -36,6 +38,8 @@ from .base import _episodic_score
 from .tasks import (
     _check_groups,
     _split_by_groups,
+    _resolve_support,
+    _supports_episode,
     as_task_arrays,
     check_episode_labels,
     is_task_sequence,
@@ -72,7 +76,7 @@ def _as_xyg(data, name="data"):
 
 
 def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
-                   classification=True, random_state=None):
+                   classification=True, support="per_class", random_state=None):
     """Draw one few-shot episode (support and query sets) from one task.
 
     Parameters
@@ -89,7 +93,10 @@ def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
         Query rows per class (classification) or in total; all remaining
         rows by default.
     classification : bool, default=True
-        Whether to draw per class.
+        Whether the targets are class labels.
+    support : {"per_class", "random"}, default="per_class"
+        ``"per_class"``: ``n_shots`` rows of every class (N-way K-shot);
+        ``"random"``: ``n_shots`` rows drawn at random, whatever their classes.
     random_state : int, RandomState instance, Generator or None, default=None
         Randomness of the draw.
 
@@ -110,7 +117,7 @@ def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
     """
     y = column_or_1d(np.asarray(y))
     s, q = split_support_query(y, n_shots, random_state, classification=classification,
-                               n_way=n_way, n_queries=n_queries)
+                               n_way=n_way, n_queries=n_queries, support=support)
     return _take(X, s), y[s], _take(X, q), y[q]
 
 
@@ -134,7 +141,8 @@ def task_train_test_split(X, y=None, groups=None, *, test_size=0.25, random_stat
     -------
     split : list
         ``[train_tasks, test_tasks]`` for a task list, else
-        ``[X_train, X_test, y_train, y_test, groups_train, groups_test]``.
+        ``[X_train, X_test, y_train, y_test, groups_train, groups_test]``;
+        pandas DataFrames and Series stay DataFrames and Series.
 
     Examples
     --------
@@ -157,11 +165,12 @@ def task_train_test_split(X, y=None, groups=None, *, test_size=0.25, random_stat
             "(or a list of (X, y) tasks)."
         )
     X, y, groups = indexable(X, y, groups)
-    groups = _check_groups(groups, len(y))
+    ids = _check_groups(groups, len(y))
     split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
-    tr, te = next(split.split(np.zeros(len(groups)), groups=groups))
-    return [_take(X, tr), _take(X, te), np.asarray(y)[tr], np.asarray(y)[te],
-            groups[tr], groups[te]]
+    tr, te = next(split.split(np.zeros(len(ids)), groups=ids))
+    # pandas objects stay pandas objects (a Series keeps its name and index)
+    g = groups if hasattr(groups, "iloc") else ids
+    return [_take(X, tr), _take(X, te), _take(y, tr), _take(y, te), _take(g, tr), _take(g, te)]
 
 
 def class_disjoint_split(X, y, *, test_size=0.4, random_state=None):
@@ -212,42 +221,150 @@ def class_disjoint_split(X, y, *, test_size=0.4, random_state=None):
     return _take(X, tr), _take(X, te), y[tr], y[te]
 
 
-def _ci95(values):
-    values = np.asarray(values, dtype=float)
-    n = values.size
-    mean = float(values.mean()) if n else float("nan")
-    if n < 2:
-        return mean, mean, mean, 0.0
-    std = float(values.std(ddof=1))
-    half = float(stats.t.ppf(0.975, n - 1) * std / np.sqrt(n))
-    return mean, mean - half, mean + half, std
+#: Bootstrap resamples of the tasks behind every confidence interval.
+N_BOOTSTRAP = 2000
+
+def _default_scoring(classifier):
+    # regression: MSE over the pooled query rows (per-episode R^2 is unstable on small
+    # query sets: a query set of 2 rows has almost no variance to explain)
+    return "accuracy" if classifier else "neg_mean_squared_error"
 
 
 def _resolve_scoring(scoring, classifier):
     if scoring is None:
-        scoring = "accuracy" if classifier else "r2"
+        scoring = _default_scoring(classifier)
     if isinstance(scoring, str):
         return scoring, get_scorer(scoring)
     if callable(scoring):
-        return getattr(scoring, "__name__", type(scoring).__name__), scoring
+        return getattr(scoring, "__name__", repr(scoring)), scoring
     raise TypeError(
         f"scoring must be None, a scikit-learn scorer name or a callable "
         f"scorer(estimator, X, y); got {scoring!r}."
     )
 
 
-def _draw_episodes(y, groups, n_episodes, n_shots, n_way, n_queries, classification, seed):
-    """Return a list of (support rows, query rows) over random tasks."""
+def _per_task_labels(estimator):
+    final = getattr(estimator, "_final_estimator", estimator)
+    space = getattr(final, "_label_space_", None) or getattr(final, "label_space", None)
+    return space == "per_task"
+
+
+def _draw_episodes(y, groups, n_episodes, n_shots, n_way, n_queries, classification, seed,
+                   support="per_class", per_task_labels=False):
+    """Episodes on the tasks that support ``n_shots``, spread evenly over them.
+
+    Returns ``(episodes, task_ids, n_skipped)``: a list of ``(task, support rows, query
+    rows)``, the task ids, and how many tasks cannot give an episode (too few rows, or
+    classes, for ``n_shots``). Episode ``i`` is on task ``perm[i % n_usable]`` of a
+    random permutation of the usable tasks, so every task gets the same number of
+    episodes (within one): task-level statistics are balanced.
+    """
     task_ids, order, starts = _split_by_groups(groups)
     rng = np.random.default_rng(seed)
+    rows_of = [order[starts[t]:starts[t + 1]] for t in range(len(task_ids))]
+    usable = np.array([
+        _supports_episode(y[r], n_shots, classification=classification, n_way=n_way,
+                          n_queries=n_queries, support=support)
+        for r in rows_of
+    ], dtype=bool)
+    n_skipped = int((~usable).sum())
+    pool = rng.permutation(np.flatnonzero(usable))
     episodes = []
-    picks = rng.integers(len(task_ids), size=n_episodes)
-    for t in picks:
-        rows = order[starts[t]:starts[t + 1]]
+    if not pool.size:
+        return episodes, task_ids, n_skipped
+    for t in pool[np.arange(int(n_episodes)) % pool.size]:
+        rows = rows_of[t]
         s, q = split_support_query(y[rows], n_shots, rng, classification=classification,
-                                   n_way=n_way, n_queries=n_queries, task_id=task_ids[t])
-        episodes.append((rows[s], rows[q]))
-    return episodes
+                                   n_way=n_way, n_queries=n_queries, task_id=task_ids[t],
+                                   support=support)
+        s, q = rows[s], rows[q]
+        if classification and per_task_labels and support == "random":
+            # own labels: only classes shown in the support set can be predicted
+            q = q[np.isin(y[q], y[s])]
+            if np.unique(y[s]).size < 2 or not q.size:
+                continue  # an episode the learner cannot adapt to: not drawn
+        episodes.append((int(t), s, q))
+    return episodes, task_ids, n_skipped
+
+
+def _task_sums(values, weights, tasks, n_tasks):
+    ok = np.isfinite(values)
+    S = np.bincount(tasks[ok], (weights * values)[ok], minlength=n_tasks)
+    W = np.bincount(tasks[ok], weights[ok], minlength=n_tasks)
+    return S, W
+
+
+def _bootstrap_counts(n_tasks, seed, n_boot=N_BOOTSTRAP):
+    """(n_boot, n_tasks) multiplicities of the tasks in each bootstrap resample."""
+    rng = np.random.default_rng(seed)
+    return rng.multinomial(n_tasks, np.full(n_tasks, 1.0 / n_tasks), size=n_boot)
+
+
+def _task_bootstrap(values, weights, tasks, n_tasks, seed):
+    """Weighted mean of episode ``values`` and its 95% CI, resampling whole tasks.
+
+    Episodes are nested in tasks: a resample draws tasks with replacement and keeps all
+    episodes of each drawn task. ``seed`` fixes the resamples (the same
+    resamples for every learner scored on the same tasks, so that paired figures line
+    up). Returns
+    ``(mean, ci_low, ci_high, n_tasks, n_episodes)``; NaN values (an episode a metric
+    cannot score, e.g. ROC AUC on a one-class query set) are left out.
+    """
+    values = np.asarray(values, dtype=float)
+    S, W = _task_sums(values, np.asarray(weights, float), np.asarray(tasks, np.int64),
+                      n_tasks)
+    present = W > 0
+    n_tasks, n_ep = int(present.sum()), int(np.isfinite(values).sum())
+    if not n_tasks:
+        return math.nan, math.nan, math.nan, 0, 0
+    mean = float(S.sum() / W.sum())
+    if n_tasks < 2:
+        return mean, math.nan, math.nan, n_tasks, n_ep
+    C = _bootstrap_counts(n_tasks, seed)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        stat = (C @ S[present]) / (C @ W[present])
+    stat = stat[np.isfinite(stat)]
+    lo, hi = np.percentile(stat, [2.5, 97.5])
+    return mean, float(lo), float(hi), n_tasks, n_ep
+
+
+def _is_baseline(estimator):
+    final = getattr(estimator, "_final_estimator", estimator)
+    return type(final).__module__.startswith("sklearn_meta.baselines")
+
+
+def _summarise(rows, scores, episodes, *, reference=None, seed=0):
+    """Fill the statistics of the rows of a few-shot table, in place.
+
+    ``rows``: dicts with ``estimator``, ``n_shots`` and ``baseline`` (bool);
+    ``scores[(name, k)]``: the score of every episode of ``episodes[k] = (tasks,
+    weights, n_tasks_total, n_skipped)``. Adds ``mean``, ``ci_low``, ``ci_high``,
+    ``std``, ``n_tasks``, ``n_episodes``, ``n_tasks_skipped`` and the paired difference
+    to the reference (``reference``, ``diff``, ``diff_low``, ``diff_high``; the reference
+    is ``reference`` or, by default, the baseline with the best mean at that shot count).
+    """
+    for k in sorted({r["n_shots"] for r in rows}):
+        tasks, weights, n_total, n_skipped = episodes[k]
+        group = [r for r in rows if r["n_shots"] == k]
+        for r in group:
+            v = scores[(r["estimator"], k)]
+            mean, lo, hi, n_t, n_e = _task_bootstrap(v, weights, tasks, n_total, seed + k)
+            finite = v[np.isfinite(v)]
+            r.update(mean=mean, ci_low=lo, ci_high=hi,
+                     std=float(finite.std(ddof=1)) if finite.size > 1 else math.nan,
+                     n_tasks=n_t, n_episodes=n_e, n_tasks_skipped=n_skipped)
+        ref = reference
+        if ref is None:
+            base = [r for r in group if r.get("baseline") and np.isfinite(r["mean"])]
+            ref = max(base, key=lambda r: r["mean"])["estimator"] if base else None
+        for r in group:
+            r.update(reference=ref, diff=math.nan, diff_low=math.nan, diff_high=math.nan)
+            if ref is None or (ref, k) not in scores or r["estimator"] == ref:
+                continue
+            d = scores[(r["estimator"], k)] - scores[(ref, k)]
+            mean, lo, hi, _, _ = _task_bootstrap(d, weights, tasks, n_total, seed + k)
+            r.update(diff=mean, diff_low=lo, diff_high=hi)
+    return rows
 
 
 def episodic_score(estimator, X_support, y_support, X_query, y_query,
@@ -264,7 +381,7 @@ def episodic_score(estimator, X_support, y_support, X_query, y_query,
         The rows to score.
     scoring : str or callable, default=None
         A scikit-learn scorer name or callable ``scorer(est, X, y)``; accuracy
-        (classifiers) or R^2 (regressors) by default.
+        (classifiers) or the mean squared error (regressors) by default.
     X_unlabeled : array-like, default=None
         Unlabelled rows given to ``adapt``.
 
@@ -288,16 +405,39 @@ def episodic_score(estimator, X_support, y_support, X_query, y_query,
     return float(scorer(est, X_query, y_query))
 
 
-def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100,
-                      n_way=None, n_queries=None, scoring=None, random_state=None,
-                      verbose=0):
-    """Compare meta-learners on held-out tasks, per shot count.
+def _configured(estimator, k, base_seed, new_labels):
+    """A clone of ``estimator`` with ``n_shots=k`` (and a seed) on its meta-learner."""
+    est = clone(estimator)
+    params = est.get_params()
+    # a Pipeline's meta-learner is its last step: set its parameters
+    steps = getattr(est, "steps", None)
+    prefix = f"{steps[-1][0]}__" if isinstance(steps, list) and steps else ""
+    updates = {}
+    if prefix + "n_shots" in params:
+        updates[prefix + "n_shots"] = k
+    if prefix + "random_state" in params and params[prefix + "random_state"] is None:
+        updates[prefix + "random_state"] = base_seed
+    if new_labels and params.get(prefix + "label_space") == "auto":
+        updates[prefix + "label_space"] = "per_task"
+    return est.set_params(**updates)
 
-    For every estimator and shot count ``k``: clone it, set ``n_shots=k``
-    (when it has that parameter), meta-fit on ``train`` (timed), then run
-    ``n_episodes`` episodes on random tasks of ``test``: draw a support set of
-    ``k`` rows per class (``k`` rows for regression), ``adapt`` (timed),
-    score the query set. Every estimator sees the same episodes.
+
+def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100,
+                      n_way=None, n_queries=None, scoring=None, support=None,
+                      reference=None, random_state=None, verbose=0):
+    """Compare meta-learners on held-out tasks, per shot count, with paired statistics.
+
+    For every estimator and shot count ``k``: clone it, set ``n_shots=k`` (when it has
+    that parameter), meta-fit on ``train`` (timed), then run ``n_episodes`` episodes on
+    the tasks of ``test`` that can give one (a support set of ``k`` rows and at least
+    one query row; the others are skipped and counted): ``adapt`` to the support set
+    (timed) and score the query set. Every estimator sees the same episodes, spread
+    evenly over the tasks.
+
+    The statistics respect the task structure: the mean is over the pooled query rows
+    (episodes weighted by query size), its 95% CI is a bootstrap over *tasks* (episodes
+    nested in tasks), and every estimator is compared *paired*, on the same episodes, to
+    a reference (by default the best baseline of :mod:`sklearn_meta.baselines`).
 
     Parameters
     ----------
@@ -309,21 +449,38 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         Held-out tasks to evaluate on. ``groups=None`` means one task (e.g.
         the held-out classes of :func:`class_disjoint_split`, with ``n_way``).
     n_shots : int or sequence of int, default=(1, 5)
-        Shot counts to evaluate.
+        Shot counts to evaluate: rows per class (``support="per_class"``) or in the
+        support set (``support="random"``).
     n_episodes : int, default=100
-        Episodes per estimator and shot count.
+        Episodes per shot count (the same for every estimator).
     n_way : int, default=None
         Classes per episode (classification); all classes of the task by
         default.
     n_queries : int, default=None
-        Query rows per class (or per task for regression); all remaining rows
+        Query rows per class (or in total, ``support="random"``); all remaining rows
         of the task by default.
     scoring : str or callable, default=None
         A scikit-learn scorer name (``"accuracy"``, ``"roc_auc"``,
         ``"neg_mean_squared_error"``, ...) or callable ``scorer(est, X, y)``.
-        Accuracy for classifiers, R^2 for regressors by default.
+        Default: accuracy for classifiers; for regressors the mean squared error
+        over the pooled query rows (``"neg_mean_squared_error"``), which is stable on
+        small query sets where a per-episode R^2 is not. An episode the metric cannot
+        score (NaN, e.g. ROC AUC on a query set of one class) is left out and counted.
+    support : {"per_class", "random"}, default=None
+        How support sets are drawn. ``"per_class"``: ``k`` rows of every class
+        (N-way K-shot); ``"random"``: ``k`` rows drawn at random from the task,
+        whatever their classes (a new site with ``k`` labelled rows). Default:
+        ``"per_class"`` when the labels are per task (``n_way`` given, new labels in
+        ``test``, or ``label_space="per_task"``), else ``"random"`` (regression and
+        shared label spaces).
+    reference : str, default=None
+        Name of the estimator every other one is compared with (paired differences);
+        by default the baseline (:class:`~sklearn_meta.baselines.PooledEstimator`,
+        :class:`~sklearn_meta.baselines.PerTaskEstimator`, ...) with the best mean at
+        that shot count. No differences when there is neither.
     random_state : int, RandomState instance or None, default=None
-        Seeds the episodes and the estimators without a ``random_state``.
+        Seeds the episodes, the bootstrap and the estimators without a
+        ``random_state``.
 
         When the test tasks have labels never seen in training (a
         class-disjoint split), estimators with ``label_space="auto"`` are run
@@ -333,27 +490,35 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
 
     Returns
     -------
-    results : pandas.DataFrame or list of dict
+    results : pandas.DataFrame
         One row per estimator and shot count with columns ``estimator``,
-        ``n_shots``, ``scoring``, ``mean``, ``ci_low``, ``ci_high`` (95%
-        t-interval over episodes), ``std``, ``n_episodes``, ``fit_time``
-        (seconds) and ``adapt_time`` (seconds per task). A list of dicts when
-        pandas is not installed. The per-episode scores are in
-        ``results.attrs["scores"]`` (DataFrame) keyed by ``(name, n_shots)``.
+        ``n_shots``, ``support``, ``scoring``, ``mean``, ``ci_low``, ``ci_high``
+        (95% bootstrap over tasks), ``std`` (of the episode scores), ``n_tasks``
+        (tasks the figure rests on), ``n_episodes``, ``n_tasks_skipped`` (test tasks
+        too small for that shot count), ``reference``, ``diff``, ``diff_low``,
+        ``diff_high`` (paired difference to the reference and its 95% CI),
+        ``fit_time`` (seconds) and ``adapt_time`` (seconds per task). The episode
+        scores are in ``results.attrs["scores"]``, keyed by ``(name, n_shots)``, and
+        the episodes' tasks and weights in ``results.attrs["episodes"]`` by shot count.
 
     Examples
     --------
     >>> from sklearn.linear_model import LogisticRegression
-    >>> from sklearn_meta.baselines import PerTaskEstimator
+    >>> from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
     >>> from sklearn_meta.datasets import make_classification_tasks
     >>> from sklearn_meta.model_selection import evaluate_few_shot
     >>> data = make_classification_tasks(n_tasks=10, random_state=0)
-    >>> res = evaluate_few_shot({"per-task": PerTaskEstimator(LogisticRegression())},
+    >>> res = evaluate_few_shot({"per-task": PerTaskEstimator(LogisticRegression()),
+    ...                          "pooled": PooledEstimator(LogisticRegression())},
     ...                         data.tasks[:6], data.tasks[6:], n_shots=[5],
-    ...                         n_episodes=5, random_state=0)
-    >>> list(res["n_shots"]), bool(0 <= res["mean"][0] <= 1)
-    ([5], True)
+    ...                         n_episodes=8, random_state=0)
+    >>> res[["estimator", "n_tasks", "n_episodes", "reference"]].values.tolist()
+    [['per-task', 4, 8, 'per-task'], ['pooled', 4, 8, 'per-task']]
+    >>> bool(res["diff_low"][1] <= res["diff"][1] <= res["diff_high"][1])
+    True
     """
+    import pandas as pd
+
     if isinstance(estimators, dict):
         named = list(estimators.items())
     else:
@@ -365,6 +530,9 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         raise ValueError(f"n_shots={n_shots!r} must be positive integers.")
     if int(n_episodes) < 1:
         raise ValueError(f"n_episodes={n_episodes!r} must be at least 1.")
+    names = [name for name, _ in named]
+    if reference is not None and reference not in names:
+        raise ValueError(f"reference={reference!r} is not one of the estimators {names}.")
     X_tr, y_tr, g_tr = _as_xyg(train, "train")
     X_te, y_te, g_te = _as_xyg(test, "test")
     y_te = column_or_1d(y_te)
@@ -373,30 +541,25 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
     # test labels never seen in training (class-disjoint splits) can only be
     # learned per task: "auto" label spaces become "per_task"
     new_labels = classification and np.setdiff1d(np.unique(y_te), np.unique(np.asarray(y_tr))).size > 0
+    per_task = classification and (
+        new_labels or n_way is not None or any(_per_task_labels(e) for _, e in named))
+    support = _resolve_support(support, classification, per_task)
     base_seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
     progress = None
     if verbose:
         from tqdm.auto import tqdm
 
         progress = tqdm(total=len(named) * len(shots), desc="evaluate_few_shot")
-    rows, all_scores = [], {}
+    rows, all_scores, all_episodes = [], {}, {}
     for k in shots:
-        episodes = _draw_episodes(y_te, g_te, int(n_episodes), k, n_way, n_queries,
-                                  classification, base_seed + k)
+        episodes, task_ids, n_skipped = _draw_episodes(
+            y_te, g_te, int(n_episodes), k, n_way, n_queries, classification,
+            base_seed + k, support=support, per_task_labels=per_task)
+        tasks = np.array([t for t, _, _ in episodes], dtype=np.int64)
+        weights = np.array([len(q) for _, _, q in episodes], dtype=float)
+        all_episodes[k] = (tasks, weights, len(task_ids), n_skipped)
         for name, estimator in named:
-            est = clone(estimator)
-            params = est.get_params()
-            # a Pipeline's meta-learner is its last step: set its parameters
-            steps = getattr(est, "steps", None)
-            prefix = f"{steps[-1][0]}__" if isinstance(steps, list) and steps else ""
-            updates = {}
-            if prefix + "n_shots" in params:
-                updates[prefix + "n_shots"] = k
-            if prefix + "random_state" in params and params[prefix + "random_state"] is None:
-                updates[prefix + "random_state"] = base_seed
-            if new_labels and params.get(prefix + "label_space") == "auto":
-                updates[prefix + "label_space"] = "per_task"
-            est.set_params(**updates)
+            est = _configured(estimator, k, base_seed, new_labels)
             scoring_name, scorer = _resolve_scoring(scoring, is_classifier(est))
             tic = time.perf_counter()
             if g_tr is None:
@@ -404,31 +567,34 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
             else:
                 est.fit(X_tr, y_tr, groups=g_tr)
             fit_time = time.perf_counter() - tic
-            scores, adapt_time = [], 0.0
-            for s, q in episodes:
+            scores, adapt_time = np.full(len(episodes), np.nan), 0.0
+            for i, (_, s, q) in enumerate(episodes):
                 tic = time.perf_counter()
                 est.adapt(_take(X_te, s), y_te[s])
                 adapt_time += time.perf_counter() - tic
-                scores.append(float(scorer(est, _take(X_te, q), y_te[q])))
-            mean, lo, hi, std = _ci95(scores)
-            all_scores[(name, k)] = np.asarray(scores)
+                with warnings.catch_warnings():
+                    # a metric undefined on one episode (NaN) is counted, not warned
+                    warnings.simplefilter("ignore", UndefinedMetricWarning)
+                    scores[i] = float(scorer(est, _take(X_te, q), y_te[q]))
+            all_scores[(name, k)] = scores
             rows.append({
-                "estimator": name, "n_shots": k, "scoring": scoring_name,
-                "mean": mean, "ci_low": lo, "ci_high": hi, "std": std,
-                "n_episodes": len(scores), "fit_time": fit_time,
-                "adapt_time": adapt_time / len(episodes),
+                "estimator": name, "n_shots": k, "support": support,
+                "scoring": scoring_name, "baseline": _is_baseline(estimator),
+                "fit_time": fit_time,
+                "adapt_time": adapt_time / len(episodes) if episodes else math.nan,
             })
             if progress is not None:
-                progress.set_postfix(estimator=name, n_shots=k, score=f"{mean:.3f}")
+                progress.set_postfix(estimator=name, n_shots=k)
                 progress.update(1)
     if progress is not None:
         progress.close()
-    try:
-        import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is optional
-        return rows
-    frame = pd.DataFrame(rows)
+    _summarise(rows, all_scores, all_episodes, reference=reference, seed=base_seed)
+    columns = ["estimator", "n_shots", "support", "scoring", "mean", "ci_low", "ci_high",
+               "std", "n_tasks", "n_episodes", "n_tasks_skipped", "reference", "diff",
+               "diff_low", "diff_high", "fit_time", "adapt_time"]
+    frame = pd.DataFrame(rows, columns=columns)
     frame.attrs["scores"] = all_scores
+    frame.attrs["episodes"] = all_episodes
     return frame
 
 
@@ -437,14 +603,16 @@ class _EpisodicScorer(_MetadataRequester):
 
     __metadata_request__score = {"groups": True}
 
-    def __init__(self, scoring, n_shots, n_queries, random_state):
+    def __init__(self, scoring, n_shots, n_queries, random_state, support=None):
         self.scoring = scoring
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.random_state = random_state
+        self.support = support
 
     def __repr__(self):
-        return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots})"
+        extra = "" if self.support is None else f", support={self.support!r}"
+        return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots}{extra})"
 
     def _get_metadata_request(self):
         # a scorer has no ``score`` method for the class-level request to be
@@ -459,7 +627,7 @@ class _EpisodicScorer(_MetadataRequester):
     def __call__(self, estimator, X, y, groups=None, sample_weight=None):
         y = column_or_1d(np.asarray(y))
         groups = np.zeros(len(y), dtype=np.int64) if groups is None else _check_groups(groups, len(y))
-        _, scorer = _resolve_scoring(self.scoring, is_classifier(estimator))
+        name, scorer = _resolve_scoring(self.scoring, is_classifier(estimator))
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=float)
 
@@ -478,16 +646,21 @@ class _EpisodicScorer(_MetadataRequester):
                 "episodic_scorer(..., n_shots=k) to set the support size."
             )
         return _episodic_score(estimator, X, y, groups, score_fn, sample_weight=sample_weight,
-                               random_state=rs, n_shots=n_shots, n_queries=self.n_queries)
+                               random_state=rs, n_shots=n_shots, n_queries=self.n_queries,
+                               support=self.support, scorer_name=repr(name))
 
 
-def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=None):
+def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, support=None,
+                    random_state=None):
     """Make any scikit-learn metric score meta-learners episodically.
 
     The returned scorer, called as ``scorer(estimator, X, y, groups=...)``,
-    does for every task of ``groups``: draw ``n_shots`` support rows (per
-    class for classifiers), ``adapt``, and score the rest of the task with
-    ``scoring``; the result is the mean over tasks weighted by query size.
+    does for every task of ``groups``: draw a support set of ``n_shots`` rows
+    (``support``), ``adapt``, and score the rest of the task with ``scoring``; the
+    result is the mean over tasks weighted by query size. Tasks too small for
+    ``n_shots``, or whose query set the metric cannot score (ROC AUC on one class), are
+    left out with one warning saying how many tasks the score rests on, so that
+    ``GridSearchCV`` and ``cross_validate`` get finite scores on uneven tasks.
     It requests ``groups`` through metadata routing, so
     ``cross_validate(est, X, y, params={"groups": g}, cv=GroupKFold(5),
     scoring=episodic_scorer("roc_auc"))`` scores few-shot on held-out tasks.
@@ -500,11 +673,17 @@ def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=
     ----------
     scoring : str or callable, default=None
         A scikit-learn scorer name or callable ``scorer(est, X, y)``;
-        accuracy (classifiers) or R^2 (regressors) by default.
+        accuracy (classifiers) or the mean squared error
+        (``"neg_mean_squared_error"``, regressors) by default.
     n_shots : int, default=None
-        Support rows per class; the estimator's ``n_shots`` by default.
+        Support rows (per class with ``support="per_class"``); the estimator's
+        ``n_shots`` by default.
     n_queries : int, default=None
         Query rows per class; all remaining rows of the task by default.
+    support : {"per_class", "random"}, default=None
+        ``"per_class"``: ``n_shots`` rows of every class; ``"random"``: ``n_shots``
+        rows at random from the task. Default: ``"per_class"`` for classifiers with
+        per-task labels, else ``"random"``.
     random_state : int, RandomState instance or None, default=None
         Seeds the support draws; the estimator's ``random_state`` by default.
 
@@ -525,4 +704,4 @@ def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, random_state=
     >>> 0 <= scorer(est, data.X, data.y, groups=data.groups) <= 1
     True
     """
-    return _EpisodicScorer(scoring, n_shots, n_queries, random_state)
+    return _EpisodicScorer(scoring, n_shots, n_queries, random_state, support)

@@ -11,6 +11,7 @@ forms, all converted here into one validated :class:`TaskSet`:
 
 from __future__ import annotations
 
+import re
 from numbers import Integral
 
 import numpy as np
@@ -313,7 +314,8 @@ def _task_name(task_id):
     return repr(task_id.item() if hasattr(task_id, "item") else task_id)
 
 
-def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1):
+def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,
+                  labels=None):
     """Check that one task has enough rows for ``n_shots`` support rows.
 
     Parameters
@@ -328,6 +330,8 @@ def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1)
         Whether rows are counted per class.
     n_queries : int, default=1
         Query rows needed besides the support rows (per class, or per task).
+    labels : ndarray, default=None
+        When ``y`` holds class codes, the labels they stand for (named in the error).
 
     Raises
     ------
@@ -347,10 +351,12 @@ def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1)
     name = "the task" if task_id is None else f"task {_task_name(np.asarray(task_id))}"
     need = n_shots + n_queries
     if classification:
-        labels, counts = np.unique(y, return_counts=True)
+        codes, counts = np.unique(y, return_counts=True)
         short = counts < need
         if short.any():
-            c = labels[short][0]
+            c = codes[short][0]
+            if labels is not None:
+                c = labels[c]
             raise ValueError(
                 f"{name} has {counts[short][0]} row(s) of class {_task_name(np.asarray(c))} "
                 f"but n_shots={n_shots} needs at least {need} per class "
@@ -413,9 +419,34 @@ def _check_groups(groups, n_rows):
     return groups
 
 
+def _natural_key(value):
+    """Sort key of a task id: digit runs compare as numbers ('site 2' < 'site 10')."""
+    parts = re.split(r"(\d+)", str(value))
+    return [(0, int(p), "") if p.isdigit() else (1, 0, p) for p in parts]
+
+
+def _natural_order(task_ids):
+    """Positions of ``task_ids`` (sorted by np.unique) in natural order."""
+    if task_ids.dtype.kind not in "OUS" or task_ids.size < 2:
+        return None
+    order = sorted(range(task_ids.size), key=lambda i: _natural_key(task_ids[i]))
+    if order == list(range(task_ids.size)):
+        return None
+    return np.asarray(order, dtype=np.int64)
+
+
 def _split_by_groups(groups):
-    """Return (task_ids, order, starts) grouping rows by task, stable within task."""
+    """Return (task_ids, order, starts) grouping rows by task, stable within task.
+
+    Tasks come in natural order of their ids: text ids with numbers sort by number
+    ("site 2" before "site 10"), numeric ids by value.
+    """
     task_ids, inverse = np.unique(groups, return_inverse=True)
+    natural = _natural_order(task_ids)
+    if natural is not None:
+        rank = np.empty_like(natural)
+        rank[natural] = np.arange(natural.size)
+        task_ids, inverse = task_ids[natural], rank[inverse]
     order = np.argsort(inverse, kind="stable")
     counts = np.bincount(inverse, minlength=len(task_ids))
     starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
@@ -443,13 +474,16 @@ def _check_finite_tasks(X, task_ids, starts, allow_nan):
 
 
 def split_support_query(y, n_shots, random_state=None, *, classification=True,
-                        n_way=None, n_queries=None, task_id=None):
+                        n_way=None, n_queries=None, task_id=None, support="per_class"):
     """Draw the support and query rows of one episode from one task.
 
-    Classification: ``n_shots`` support rows of every class (of ``n_way``
-    randomly chosen classes when given); regression: ``n_shots`` support
-    rows. The query set is ``n_queries`` further rows per class (per task for
-    regression), or all the remaining rows when ``n_queries`` is None.
+    Classification with ``support="per_class"``: ``n_shots`` support rows of every
+    class (of ``n_way`` randomly chosen classes when given, among those with enough
+    rows); with ``support="random"``: ``n_shots`` rows drawn at random from the task (of
+    the ``n_way`` chosen classes), whatever their classes, as a user with a new task and
+    ``n_shots`` labelled rows has them. Regression: ``n_shots`` support rows. The query
+    set is ``n_queries`` further rows per class (``"per_class"``) or in total, or all
+    the remaining rows when ``n_queries`` is None.
 
     Parameters
     ----------
@@ -467,6 +501,9 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
         Query rows per class (classification) or in total; None for all rest.
     task_id : object, default=None
         The task's id, named in errors.
+    support : {"per_class", "random"}, default="per_class"
+        How the support rows are drawn (classification; regression is always
+        random).
 
     Returns
     -------
@@ -498,6 +535,8 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
             None if random_state is None else check_random_state_seed(random_state)
         )
     n = y.shape[0]
+    if support not in ("per_class", "random"):
+        raise ValueError(f"support={support!r} must be 'per_class' or 'random'.")
     if not classification:
         min_q = 2 if n_queries is None else n_queries
         check_n_shots(y, n_shots, task_id=task_id, classification=False, n_queries=min_q)
@@ -506,29 +545,80 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
         return np.sort(perm[:n_shots]), np.sort(perm[n_shots:end])
     labels, inverse = np.unique(y, return_inverse=True)
     keep = np.ones(n, dtype=bool)
+    min_q = 1 if n_queries is None else n_queries
     if n_way is not None:
-        if n_way > len(labels):
+        counts = np.bincount(inverse, minlength=len(labels))
+        # per class: classes with too few rows cannot be drawn
+        pool = np.flatnonzero(counts >= n_shots + min_q) if support == "per_class" \
+            else np.arange(len(labels))
+        if n_way > len(pool):
             name = "the task" if task_id is None else f"task {_task_name(np.asarray(task_id))}"
+            enough = (f" with at least {n_shots + min_q} rows each"
+                      if support == "per_class" else "")
             raise ValueError(
-                f"{name} has {len(labels)} class(es) but n_way={n_way}; lower "
-                "n_way or drop tasks with fewer classes."
+                f"{name} has {len(pool)} class(es){enough} but n_way={n_way}; lower "
+                "n_way (or n_shots) or drop tasks with fewer classes."
             )
-        chosen = rng.choice(len(labels), size=n_way, replace=False)
+        chosen = pool[rng.choice(len(pool), size=n_way, replace=False)]
         keep = np.isin(inverse, chosen)
     idx = np.flatnonzero(keep)
+    if support == "random":
+        if idx.shape[0] < n_shots + min_q:
+            name = "the task" if task_id is None else f"task {_task_name(np.asarray(task_id))}"
+            raise ValueError(
+                f"{name} has {idx.shape[0]} row(s) but n_shots={n_shots} with "
+                f"support='random' needs at least {n_shots + min_q} ({n_shots} support + "
+                f"{min_q} query); lower n_shots or drop small tasks."
+            )
+        perm = idx[rng.permutation(idx.shape[0])]
+        end = None if n_queries is None else n_shots + n_queries
+        return np.sort(perm[:n_shots]), np.sort(perm[n_shots:end])
     check_n_shots(inverse[idx], n_shots, task_id=task_id, classification=True,
-                  n_queries=1 if n_queries is None else n_queries)
+                  n_queries=min_q, labels=labels)
     perm = idx[rng.permutation(idx.shape[0])]
     perm = perm[np.argsort(inverse[perm], kind="stable")]
     lab = inverse[perm]
     first = np.searchsorted(lab, lab, side="left")
     rank = np.arange(perm.shape[0]) - first
-    support = perm[rank < n_shots]
+    support_rows = perm[rank < n_shots]
     if n_queries is None:
         query = perm[rank >= n_shots]
     else:
         query = perm[(rank >= n_shots) & (rank < n_shots + n_queries)]
-    return np.sort(support), np.sort(query)
+    return np.sort(support_rows), np.sort(query)
+
+
+SUPPORT_PROTOCOLS = ("per_class", "random")
+
+
+def _resolve_support(support, classification, per_task_labels):
+    """The support protocol: ``"random"`` for regression and shared labels,
+    ``"per_class"`` (N-way K-shot) for per-task labels, unless given."""
+    if support is None:
+        return "per_class" if classification and per_task_labels else "random"
+    if support not in SUPPORT_PROTOCOLS:
+        raise ValueError(
+            f"support={support!r} must be one of {SUPPORT_PROTOCOLS} (or None for the "
+            "default: 'per_class' with per-task labels, else 'random')."
+        )
+    return support
+
+
+def _supports_episode(y, n_shots, *, classification=True, n_way=None, n_queries=None,
+                      support="per_class"):
+    """Whether one task can give an episode (the rule of :func:`split_support_query`)."""
+    y = np.asarray(y)
+    min_q = (2 if n_queries is None else n_queries) if not classification else (
+        1 if n_queries is None else n_queries)
+    if not classification:
+        return y.shape[0] >= n_shots + min_q
+    _, counts = np.unique(y, return_counts=True)
+    if support == "random":
+        if n_way is None:
+            return y.shape[0] >= n_shots + min_q
+        return counts.size >= n_way and np.sort(counts)[::-1][:n_way].sum() >= n_shots + min_q
+    enough = counts >= n_shots + min_q
+    return bool(enough.sum() >= n_way) if n_way is not None else bool(enough.all())
 
 
 def check_random_state_seed(random_state):

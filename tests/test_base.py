@@ -145,6 +145,8 @@ def test_error_different_columns():
 def test_error_too_few_rows_for_shots(clf_data):
     est = PerTaskEstimator(LogisticRegression(), n_shots=50).fit(clf_data.tasks)
     with pytest.raises(ValueError, match=r"task 0 has \d+ row\(s\) of class .* n_shots=50"):
+        est.score(clf_data.X, clf_data.y, groups=clf_data.groups, support="per_class")
+    with pytest.raises(ValueError, match=r"task 0 has \d+ row\(s\) but n_shots=50"):
         est.score(clf_data.X, clf_data.y, groups=clf_data.groups)
     with pytest.raises(ValueError, match="task 'B' has 2 row"):
         check_n_shots(np.array([1.0, 2.0]), 5, task_id="B", classification=False)

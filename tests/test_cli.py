@@ -65,7 +65,7 @@ def test_end_to_end_classification(tmp_path, table, capsys, monkeypatch):
     assert torch.get_num_threads() == threads  # --threads is undone after the run
     out = capsys.readouterr().out
     assert code == 0
-    assert "1 shot (1 labelled row per class" in out and "3 shots" in out
+    assert "1 shot (1 labelled row in the support set" in out and "3 shots" in out
     assert "per-task" in out and "pooled" in out and "   * " in out
 
     with open(tmp_path / "out" / "results.csv", newline="") as f:
@@ -96,30 +96,18 @@ def test_end_to_end_classification(tmp_path, table, capsys, monkeypatch):
         [line.get_label() for line in display.lines_] == ["per-task", "pooled"]
 
 
-_NO_PANDAS = """
-import sys
-class _Block:
-    def find_spec(self, name, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError("pandas is blocked by this test")
-sys.meta_path.insert(0, _Block())
-from sklearn_meta.__main__ import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def test_end_to_end_regression_without_pandas(tmp_path):
+def test_end_to_end_regression(tmp_path, capsys):
     path = _write_csv(tmp_path / "reg.csv", regression=True)
-    argv = ["benchmark", "--data", str(path), "--target", "label", "--group", "site",
-            "--learners", "per-task", "--shots", "2", "5", "--output",
-            str(tmp_path / "out"), *FAST]
-    proc = subprocess.run([sys.executable, "-c", _NO_PANDAS, *argv], capture_output=True,
-                          text=True, timeout=120, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr
+    code = _bench(tmp_path, "--data", str(path), "--target", "label", "--group", "site",
+                  "--learners", "per-task", "--shots", "2", "5")
+    out = capsys.readouterr().out
+    assert code == 0
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert doc["dataset"]["task_type"] == "regression" and doc["scoring"] == "r2"
+    # the default regression metric is stable on small query sets: MSE over pooled rows
+    assert doc["dataset"]["task_type"] == "regression"
+    assert doc["scoring"] == "neg_mean_squared_error"
     assert [r["n_shots"] for r in doc["results"]] == [2, 5]
-    assert "2 labelled rows per task" in proc.stdout
+    assert "2 labelled rows in the support set" in out
 
 
 def test_bundled_churn_runs(tmp_path, capsys):
@@ -183,23 +171,16 @@ def test_error_single_class_target(tmp_path, capsys):
     assert "single class 'yes'" in err and "at least 2 classes" in err
 
 
-def test_error_too_few_rows_for_shots(tmp_path, capsys):
-    path = _write_csv(tmp_path / "small.csv", small={"site1": 6, "site4": 9})
-    err = _error(tmp_path, capsys, "--data", str(path), "--target", "label",
-                 "--group", "site", "--shots", "1", "5")
-    assert "too few rows per task for --shots 5" in err
-    assert "site1 (no: 3, yes: 3)" in err and "site4 (no: 5, yes: 4)" in err
-    assert "2 of 6 tasks" in err and "up to 2" in err and "--drop-small-tasks" in err
-
-
-def test_drop_small_tasks(tmp_path, capsys):
-    path = _write_csv(tmp_path / "small.csv", n_tasks=7, small={"site1": 6})
+def test_small_tasks_are_no_error_and_drop_small_tasks_is_a_no_op(tmp_path, capsys):
+    path = _write_csv(tmp_path / "small.csv", n_tasks=7, small={"site1": 6, "site4": 3})
     code = _bench(tmp_path, "--data", str(path), "--target", "label", "--group", "site",
-                  "--shots", "5", "--learners", "per-task", "--drop-small-tasks")
+                  "--shots", "1", "5", "--learners", "per-task", "--drop-small-tasks",
+                  "--seed", "3")
     assert code == 0
     doc = json.loads((tmp_path / "out" / "results.json").read_text())
-    assert doc["dataset"]["n_tasks"] == 6
-    assert any("site1" in note for note in doc["dataset"]["notes"])
+    assert doc["dataset"]["n_tasks"] == 7  # every task is kept (meta-training uses all)
+    assert any("--drop-small-tasks is no longer needed" in n for n in doc["dataset"]["notes"])
+    assert {r["n_shots"] for r in doc["results"]} == {1, 5}
 
 
 def test_error_unknown_learner(tmp_path, table, capsys):

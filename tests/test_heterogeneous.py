@@ -238,3 +238,19 @@ def test_bad_input():
         [(X, y.astype(float)) for X, y in tasks])
     with pytest.raises(ValueError, match="y_support contains 1 NaN"):
         reg.adapt(tasks[0][0][:3], [0.0, np.nan, 1.0])
+
+
+def test_main_job_reads_a_csv_with_block_missing_columns(tmp_path):
+    from sklearn_meta.__main__ import main
+
+    data = make_heterogeneous_tasks(n_tasks=16, random_state=0)
+    frame = data.X.copy()
+    frame["task"], frame["y"] = data.groups, data.y
+    path = tmp_path / "tasks.csv"
+    frame.to_csv(path, index=False)
+    assert frame.isna().any().any()  # whole columns missing in some tasks
+    code = main(["benchmark", "--data", str(path), "--target", "y", "--group", "task",
+                 "--learners", "heterogeneous-np", "pooled", "--shots", "2",
+                 "--episodes", "3", "--output", str(tmp_path / "out"), "--quiet"])
+    assert code in (0, None)
+    assert "heterogeneous-np" in (tmp_path / "out" / "results.csv").read_text()

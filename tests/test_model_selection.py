@@ -64,8 +64,10 @@ def test_evaluate_few_shot_table_and_pairing():
     res = evaluate_few_shot(ests, data.tasks[:8], data.tasks[8:], n_shots=(1, 5),
                             n_episodes=15, random_state=0)
     assert isinstance(res, pd.DataFrame)
-    assert list(res.columns) == ["estimator", "n_shots", "scoring", "mean", "ci_low", "ci_high",
-                                 "std", "n_episodes", "fit_time", "adapt_time"]
+    assert list(res.columns) == [
+        "estimator", "n_shots", "support", "scoring", "mean", "ci_low", "ci_high", "std",
+        "n_tasks", "n_episodes", "n_tasks_skipped", "reference", "diff", "diff_low",
+        "diff_high", "fit_time", "adapt_time"]
     assert len(res) == 4
     assert (res["ci_low"] <= res["mean"]).all() and (res["mean"] <= res["ci_high"]).all()
     assert (res["adapt_time"] > 0).all()

@@ -24,7 +24,7 @@ def test_sklearn_checks(estimator, check):
 
 
 def _means(estimators, train, test, scoring=None):
-    return few_shot_means(estimators, train, test, scoring, n_episodes=20)
+    return few_shot_means(estimators, train, test, scoring, n_episodes=48)  # 4 per test task
 
 
 def _two_noise_levels(n_tasks=30):

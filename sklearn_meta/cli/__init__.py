@@ -19,10 +19,16 @@ _DESCRIPTION = """\
 Few-shot leaderboard of sklearn-meta's learners against the baselines.
 
 Tasks (the values of --group) are split into meta-training tasks and
-held-out tasks (--test-size). Every learner is meta-trained on the training
-tasks, once per shot count; then, on --episodes random episodes drawn from
-the held-out tasks, it adapts to a support set of N labelled rows per class
-(per task for regression) and is scored on the task's other rows.
+held-out tasks (--test-size). Every learner is meta-trained on all training
+tasks, once per shot count; then, on --episodes episodes spread evenly over
+the held-out tasks, it adapts to a support set of N labelled rows (drawn at
+random; --support per_class: N per class) and is scored on the task's other
+rows. Held-out tasks too small for N are skipped at that shot count.
+
+Every figure comes with a 95% CI bootstrapped over held-out tasks and the
+number of tasks it rests on; every learner is compared, paired on the same
+episodes, with the best baseline. The run ends with a verdict per shot
+count: does a meta-learner beat the best baseline (paired CI above 0)?
 
 Without --data it runs on churn by state, bundled with the package
 (modeldata's mlc_churn: 5000 customers, 51 US states as tasks, binary).
@@ -39,6 +45,7 @@ examples:
   sklearn-meta benchmark
   sklearn-meta benchmark --learners per-task pooled maml --shots 1 5
   sklearn-meta benchmark --data visits.csv --target readmitted --group hospital
+  sklearn-meta benchmark --data mesures.csv --sep ';' --decimal , --target y --group site
   sklearn-meta benchmark --list-learners
 
 Outputs (in --output): results.csv, results.json and few_shot_curve.png.
@@ -82,10 +89,12 @@ def build_parser():
                       help="default: inferred (text or <= 10 integer values: classification)")
     data.add_argument("--drop", nargs="+", metavar="COL", default=None,
                       help="columns that are not features (ids, dates, leaks)")
-    data.add_argument("--sep", default=None, help="CSV field separator (default: guessed)")
-    data.add_argument("--drop-small-tasks", action="store_true",
-                      help="leave out tasks with too few rows for the largest --shots "
-                           "instead of stopping with an error")
+    data.add_argument("--sep", default=None,
+                      help="CSV field separator, e.g. ';' or '\\t' for tab (default: "
+                           "guessed among , ; tab |)")
+    data.add_argument("--decimal", default=".",
+                      help="decimal mark of the numbers: '.' (default) or ',' (3,14)")
+    data.add_argument("--drop-small-tasks", action="store_true", help=argparse.SUPPRESS)
     ev = b.add_argument_group("evaluation")
     ev.add_argument("--learners", nargs="+", metavar="NAME", default=None,
                     help="learners to compare (see --list-learners), or 'all'; default: "
@@ -93,15 +102,22 @@ def build_parser():
     ev.add_argument("--list-learners", action="store_true",
                     help="list the learners and exit")
     ev.add_argument("--shots", nargs="+", type=int, metavar="N", default=None,
-                    help="labelled rows per class (per task for regression) in the support "
-                         "set; default: 1 2 4 on the bundled data, 1 5 10 on --data")
+                    help="labelled rows in the support set (per class with --support "
+                         "per_class); default: 1 5 10. Tasks too small for a shot count "
+                         "are skipped in its evaluation (and counted), never in "
+                         "meta-training")
+    ev.add_argument("--support", choices=("random", "per_class"), default=None,
+                    help="how support sets are drawn: 'random' (default): N rows at random "
+                         "from the task, as a new site has them; 'per_class': N rows of "
+                         "every class (N-way K-shot)")
     ev.add_argument("--episodes", type=int, default=100,
                     help="episodes per learner and shot count (default: 100)")
     ev.add_argument("--test-size", type=float, default=0.3,
                     help="fraction of tasks held out for evaluation (default: 0.3)")
     ev.add_argument("--scoring", default=None,
                     help="a scikit-learn scorer name; default: roc_auc (binary), accuracy "
-                         "(multiclass), r2 (regression)")
+                         "(multiclass), neg_mean_squared_error (regression: over the pooled "
+                         "query rows)")
     ev.add_argument("--seed", type=int, default=0,
                     help="seeds the task split, the episodes and the learners (default: 0)")
     run = b.add_argument_group("run")

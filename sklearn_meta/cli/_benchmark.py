@@ -15,8 +15,7 @@ from . import _data, _learners, _report
 from ..display import _records
 from ._data import CLIError
 
-#: Shot counts when --shots is not given.
-DEFAULT_SHOTS_CHURN = (1, 2, 4)  # the smallest state has 5 churners
+#: Shot counts when --shots is not given (tasks too small for one are skipped there).
 DEFAULT_SHOTS = (1, 5, 10)
 
 
@@ -43,7 +42,7 @@ def load_dataset(args):
         missing = [o for o, v in (("--target", args.target), ("--group", args.group)) if not v]
         raise CLIError(f"--data needs {' and '.join(missing)}: name the target column and "
                        "the column holding the task id of every row.")
-    table = _data.read_csv(args.data, sep=args.sep)
+    table = _data.read_csv(args.data, sep=args.sep, decimal=args.decimal)
     return _data.dataset_from_table(
         table, target=args.target, group=args.group, task_type=args.task_type,
         drop=args.drop or (), name=os.path.basename(str(args.data)),
@@ -52,7 +51,8 @@ def load_dataset(args):
 
 def _default_scoring(ds):
     if ds.task_type == "regression":
-        return "r2"
+        # over the pooled query rows: stable on small query sets (per-episode R^2 is not)
+        return "neg_mean_squared_error"
     y = ds.y.astype(str) if ds.y.dtype == object else ds.y
     return "roc_auc" if np.unique(y).size == 2 else "accuracy"
 
@@ -109,10 +109,16 @@ def _say(args, msg=""):
 
 
 def _evaluate(models, shots, pre, train, test, args, scoring, bar):
-    """evaluate_few_shot per learner and shot count: (rows, failures, warnings)."""
-    from ..model_selection import evaluate_few_shot
+    """evaluate_few_shot per learner and shot count, then the paired statistics.
 
-    rows, failures, caught = [], {}, []
+    Returns ``(rows, failures, caught)``: one row per learner and shot count with the
+    statistics of :func:`sklearn_meta.model_selection.evaluate_few_shot` (the paired
+    differences to the best baseline computed over all learners), the learners that
+    failed, and ``(learner, warning)`` pairs.
+    """
+    from ..model_selection import _summarise, evaluate_few_shot
+
+    rows, failures, caught, scores, episodes = [], {}, [], {}, {}
     for name, est in models.items():
         for k in shots:
             bar.set_postfix_str(f"{name}, {k} shot{'s' if k != 1 else ''}")
@@ -123,17 +129,27 @@ def _evaluate(models, shots, pre, train, test, args, scoring, bar):
                     warnings.simplefilter("always")
                     res = evaluate_few_shot(
                         {name: model}, train, test, n_shots=[k], n_episodes=args.episodes,
-                        scoring=scoring, random_state=args.seed)
-                caught.extend(record)
+                        scoring=scoring, support=args.support, random_state=args.seed)
+                caught.extend((name, w) for w in record)
             except Exception as exc:  # noqa: BLE001 - one learner's failure is reported
+                caught.extend((name, w) for w in record)
                 failures[name] = f"{type(exc).__name__}: {exc}"
                 bar.update(len(shots) - shots.index(k))
                 break
+            scores[(name, k)] = res.attrs["scores"][(name, k)]
+            episodes[k] = res.attrs["episodes"][k]
             for r in _records(res):
                 r.update(learner=name, family=_learners.family_of(name),
-                         estimator_class=type(est).__name__)
+                         estimator_class=type(est).__name__,
+                         baseline=_learners.family_of(name) == "baseline")
                 rows.append(r)
             bar.update(1)
+    # a learner that failed at a later shot count is left out at every shot count
+    rows = [r for r in rows if r["learner"] not in failures]
+    _summarise(rows, scores, episodes, seed=args.seed)
+    for r in rows:
+        r["reference_class"] = models[r["reference"]].__class__.__name__ \
+            if r.get("reference") in models else None
     return rows, failures, caught
 
 
@@ -182,10 +198,12 @@ def run(args):
     if args.shots is not None and min(args.shots) < 1:
         raise CLIError(f"--shots {' '.join(map(str, args.shots))}: shot counts must be >= 1.")
     ds = load_dataset(args)
-    shots = sorted(set(args.shots or (DEFAULT_SHOTS_CHURN if args.data is None
-                                      else DEFAULT_SHOTS)))
-    ds = _data.check_tasks(ds, n_shots=shots, test_size=args.test_size,
-                           drop_small=args.drop_small_tasks)
+    shots = sorted(set(args.shots or DEFAULT_SHOTS))
+    ds = _data.check_tasks(ds, test_size=args.test_size)
+    if args.drop_small_tasks:
+        ds.notes.append("--drop-small-tasks is no longer needed and does nothing: "
+                        "meta-training uses every task, and evaluation skips the tasks "
+                        "too small for a shot count (counted in the leaderboard)")
     scoring = args.scoring or _default_scoring(ds)
     _check_scoring(scoring)
     chosen = _learners.select_learners(args.learners, ds.task_type)
@@ -200,14 +218,16 @@ def run(args):
 
     train, test = _split(ds, args.test_size, args.seed)
     n_train, n_test = np.unique(train[2]).size, np.unique(test[2]).size
-    unit = "per class" if ds.task_type == "classification" else "per task"
+    unit = ("per class" if args.support == "per_class" and ds.task_type == "classification"
+            else "in the support set")
     for note in ds.notes:
         _say(args, f"note: {note}")
     _say(args, f"data: {ds.name}")
     _say(args, f"      {ds.y.shape[0]} rows, {len(ds.feature_names)} feature columns "
                f"({len(ds.categorical)} categorical), {ds.task_ids.size} tasks: "
                f"{n_train} to meta-train, {n_test} held out")
-    _say(args, f"learners: {', '.join(models)}; shots {unit}: {' '.join(map(str, shots))}; "
+    _say(args, f"learners: {', '.join(models)}; shots (labelled rows {unit}): "
+               f"{' '.join(map(str, shots))}; support: {args.support or 'random'}; "
                f"{args.episodes} episodes; metric: {scoring}; seed {args.seed}")
     _say(args)
 
@@ -223,10 +243,10 @@ def run(args):
     elapsed = time.perf_counter() - start
 
     if args.verbose:
-        for w in caught:
-            print(f"warning: {w.category.__name__}: {w.message}", file=sys.stderr)
+        for name, w in caught:
+            print(f"warning [{name}]: {w.category.__name__}: {w.message}", file=sys.stderr)
     elif caught:
-        kinds = sorted({w.category.__name__ for w in caught})
+        kinds = sorted({w.category.__name__ for _, w in caught})
         _say(args, f"note: {len(caught)} warning(s) from the learners "
                    f"({', '.join(kinds)}); --verbose shows them")
     for name, msg in failures.items():
@@ -237,10 +257,15 @@ def run(args):
     _report.rank_results(rows)
     print()
     print(f"Few-shot leaderboard: {ds.name}")
-    print(f"{n_test} held-out tasks (episodes drawn among them), {n_train} meta-training "
-          "tasks")
+    print(f"{n_test} held-out tasks (episodes spread evenly over those a shot count can use), "
+          f"{n_train} meta-training tasks (all used)")
     print()
     print(_report.format_leaderboard(rows, scoring=scoring, unit=unit))
+    verdicts = _report.verdict_lines(rows, scoring=scoring)
+    print()
+    print("Verdict:")
+    for line in verdicts:
+        print(f"  {line}")
 
     meta = {
         "command": "sklearn-meta benchmark",
@@ -254,6 +279,7 @@ def run(args):
             "notes": ds.notes,
         },
         "scoring": scoring, "n_shots": shots, "n_episodes": args.episodes,
+        "support": args.support or "random", "verdict": verdicts,
         "test_size": args.test_size, "seed": args.seed, "device": args.device,
         "learners": {name: repr(est) for name, est in models.items()},
         "failures": failures, "elapsed_seconds": round(elapsed, 2),

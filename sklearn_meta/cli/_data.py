@@ -1,11 +1,13 @@
 """Data of the ``benchmark`` command: CSV reading, checks and preprocessing.
 
-Everything here works with numpy and the standard library only (no pandas):
-a CSV file is read with :mod:`csv`; a column whose every non-missing value
-parses as a number is numeric, any other column is categorical. The
-problems a user can fix (a missing file, an unknown column, too few tasks,
-one class, tasks too small for the asked shots) raise :class:`CLIError`,
-which the command prints without a traceback and exits with status 2.
+A CSV file is read with :func:`pandas.read_csv` (separator guessed or ``--sep``,
+decimal mark ``--decimal``); a column whose every non-missing value is a number is
+numeric, any other column is categorical. A text column that holds numbers written
+with a decimal comma is an error that names ``--decimal``, not silently a text column.
+The problems a user can fix (a missing file, an unknown column, too few tasks, one
+class, a group column without values) raise :class:`CLIError`, which the command
+prints without a traceback and exits with status 2. Tasks too small for a shot count
+are no error: meta-training uses them, evaluation skips them (and counts them).
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from __future__ import annotations
 import csv
 import difflib
 import gzip
-import io
 import math
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
 #: Cell values read as missing (compared lower-cased, stripped).
 NA_VALUES = frozenset({"", "na", "n/a", "nan", "null", "none", "#n/a", "-nan"})
+
+_NA_SPELLINGS = sorted({f(v) for v in NA_VALUES for f in (str, str.upper, str.title)})
 
 #: Most levels one categorical column is one-hot encoded into; rarer levels
 #: are merged into one "infrequent" column.
@@ -70,40 +74,60 @@ class Dataset:
 
     @property
     def task_ids(self):
-        return np.unique(self.groups)
+        """The task ids in natural order ("site 2" before "site 10")."""
+        from ..tasks import _natural_order
+
+        ids = np.unique(self.groups)
+        order = _natural_order(ids)
+        return ids if order is None else ids[order]
 
 
-def _open_text(path):
-    if str(path).endswith(".gz"):
-        return io.TextIOWrapper(gzip.open(path, "rb"), encoding="utf-8-sig", newline="")
-    return open(path, encoding="utf-8-sig", newline="")
+def parse_sep(sep):
+    """The separator given to ``--sep``: ``\\t`` (two characters) or ``tab`` is a tab."""
+    if sep is None:
+        return None
+    if sep in ("\\t", "tab", "TAB"):
+        return "\t"
+    if len(sep) != 1:
+        raise CLIError(f"--sep {sep!r}: give one character (e.g. ',' ';' '|' or '\\t' for "
+                       "tab).")
+    return sep
 
 
-def _column(values):
-    """Parse one column of strings into float64 (numeric) or object."""
-    missing = [v.strip().lower() in NA_VALUES for v in values]
-    try:
-        num = np.array(
-            [math.nan if m else float(v) for v, m in zip(values, missing)],
-            dtype=np.float64,
-        )
-    except ValueError:
-        col = np.empty(len(values), dtype=object)
-        col[:] = [math.nan if m else v.strip() for v, m in zip(values, missing)]
-        return col
-    num[~np.isfinite(num)] = math.nan
-    return num
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?(\d{1,3}(\.\d{3})+|\d+)?,\d+([eE][-+]?\d+)?\s*$")
 
 
-def read_csv(path, sep=None):
-    """Read a CSV file (optionally gzipped) into a :class:`Table`.
+def _check_decimal(path, frame, decimal):
+    """A text column of decimal-comma numbers means ``--decimal ,`` is missing."""
+    import pandas as pd
+
+    if decimal == ",":
+        return
+    for col in frame.columns:
+        values = frame[col].dropna()
+        if pd.api.types.is_numeric_dtype(values.dtype) or not len(values):
+            continue
+        sample = values.astype(str).head(200)
+        if sample.map(lambda v: bool(_DECIMAL_COMMA.match(v))).all():
+            raise CLIError(
+                f"--data: column '{col}' of '{path}' holds numbers with a decimal comma "
+                f"(e.g. {sample.iloc[0]!r}); pass --decimal ',' (and --sep ';' if the "
+                "fields are separated by semicolons) to read them as numbers."
+            )
+
+
+def read_csv(path, sep=None, decimal="."):
+    """Read a CSV file (optionally compressed) into a :class:`Table` with pandas.
 
     Parameters
     ----------
     path : str or path-like
         The file. The first row holds the column names.
     sep : str, default=None
-        Field separator; guessed among ``, ; tab |`` when None.
+        Field separator; guessed among ``, ; tab |`` when None. ``\\t`` (the two
+        characters) stands for a tab.
+    decimal : str, default="."
+        Decimal mark of the numbers (``","`` for decimal commas).
 
     Returns
     -------
@@ -113,50 +137,91 @@ def read_csv(path, sep=None):
     Raises
     ------
     CLIError
-        When the file is missing, unreadable, not text, empty, or a row has
-        a different number of fields than the header.
+        When the file is missing, unreadable, not text, empty, has a row with more
+        fields than the header, or numbers with a decimal comma without
+        ``--decimal ,``.
     """
+    import pandas as pd
+
+    sep = parse_sep(sep)
+    if decimal is None or len(decimal) != 1:
+        raise CLIError(f"--decimal {decimal!r}: give one character ('.' or ',').")
     try:
-        with _open_text(path) as f:
-            text = f.read()
+        with open(path, "rb") as f:
+            head = f.read(2)
+        if head == b"\x1f\x8b":
+            with gzip.open(path, "rb") as f:
+                first = f.read(20000)
+        else:
+            with open(path, "rb") as f:
+                first = f.read(20000)
+        text = first.decode("utf-8-sig")
     except FileNotFoundError:
         raise CLIError(f"--data: file '{path}' does not exist.") from None
     except IsADirectoryError:
         raise CLIError(f"--data: '{path}' is a directory, not a CSV file.") from None
     except PermissionError:
         raise CLIError(f"--data: cannot read '{path}': permission denied.") from None
-    except (UnicodeDecodeError, gzip.BadGzipFile, EOFError):
-        raise CLIError(
-            f"--data: cannot read '{path}': it is not a UTF-8 text CSV file "
-            "(or a gzip of one). Save it as CSV (UTF-8) and try again."
-        ) from None
+    except UnicodeDecodeError as exc:
+        if exc.start < len(first) - 4:  # not just a character cut at the end
+            raise CLIError(
+                f"--data: cannot read '{path}': it is not a UTF-8 text CSV file "
+                "(or a gzip of one). Save it as CSV (UTF-8) and try again."
+            ) from None
+        text = first[:exc.start].decode("utf-8-sig")
+    except (gzip.BadGzipFile, EOFError):
+        raise CLIError(f"--data: cannot read '{path}': a damaged gzip file.") from None
     except OSError as exc:
         raise CLIError(f"--data: cannot read '{path}': {exc.strerror or exc}.") from None
     if not text.strip():
         raise CLIError(f"--data: '{path}' is empty; it needs a header row and data rows.")
     if sep is None:
         try:
-            sep = csv.Sniffer().sniff(text[:20000].split("\n", 1)[0], delimiters=",;\t|").delimiter
+            sep = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t|").delimiter
         except csv.Error:
             sep = ","
+    if sep == decimal:
+        raise CLIError(f"--sep and --decimal are both {sep!r}; they must differ.")
     try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if r]
-    except csv.Error as exc:
-        raise CLIError(f"--data: '{path}' is not a valid CSV file: {exc}.") from None
-    header = [h.strip() for h in rows[0]]
-    if len(rows) < 2:
-        raise CLIError(f"--data: '{path}' has a header but no data rows.")
-    dup = sorted({h for h in header if header.count(h) > 1})
+        frame = pd.read_csv(
+            path, sep=sep, decimal=decimal, na_values=_NA_SPELLINGS, keep_default_na=True,
+            skipinitialspace=True, encoding="utf-8-sig", low_memory=False,
+            compression="infer",
+        )
+    except pd.errors.EmptyDataError:
+        raise CLIError(f"--data: '{path}' is empty; it needs a header row and data rows.") from None
+    except pd.errors.ParserError as exc:
+        raise CLIError(
+            f"--data: '{path}' is not a valid CSV file with separator {sep!r}: "
+            f"{str(exc).strip()}. Fix the row or pass --sep."
+        ) from None
+    except UnicodeDecodeError:
+        raise CLIError(
+            f"--data: cannot read '{path}': it is not a UTF-8 text CSV file "
+            "(or a gzip of one). Save it as CSV (UTF-8) and try again."
+        ) from None
+    header = [str(h).strip() for h in frame.columns]
+    dup = sorted({re.sub(r"\.\d+$", "", h) for h in header if re.search(r"\.\d+$", h)}
+                 & set(header))
     if dup:
         raise CLIError(f"--data: '{path}' has duplicate column names {dup}; rename them.")
-    for line, r in enumerate(rows[1:], start=2):
-        if len(r) != len(header):
-            raise CLIError(
-                f"--data: '{path}' row {line} has {len(r)} fields but the header "
-                f"has {len(header)} (separator {sep!r}); fix the row or pass --sep."
-            )
-    cols = list(zip(*rows[1:]))
-    data = {h: _column(list(c)) for h, c in zip(header, cols)}
+    frame.columns = header
+    if not len(frame):
+        raise CLIError(f"--data: '{path}' has a header but no data rows.")
+    _check_decimal(path, frame, decimal)
+    data = {}
+    for h in header:
+        col = frame[h]
+        if col.dtype.kind in "biuf":
+            num = np.array(col.to_numpy(dtype=np.float64, na_value=np.nan))
+            num[~np.isfinite(num)] = math.nan
+            data[h] = num
+        else:
+            obj = col.to_numpy(dtype=object)
+            missing = col.isna().to_numpy()
+            out = np.empty(len(obj), dtype=object)
+            out[:] = [math.nan if m else str(v).strip() for v, m in zip(obj, missing)]
+            data[h] = out
     return Table(name=str(path), columns=header, data=data)
 
 
@@ -222,15 +287,23 @@ def dataset_from_table(table, *, target, group, task_type=None, drop=(), name=No
     if target == group:
         raise CLIError(f"--target and --group are both '{target}'; they must differ.")
     y, g = table.data[target], table.data[group]
-    keep = ~(_is_missing(y) | _is_missing(g))
+    for col, option in ((group, "--group"), (target, "--target")):
+        if _is_missing(table.data[col]).all():
+            raise CLIError(
+                f"{option}: column '{col}' has no values (every row is missing); "
+                + ("it must hold the task id of every row (site, store, ...)."
+                   if option == "--group" else "it must hold what to predict.")
+            )
+    miss_y, miss_g = _is_missing(y), _is_missing(g)
+    keep = ~(miss_y | miss_g)
     notes = []
     if not keep.all():
         notes.append(
-            f"dropped {int((~keep).sum())} row(s) with a missing target or group value"
+            f"dropped {int((~keep).sum())} row(s) with a missing value: "
+            f"{int(miss_y.sum())} in target '{target}', {int(miss_g.sum())} in group "
+            f"'{group}'"
         )
     y, g = y[keep], g[keep]
-    if y.size == 0:
-        raise CLIError(f"--target: column '{target}' has no values (every row is missing).")
     inferred = task_type is None
     if inferred:
         task_type = infer_task_type(y)
@@ -258,12 +331,28 @@ def dataset_from_table(table, *, target, group, task_type=None, drop=(), name=No
                 "every row; there is nothing to predict."
             )
     features = [c for c in table.columns if c not in {target, group, *drop}]
+    ids = [c for c in features if _id_like(table.data[c][keep])]
+    if ids:
+        features = [c for c in features if c not in ids]
+        notes.append(
+            f"dropped ID-like column(s) {ids}: a different value in every row, so they "
+            "cannot generalise (--drop names other columns to leave out)"
+        )
     if not features:
         raise CLIError(
             f"{table.name} has no feature columns besides --target '{target}' and "
             f"--group '{group}'."
         )
     categorical = [c for c in features if not table.is_numeric(c)]
+    gaps = [(c, float(_is_missing(table.data[c][keep]).mean())) for c in features]
+    gaps = [(c, f) for c, f in gaps if f > 0]
+    if gaps:
+        listed = ", ".join(f"{c} ({100 * f:.0f}%)" if f >= 0.005 else f"{c} (<1%)"
+                           for c, f in gaps)
+        notes.append(
+            f"imputed missing values in {len(gaps)} column(s) (numeric: median, text: most "
+            f"frequent level, learned on the meta-training tasks): {listed}"
+        )
     if categorical:
         X = np.empty((int(keep.sum()), len(features)), dtype=object)
         for j, c in enumerate(features):
@@ -276,6 +365,20 @@ def dataset_from_table(table, *, target, group, task_type=None, drop=(), name=No
     )
 
 
+def _id_like(col):
+    """A column with a different value in every row (more than 20 rows): text, or
+    integers that count rows (like a row number)."""
+    n = col.shape[0]
+    if n <= 20 or _is_missing(col).any():
+        return False
+    if col.dtype.kind == "f":
+        if not np.all(col == np.round(col)):
+            return False
+        values = np.unique(col)
+        return values.size == n and values[-1] - values[0] == n - 1
+    return np.unique(col.astype(str)).size == n
+
+
 def _is_missing(col):
     if col.dtype.kind == "f":
         return np.isnan(col)
@@ -286,82 +389,23 @@ def _fmt_label(v):
     return f"{v:g}" if isinstance(v, (float, np.floating)) else str(v)
 
 
-def _short_tasks(ds, n_shots):
-    """Tasks with too few rows for ``n_shots``: list of (task, description)."""
-    short = []
-    for t in ds.task_ids:
-        y = ds.y[ds.groups == t]
-        if ds.task_type == "regression":
-            if y.size < n_shots + 2:
-                short.append((t, f"{y.size} rows"))
-            continue
-        labels, counts = np.unique(y.astype(str) if y.dtype == object else y,
-                                   return_counts=True)
-        if labels.size < 2 or counts.min() < n_shots + 1:
-            short.append((t, ", ".join(f"{_fmt_label(lab)}: {c}"
-                                       for lab, c in zip(labels, counts))))
-    return short
+def check_tasks(ds, *, test_size, group_option="--group"):
+    """Check that ``ds`` has enough tasks to meta-train and to evaluate.
 
-
-def _max_shots(ds):
-    """The largest shot count every task of ``ds`` supports (0 if none)."""
-    best = None
-    for t in ds.task_ids:
-        y = ds.y[ds.groups == t]
-        if ds.task_type == "regression":
-            k = y.size - 2
-        else:
-            _, counts = np.unique(y.astype(str) if y.dtype == object else y,
-                                  return_counts=True)
-            k = counts.min() - 1 if counts.size >= 2 else 0
-        best = k if best is None else min(best, k)
-    return max(int(best or 0), 0)
-
-
-def check_tasks(ds, *, n_shots, test_size, drop_small=False, group_option="--group"):
-    """Check that ``ds`` has enough tasks, and rows per task for ``n_shots``.
-
-    Classification tasks need ``n_shots + 1`` rows of each of their classes
-    (``n_shots`` support + 1 query) and at least 2 classes; regression tasks
-    ``n_shots + 2`` rows. With ``drop_small`` such tasks are dropped (noted)
-    instead of raising.
+    Small tasks are no error: meta-training uses every task (a small one with fewer
+    shots), and evaluation skips the tasks too small for a shot count and says on how
+    many tasks each figure rests.
 
     Returns
     -------
     Dataset
-        ``ds``, without the small tasks when ``drop_small``.
+        ``ds``.
     """
-    largest = max(n_shots)
-    short = _short_tasks(ds, largest)
-    if short and drop_small:
-        bad = np.isin(ds.groups, [t for t, _ in short])
-        ds.notes.append(
-            f"--drop-small-tasks: left out {len(short)} task(s) with too few rows "
-            f"for {largest} shot(s): " + ", ".join(str(t) for t, _ in short)
-        )
-        ds.X, ds.y, ds.groups = ds.X[~bad], ds.y[~bad], ds.groups[~bad]
-    elif short:
-        if ds.task_type == "regression":
-            need = f"at least {largest + 2} rows ({largest} support + 2 query)"
-        else:
-            need = (f"at least {largest + 1} rows of each of its classes ({largest} "
-                    "support + 1 query) and 2 classes")
-        listed = "; ".join(f"{t!s} ({d})" for t, d in short[:20])
-        more = f"; and {len(short) - 20} more" if len(short) > 20 else ""
-        k = _max_shots(ds)
-        hint = (f"lower --shots (every task supports up to {k})" if k >= 1
-                else "lower --shots")
-        raise CLIError(
-            f"too few rows per task for --shots {largest}: every task needs {need}. "
-            f"{len(short)} of {ds.task_ids.size} tasks have fewer: {listed}{more}. "
-            f"Either {hint}, or pass --drop-small-tasks to leave those tasks out."
-        )
     n_tasks = ds.task_ids.size
     n_test = math.ceil(test_size * n_tasks)
     if n_tasks - n_test < MIN_TRAIN_TASKS or n_test < MIN_TEST_TASKS:
-        left = " (after --drop-small-tasks)" if short else ""
         raise CLIError(
-            f"{group_option}: too few tasks{left}: {n_tasks} distinct value(s) "
+            f"{group_option}: too few tasks: {n_tasks} distinct value(s) "
             f"{list(map(str, ds.task_ids[:10]))}; with --test-size {test_size:g} the "
             f"benchmark needs at least {MIN_TRAIN_TASKS} tasks to meta-train and "
             f"{MIN_TEST_TASKS} to evaluate (at least {MIN_TRAIN_TASKS + MIN_TEST_TASKS} "

@@ -6,13 +6,15 @@ import csv
 import json
 import math
 import os
+import zlib
 
 import numpy as np
 
 #: Columns of results.csv, in order.
 CSV_COLUMNS = (
-    "learner", "family", "estimator_class", "n_shots", "scoring", "mean", "ci_low",
-    "ci_high", "std", "n_episodes", "fit_time", "adapt_time", "rank", "best",
+    "learner", "family", "estimator_class", "n_shots", "support", "scoring", "mean",
+    "ci_low", "ci_high", "std", "n_tasks", "n_episodes", "n_tasks_skipped", "reference",
+    "diff", "diff_low", "diff_high", "fit_time", "adapt_time", "rank", "best",
 )
 
 PLOT_FILE = "few_shot_curve.png"
@@ -38,32 +40,99 @@ def rank_results(rows):
     return rows
 
 
-def format_leaderboard(rows, *, scoring, unit="per class"):
-    """One table per shot count, sorted by mean score, the best marked ``*``."""
+def _fmt(v, spec=".3f", missing="-"):
+    v = _float(v)
+    return missing if v is None else format(v, spec)
+
+
+def format_leaderboard(rows, *, scoring, unit="in the support set"):
+    """One table per shot count, sorted by mean score, the best marked ``*``.
+
+    Every row: the mean, its 95% CI (bootstrap over held-out tasks), the paired
+    difference to the reference (the best baseline) with its CI, the number of tasks
+    and episodes the figure rests on, and the times.
+    """
     lines = []
     name_w = max([len("learner")] + [len(r["learner"]) for r in rows])
     for k in sorted({r["n_shots"] for r in rows}):
         group = sorted((r for r in rows if r["n_shots"] == k), key=lambda r: r["rank"])
-        n_ep = group[0].get("n_episodes", "?")
-        lines.append(f"{k} shot{'s' if k != 1 else ''} ({k} labelled row{'s' if k != 1 else ''} "
-                     f"{unit}; {n_ep} episodes), {scoring}, higher is better:")
-        lines.append(f"     {'#':>2}  {'learner':<{name_w}}  {scoring:>9}  "
-                     f"{'95% CI':<17}  {'fit (s)':>8}  {'adapt (ms/task)':>15}")
+        first = group[0]
+        n_t, n_skip = first.get("n_tasks", "?"), first.get("n_tasks_skipped", 0)
+        skipped = (f"; {n_skip} task{'s' if n_skip != 1 else ''} too small, skipped"
+                   if n_skip else "")
+        ref = first.get("reference")
+        lines.append(
+            f"{k} shot{'s' if k != 1 else ''} ({k} labelled row{'s' if k != 1 else ''} "
+            f"{unit}; {first.get('n_episodes', '?')} episodes on {n_t} held-out "
+            f"tasks{skipped}), {scoring}, higher is better:")
+        diff_head = f"vs {ref}" if ref else "vs baseline"
+        lines.append(f"     {'#':>2}  {'learner':<{name_w}}  {'mean':>9}  "
+                     f"{'95% CI':<17}  {diff_head:>8} {'95% CI':<17}  {'tasks':>5}  "
+                     f"{'fit (s)':>8}  {'adapt (ms/task)':>15}")
         for r in group:
             mark = "*" if r["best"] else " "
-            mean, lo, hi = (_float(r.get(c)) for c in ("mean", "ci_low", "ci_high"))
-            ci = (f"[{lo:.3f}, {hi:.3f}]" if lo is not None and hi is not None else "-")
-            fit, adapt = _float(r.get("fit_time")), _float(r.get("adapt_time"))
+            ci = (f"[{_fmt(r.get('ci_low'))}, {_fmt(r.get('ci_high'))}]"
+                  if _float(r.get("ci_low")) is not None else "-")
+            if r["learner"] == ref:
+                diff, dci = "(ref)", ""
+            elif _float(r.get("diff")) is not None:
+                diff = _fmt(r["diff"], "+.3f")
+                dci = (f"[{_fmt(r.get('diff_low'), '+.3f')}, {_fmt(r.get('diff_high'), '+.3f')}]"
+                       if _float(r.get("diff_low")) is not None else "-")
+            else:
+                diff, dci = "-", ""
+            adapt = _float(r.get("adapt_time"))
             lines.append(
                 f"   {mark} {r['rank']:>2}  {r['learner']:<{name_w}}  "
-                f"{(f'{mean:.3f}' if mean is not None else 'nan'):>9}  {ci:<17}  "
-                f"{(f'{fit:.2f}' if fit is not None else '-'):>8}  "
+                f"{_fmt(r.get('mean'), missing='nan'):>9}  {ci:<17}  {diff:>8} {dci:<17}  "
+                f"{r.get('n_tasks', '?'):>5}  {_fmt(r.get('fit_time'), '.2f'):>8}  "
                 f"{(f'{adapt * 1e3:.2f}' if adapt is not None else '-'):>15}"
             )
         lines.append("")
-    lines.append("* best mean score at that shot count; 95% CI: t-interval over episodes; "
-                 "fit: meta-training time; adapt: adaptation time per task.")
+    lines.append("* best mean at that shot count; mean over the pooled query rows; 95% CI: "
+                 "bootstrap over held-out tasks (episodes nested in tasks); vs: paired "
+                 "difference to the best baseline on the same episodes; tasks: held-out "
+                 "tasks the figure rests on; fit: meta-training time; adapt: adaptation "
+                 "time per task.")
     return "\n".join(lines)
+
+
+def verdict_lines(rows, *, scoring):
+    """One line per shot count: does the best meta-learner beat the best baseline?
+
+    It does when its paired difference to the best baseline (same episodes) has a 95%
+    CI (bootstrap over tasks) above 0.
+    """
+    lines = []
+    for k in sorted({r["n_shots"] for r in rows}):
+        group = [r for r in rows if r["n_shots"] == k and _float(r.get("mean")) is not None]
+        at = f"at {k} shot{'s' if k != 1 else ''}"
+        if not group:
+            lines.append(f"{at}: no learner could be scored.")
+            continue
+        ref = group[0].get("reference")
+        meta = [r for r in group if not r.get("baseline")]
+        n_t = group[0].get("n_tasks")
+        if ref is None or not meta:
+            best = max(group, key=lambda r: r["mean"])
+            lines.append(f"{at}: best {best['learner']} ({scoring} {_fmt(best['mean'])}, "
+                         f"{n_t} tasks); no meta-learner and baseline to compare.")
+            continue
+        ref_row = next(r for r in group if r["learner"] == ref)
+        best = max(meta, key=lambda r: r["mean"])
+        d, lo, hi = (_float(best.get(c)) for c in ("diff", "diff_low", "diff_high"))
+        use = ref_row.get("reference_class") or ref
+        if d is not None and lo is not None and lo > 0:
+            shown = f"{_fmt(d, '+.3f')} {scoring} [{_fmt(lo, '+.3f')}, {_fmt(hi, '+.3f')}]"
+            lines.append(f"{at}: meta-learning pays here: {best['learner']} {shown} over "
+                         f"{ref} (paired, {n_t} tasks); use {best.get('estimator_class')}.")
+        else:
+            detail = (f"best meta-learner {best['learner']}: {_fmt(d, '+.3f')} "
+                      f"[{_fmt(lo, '+.3f')}, {_fmt(hi, '+.3f')}] vs {ref}" if d is not None
+                      else f"best meta-learner {best['learner']}")
+            lines.append(f"{at}: no meta-learner beats the {ref} model on these tasks "
+                         f"({detail}, paired, {n_t} tasks); use {use}.")
+    return lines
 
 
 def _jsonable(v):
@@ -99,6 +168,21 @@ def write_json(path, rows, meta):
         f.write("\n")
 
 
+def learner_color(name):
+    """A fixed colour per learner, the same in every run: its place in the registry
+    (tab20), or a stable hash of its name for other learners."""
+    from matplotlib import colormaps
+
+    from ._learners import REGISTRY
+
+    names = [lrn.name for lrn in REGISTRY]
+    if name in names:
+        i = names.index(name)
+    else:
+        i = zlib.crc32(name.encode())
+    return colormaps["tab20"](i % 20)
+
+
 def write_plot(path, rows, *, scoring, title, xlabel):
     """Save the few-shot curves (metric against shots, 95% CI bands) as PNG.
 
@@ -118,8 +202,11 @@ def write_plot(path, rows, *, scoring, title, xlabel):
     names = list(dict.fromkeys(r["learner"] for r in best_last))
     records = [{**r, "estimator": r["learner"]} for r in rows]
     fig, ax = plt.subplots(figsize=(7.5, 4.8), layout="constrained")
+    baselines = {r["learner"] for r in rows if r.get("baseline")}
     display = FewShotCurveDisplay.from_results(
-        records, estimator_names=names, score_name=scoring, ax=ax, xlabel=xlabel)
+        records, estimator_names=names, score_name=scoring, ax=ax, xlabel=xlabel,
+        colors={n: learner_color(n) for n in names},
+        linestyles={n: "--" for n in baselines}, robust_ylim=True)
     ax.set_title(title, fontsize="medium")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize="small",
               title="learner")

@@ -40,6 +40,7 @@ from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
 from ..utils._docstrings import fill_doc
+from ._neural_process import gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
 
@@ -199,12 +200,6 @@ class _HeterogeneousNet(nn.Module):
         bias = self.bias[: protos.shape[1]] if self.shared else self.bias[:1]
         logits = -torch.exp(self.log_scale) * d2 / math.sqrt(self.dim) + bias
         return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
-
-
-def _gaussian_nll(mean, std, y, m):
-    nll = 0.5 * ((y - mean) / std) ** 2 + torch.log(std) + 0.5 * math.log(2 * math.pi)
-    w = m / m.sum(-1, keepdim=True).clamp_min(1.0)
-    return (w * nll).sum(-1).mean()
 
 
 def _class_loss(logits, y, m):
@@ -889,7 +884,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         if net.training:
             X_s, X_q, m_s, ids = self._augment(ep, keep_one_row=True)
         mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
-        loss = _gaussian_nll(mean, std, ep.y_q, ep.m_q)
+        loss = gaussian_nll(mean, std, ep.y_q, ep.m_q)
         with torch.no_grad():
             w = ep.m_q / ep.m_q.sum(-1, keepdim=True).clamp_min(1.0)
             mse = (w * (mean - ep.y_q) ** 2).sum(-1).mean()
