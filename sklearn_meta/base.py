@@ -12,7 +12,6 @@ the episodic ``score`` and metadata-routing defaults. A learner only writes
 from __future__ import annotations
 
 import copy
-import inspect
 import warnings
 from numbers import Integral
 
@@ -20,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -42,6 +41,7 @@ from .tasks import (
     split_support_query,
 )
 from .utils._docstrings import fill_doc
+from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
 
@@ -52,80 +52,31 @@ def _routing_enabled():
     return bool(get_config().get("enable_metadata_routing", False))
 
 
-def _groups_dropped_by_caller(max_depth=25, *, via_scorer=False):
-    """Whether a scikit-learn model-selection caller holds task ids we never got.
+def _warn_if_scored_as_one_task(estimator):
+    """``score`` got no ``groups``: say so where that can be said honestly.
 
-    With metadata routing disabled, ``GridSearchCV`` and ``cross_validate``
-    give ``groups`` to the splitter only. The estimator then sees all training
-    rows as one task, silently. This looks up the call stack for that case.
-
-    ``via_scorer=True``: the same, but only when a scikit-learn scorer
-    (``sklearn.metrics._scorer``) stands between us and that caller, i.e. a
-    plain scorer is scoring the estimator on rows of held-out tasks.
+    With metadata routing enabled, scikit-learn's tools pass the ``groups`` that
+    ``score`` requests, so none arriving means the caller had none: nothing to say.
+    With routing disabled they never pass them (only the splitter gets task ids), and a
+    direct call cannot be told apart from ``GridSearchCV`` / ``cross_validate``, so
+    the warning states what happens and what to do in either case.
     """
-    frame = inspect.currentframe()
-    seen_scorer = False
-    try:
-        for _ in range(max_depth):
-            frame = frame.f_back if frame is not None else None
-            if frame is None:
-                return False
-            module = frame.f_globals.get("__name__", "")
-            if module.startswith("sklearn.metrics._scorer"):
-                seen_scorer = True
-            if not module.startswith("sklearn.model_selection"):
-                continue
-            if via_scorer and not seen_scorer:
-                return False
-            loc = frame.f_locals
-            if loc.get("groups") is not None:
-                return True
-            params = loc.get("params")
-            if isinstance(params, dict) and params.get("groups") is not None:
-                return True
-            routed = loc.get("routed_params")
-            try:
-                if routed.splitter.split.get("groups") is not None:
-                    return True
-            except AttributeError:
-                pass
-        return False
-    finally:
-        del frame
+    if _routing_enabled():
+        return
+    warnings.warn(
+        f"{type(estimator).__name__}.score got no groups, so all rows are scored as "
+        "ONE task. Pass groups=task_ids; under GridSearchCV or cross_validate, enable "
+        "metadata routing so that the meta-learner receives them: "
+        "sklearn.set_config(enable_metadata_routing=True), then pass groups=... to "
+        "GridSearchCV.fit or params={'groups': ...} to cross_validate (a plain "
+        "scorer such as scoring='accuracy' scores the meta-learned model zero-shot; "
+        "sklearn_meta.model_selection.episodic_scorer('accuracy') scores few-shot).",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
-def _warn_if_groups_dropped(method):
-    if not _routing_enabled() and _groups_dropped_by_caller():
-        warnings.warn(
-            f"{method} got no groups, so all rows are treated as ONE task, but "
-            "the calling scikit-learn model-selection tool holds task ids "
-            "(groups) that it gives only to the splitter. Enable metadata "
-            "routing so that the meta-learner receives them: "
-            "sklearn.set_config(enable_metadata_routing=True), then pass "
-            "groups=... to GridSearchCV.fit or params={'groups': ...} to "
-            "cross_validate.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _warn_if_scored_zero_shot(estimator):
-    if _groups_dropped_by_caller(40, via_scorer=True):
-        warnings.warn(
-            f"{type(estimator).__name__} is being scored by a plain scikit-learn "
-            "scorer on held-out tasks: it predicts zero-shot with the meta-learned "
-            "model (no adapt), so the score is not a few-shot score. For few-shot "
-            "scores use scoring=sklearn_meta.model_selection.episodic_scorer("
-            "'accuracy') (any scorer name), or scoring=None for the estimator's "
-            "own episodic score.",
-            UserWarning,
-            stacklevel=4,
-        )
-
-
-def _seed(random_state):
-    """An int seed derived from a scikit-learn ``random_state``."""
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+_seed = seed_of  # one seed per fit (utils/_seeds.py)
 
 
 class _Adaptation:
@@ -182,12 +133,6 @@ class BaseMetaEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._allow_nan()
         tags.target_tags.required = True
-        # ``score`` is episodic: it adapts to ``n_shots`` rows per task, so it
-        # is not the training-set score scikit-learn's checks expect.
-        if tags.regressor_tags is not None:
-            tags.regressor_tags.poor_score = True
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.poor_score = True
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -312,8 +257,6 @@ class BaseMetaEstimator(BaseEstimator):
             The meta-trained estimator.
         """
         self._validate_params()
-        if groups is None and not is_task_sequence(X, y):
-            _warn_if_groups_dropped("fit")
         tasks = self._validate_tasks(X, y, groups)
         self.__dict__.pop("adapted_", None)
         self._meta_fit(tasks)
@@ -396,7 +339,6 @@ class BaseMetaEstimator(BaseEstimator):
         adapted = getattr(self, "adapted_", None)
         if adapted is not None:
             return adapted.state, adapted.classes
-        _warn_if_scored_zero_shot(self)
         if self._is_classifier() and self._label_space_ != "shared":
             raise NotFittedError(
                 f"{type(self).__name__} was meta-trained on tasks with different "
@@ -515,10 +457,10 @@ class BaseMetaEstimator(BaseEstimator):
             Mean accuracy (classifiers) or R^2 (regressors) over tasks.
         """
         check_is_fitted(self)
-        if groups is None:
-            _warn_if_groups_dropped("score")
         X = self._validate_X(X)
         y = column_or_1d(np.asarray(y), warn=True)
+        if groups is None:
+            _warn_if_scored_as_one_task(self)
         sample_weight = _check_sample_weight(sample_weight, X)
         if groups is None:
             groups = np.zeros(X.shape[0], dtype=np.int64)
@@ -567,6 +509,17 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
     return float(np.average(scores, weights=np.asarray(weights, dtype=float)))
 
 
+def _episodic_score_tags(tags):
+    """The one place that sets ``poor_score``: ``score`` is episodic (it adapts to
+    ``n_shots`` rows per task), not the training-set score scikit-learn's checks
+    expect. Called by the classifier and regressor bases after their scikit-learn mixin,
+    which resets its sub-tags."""
+    for sub in (tags.classifier_tags, tags.regressor_tags):
+        if sub is not None:
+            sub.poor_score = True
+    return tags
+
+
 class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
     """Base class of meta-classifiers.
 
@@ -598,9 +551,7 @@ class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
     score = BaseMetaEstimator.score
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.poor_score = True  # ClassifierMixin resets it; see above
-        return tags
+        return _episodic_score_tags(super().__sklearn_tags__())
 
 
 class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
@@ -614,6 +565,4 @@ class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
     score = BaseMetaEstimator.score
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True  # RegressorMixin resets it; see above
-        return tags
+        return _episodic_score_tags(super().__sklearn_tags__())

@@ -155,7 +155,9 @@ def test_reproducible_and_pickles(reg_data):
     b = _small(MetaSGDRegressor).fit(X, y, groups=g)
     for k in a.params_:
         assert torch.equal(a.params_[k], b.params_[k])
-    assert a.params_["lr:0.weight"].shape == a.params_["0.weight"].shape
+    for k in a.inner_lrs_:
+        assert torch.equal(a.inner_lrs_[k], b.inner_lrs_[k])
+    assert a.inner_lrs_["0.weight"].shape == a.params_["0.weight"].shape
     a.adapt(Xt[:5], yt[:5])
     c = pickle.loads(pickle.dumps(a))
     np.testing.assert_array_equal(a.predict(Xt), c.predict(Xt))

@@ -1,6 +1,8 @@
 """ANIL (Raghu et al., 2020): MAML where only the last layer adapts."""
 
 from ._docs import document
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._base import ANIL, _GradientMetaLearner
 from ._maml import MAMLClassifier, MAMLRegressor
 
 __all__ = ["ANILClassifier", "ANILRegressor"]
@@ -27,8 +29,11 @@ _REFS = """.. [1] A. Raghu, M. Raghu, S. Bengio and O. Vinyals, "Rapid Learning 
     (30, 2)
     """,
 )
-class ANILClassifier(MAMLClassifier):
-    _scope = "head"
+class ANILClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    # MAML's parameters, another algorithm
+    _algorithm = ANIL
+    _parameter_constraints = MAMLClassifier._parameter_constraints
+    __init__ = MAMLClassifier.__init__
 
 
 @document(
@@ -43,5 +48,8 @@ class ANILClassifier(MAMLClassifier):
     (20,)
     """,
 )
-class ANILRegressor(MAMLRegressor):
-    _scope = "head"
+class ANILRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    # MAML's parameters, another algorithm
+    _algorithm = ANIL
+    _parameter_constraints = MAMLRegressor._parameter_constraints
+    __init__ = MAMLRegressor.__init__

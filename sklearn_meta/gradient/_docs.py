@@ -60,9 +60,11 @@ PARAMS = {
     Meta-iterations between two checks (validation score, or mean training loss
     without early stopping).""",
     "n_iter_no_change": """n_iter_no_change : int, default=10
-    Checks without improvement by ``tol`` before stopping.""",
+    Validation checks without improvement by ``tol`` before stopping (early stopping).""",
     "tol": """tol : float or None, default=1e-4
-    Improvement that counts; None never stops before ``max_iter``.""",
+    Validation-score improvement that counts for early stopping; 0 or None never stops
+    before ``max_iter``. Training never stops on the meta-training loss, a noisy sample
+    over random episodes.""",
     "lr_schedule": """lr_schedule : {"constant", "plateau"}, default="constant"
     ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
     without improvement.""",
@@ -89,7 +91,7 @@ ATTRIBUTES = """Attributes
 module_ : torch.nn.Module
     The meta-trained network (CPU).
 params_ : dict of str to torch.Tensor
-    The meta-parameters as CPU tensors{lr_note}.
+    The meta-parameters (network weights) as CPU tensors{lr_note}.
 n_outputs_ : int
     Outputs of the network used after adaptation.
 n_iter_ : int

@@ -2,70 +2,21 @@
 
 from numbers import Integral
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _engine
-from ._base import _GradientClassifierBase, _GradientRegressorBase
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._base import CLASSIFIER_CONSTRAINTS, FINETUNE, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
 from ._docs import document
 
 __all__ = ["FineTuneClassifier", "FineTuneRegressor"]
 
+# Meta-training is ordinary supervised training on the pooled rows of the tasks;
+# adaptation is the engine's inner loop (adapt_steps steps of inner_lr) on the support
+# set, of the last layer (fine_tune="head") or of every layer (the FINETUNE algorithm).
 _FINE_TUNE_CONSTRAINTS = {
     "adapt_steps": [Interval(Integral, 0, None, closed="left")],
     "fine_tune": [StrOptions({"head", "all"})],
 }
-
-
-class _FineTuneMixin:
-    """Meta-training is ordinary supervised training on the pooled rows of the tasks;
-    adaptation is the engine's inner loop (adapt_steps steps of inner_lr) on the
-    support set, of the last layer (fine_tune="head") or of every layer."""
-
-    _outer = "pretrain"
-
-    @property
-    def _scope(self):
-        return self.fine_tune
-
-    def _per_task(self):
-        return getattr(self, "_label_space_", None) == "per_task"
-
-    def _n_outputs(self, tasks, sampler):
-        # tasks with their own labels: one output per (task, class) during pretraining,
-        # a new n_way head at adaptation
-        return sampler.n_blocks if self._kind(tasks) == "per_task" else self.n_outputs_
-
-    def _step(self, model, params, sampler, reference):
-        if self._per_task() and not isinstance(model, _engine.FastMLP):
-            raise ValueError(
-                f"{type(self).__name__} with per-task label sets replaces the network's "
-                "last layer at adaptation, which needs the default MLP (module=None); "
-                "use label_space='shared' or another learner for a custom module."
-            )
-        loss = self._loss()
-
-        def step(it):
-            ep = sampler.sample()
-            X = torch.cat([ep.X_s, ep.X_q], dim=1)
-            y = torch.cat([ep.y_s, ep.y_q], dim=1)
-            m = torch.cat([ep.m_s, ep.m_q], dim=1)
-            if ep.classes is not None:  # episode labels -> global (task, class) ids
-                y = ep.classes.clamp_min(0).gather(1, y)
-            return _engine.task_loss(model.forward(params, X), y, m, None, loss).mean(), None
-
-        return step
-
-    def _adapt_batch(self, model, params, X_s, y_s, m_s, class_mask, X_u, m_u):
-        params = self._split(params)[0]
-        if self._per_task():  # a new zero head with n_way outputs
-            w, b = model.layers[-1]
-            hidden = params[w].shape[1]
-            params = {**params, w: params[w].new_zeros(self.n_outputs_, hidden),
-                      b: params[b].new_zeros(self.n_outputs_)}
-        steps = self.adapt_steps
-        return _engine.adapt(model, params, X_s, y_s, m_s, self._inner_config(steps),
-                             self.inner_lr, steps, class_mask, X_u, m_u)
 
 
 _SUMMARY = """Pretrain on the pooled tasks, fine-tune on the support set ({what}).
@@ -99,9 +50,9 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     (30,)
     """,
 )
-class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
-    _parameter_constraints = {**_GradientClassifierBase._parameter_constraints,
-                              **_FINE_TUNE_CONSTRAINTS}
+class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    _algorithm = FINETUNE
+    _parameter_constraints = {**CLASSIFIER_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
         self,
@@ -130,6 +81,8 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -155,6 +108,8 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
 
 @document(
     _SUMMARY.format(what="regression", extra=""),
@@ -171,9 +126,9 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     (20,)
     """,
 )
-class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
-    _parameter_constraints = {**_GradientRegressorBase._parameter_constraints,
-                              **_FINE_TUNE_CONSTRAINTS}
+class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    _algorithm = FINETUNE
+    _parameter_constraints = {**REGRESSOR_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
         self,
@@ -199,6 +154,8 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -221,3 +178,5 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio

@@ -1,6 +1,7 @@
 """MAML (Finn et al., 2017), second and first order, on the gradient engine."""
 
-from ._base import _GradientClassifier, _GradientRegressor
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._base import CLASSIFIER_CONSTRAINTS, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
 from ._docs import MAML_REF, document
 
 __all__ = ["MAMLClassifier", "MAMLRegressor"]
@@ -32,7 +33,9 @@ FineTuneClassifier : Pretrain on pooled tasks, fine-tune on the support set."""
     (30,)
     """,
 )
-class MAMLClassifier(_GradientClassifier):
+class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    _parameter_constraints = CLASSIFIER_CONSTRAINTS
+
     def __init__(
         self,
         *,
@@ -106,7 +109,9 @@ class MAMLClassifier(_GradientClassifier):
     (15,)
     """,
 )
-class MAMLRegressor(_GradientRegressor):
+class MAMLRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    _parameter_constraints = REGRESSOR_CONSTRAINTS
+
     def __init__(
         self,
         *,

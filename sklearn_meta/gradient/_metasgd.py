@@ -1,6 +1,8 @@
 """Meta-SGD (Li et al., 2017): MAML with learned per-parameter inner learning rates."""
 
 from ._docs import document
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._base import METASGD, _GradientMetaLearner
 from ._maml import MAMLClassifier, MAMLRegressor
 
 __all__ = ["MetaSGDClassifier", "MetaSGDRegressor"]
@@ -15,8 +17,8 @@ same parameters)."""
 _REFS = """.. [1] Z. Li, F. Zhou, F. Chen and H. Li, "Meta-SGD: Learning to Learn Quickly for
    Few-Shot Learning", arXiv:1707.09835, 2017."""
 
-_LR_NOTE = (", including the learned inner step sizes under the keys ``'lr:<parameter "
-            "name>'``")
+_LR_NOTE = (";\ninner_lrs_ : dict of str to torch.Tensor\n    The meta-learned inner step "
+            "sizes, one tensor of the shape of each adapted parameter (CPU)")
 
 
 @document(
@@ -26,12 +28,15 @@ _LR_NOTE = (", including the learned inner step sizes under the keys ``'lr:<para
     lr_note=_LR_NOTE,
     examples="""
     %(fit_classifier)s
-    >>> sorted(k for k in est.params_ if k.startswith("lr:"))
-    ['lr:0.bias', 'lr:0.weight', 'lr:2.bias', 'lr:2.weight']
+    >>> sorted(est.inner_lrs_)
+    ['0.bias', '0.weight', '2.bias', '2.weight']
     """,
 )
-class MetaSGDClassifier(MAMLClassifier):
-    _learned_lr = True
+class MetaSGDClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    # MAML's parameters, another algorithm
+    _algorithm = METASGD
+    _parameter_constraints = MAMLClassifier._parameter_constraints
+    __init__ = MAMLClassifier.__init__
 
 
 @document(
@@ -47,5 +52,8 @@ class MetaSGDClassifier(MAMLClassifier):
     (20,)
     """,
 )
-class MetaSGDRegressor(MAMLRegressor):
-    _learned_lr = True
+class MetaSGDRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    # MAML's parameters, another algorithm
+    _algorithm = METASGD
+    _parameter_constraints = MAMLRegressor._parameter_constraints
+    __init__ = MAMLRegressor.__init__

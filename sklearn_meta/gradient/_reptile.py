@@ -1,6 +1,12 @@
 """Reptile (Nichol et al., 2018): move the initialisation toward the adapted weights."""
 
-from ._base import _GradientClassifier, _GradientRegressor
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ._base import (
+    CLASSIFIER_CONSTRAINTS,
+    REGRESSOR_CONSTRAINTS,
+    REPTILE,
+    _GradientMetaLearner,
+)
 from ._docs import document
 
 __all__ = ["ReptileClassifier", "ReptileRegressor"]
@@ -28,8 +34,10 @@ _REFS = """.. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Lea
     (30,)
     """,
 )
-class ReptileClassifier(_GradientClassifier):
-    _outer = "reptile"
+class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    _algorithm = REPTILE
+    _parameter_constraints = CLASSIFIER_CONSTRAINTS
+
 
     def __init__(
         self,
@@ -100,8 +108,10 @@ class ReptileClassifier(_GradientClassifier):
     (20,)
     """,
 )
-class ReptileRegressor(_GradientRegressor):
-    _outer = "reptile"
+class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    _algorithm = REPTILE
+    _parameter_constraints = REGRESSOR_CONSTRAINTS
+
 
     def __init__(
         self,
