@@ -194,13 +194,19 @@ class _EpisodeSampler:
     #: every rank for the same seed: every rank consumes the same random numbers) and
     #: returns only this rank's tasks, positions ``rank::world_size``; None: all tasks.
     shard = None
+    #: this rank's fraction of the tasks of the last meta-batch (1.0 without ``shard``):
+    #: the weight of its meta-gradient in the all-reduce
+    share = 1.0
 
     def _mine(self, n):
         """Positions of this rank's tasks in a meta-batch of ``n`` tasks."""
         if self.shard is None:
             return slice(None)
-        rank, world = self.shard
-        return slice(int(rank), None, int(world))
+        rank, world = (int(v) for v in self.shard)
+        self.share = len(range(rank, n, world)) / n
+        if rank >= n:  # no task of its own: the first one, all-reduced with weight 0
+            return slice(0, 1)
+        return slice(rank, None, world)
 
     def sample_tasks(self):
         """Indices of ``meta_batch_size`` tasks (without replacement when possible)."""

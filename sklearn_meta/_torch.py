@@ -27,6 +27,7 @@ pseudo-gradient), plus an optional ``score()`` on validation tasks.
 """
 
 import copy
+import io
 import math
 from functools import partial
 from numbers import Integral, Real
@@ -74,6 +75,7 @@ _TORCH_PARAMETER_CONSTRAINTS = {
     "tol": [Interval(Real, 0, None, closed="left"), None],
     "lr_schedule": [StrOptions({"constant", "plateau"})],
     "device": [StrOptions({"auto", "cpu", "cuda"})],
+    "distributed": [StrOptions({"auto"}), "boolean"],
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
     "replay_buffer_size": [Interval(Integral, 0, None, closed="left")],
@@ -157,6 +159,8 @@ class _TorchMetaLearnerMixin:
     ``__getstate__``, so nothing device-bound is pickled.
     """
 
+    _float32_features = True  # the networks compute in float32: base refuses |x| > 3.4e38
+
     # --- devices and private state ----------------------------------------------------
     def _device(self):
         return _resolve_device(self.device)
@@ -184,18 +188,32 @@ class _TorchMetaLearnerMixin:
         # a copy: X may be read-only (a memmap), which torch warns about
         return torch.tensor(np.asarray(X), dtype=dtype, device=self._device())
 
+    # pickling: the device cache is dropped; the state goes through torch.save, so that
+    # torch.load maps every tensor to the CPU when it is unpickled (fitted state is kept
+    # on the CPU anyway; this also covers a tensor left on a GPU, which plain pickle
+    # cannot load without one), and a model fitted on CUDA loads on a CPU-only machine
     def __getstate__(self):
         state = dict(super().__getstate__())
         state.pop("_device_cache", None)
-        return state
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        return {"_torch_state": buffer.getvalue()}
 
     def __setstate__(self, state):
+        if "_torch_state" in state:
+            state = torch.load(io.BytesIO(state["_torch_state"]), map_location="cpu",
+                               weights_only=False)  # an estimator: as trusted as pickle
         setstate = getattr(super(), "__setstate__", None)
         if setstate is not None:
             setstate(state)
         else:
             self.__dict__.update(state)
         self.__dict__.setdefault("_device_cache", {})  # empty: rebuilt on demand
+
+    def __copy__(self):  # a plain shallow copy (``score`` copies the estimator)
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
 
     # --- episodes ---------------------------------------------------------------------
     def _sampler(self, tasks, rng, device):
@@ -323,23 +341,33 @@ class _TorchMetaLearnerMixin:
         n_val = min(n_tasks - 1, max(1, int(math.ceil(self.validation_fraction * n_tasks))))
         return np.sort(order[n_val:]), np.sort(order[:n_val])
 
-    def _callbacks(self, desc, reference=None):
-        """The trainer's callbacks for this estimator's parameters (extend to add one,
-        e.g. a meta-gradient all-reduce in ``on_grads``)."""
-        callbacks = [
+    def _callbacks(self, desc, reference=None, shard=None):
+        """The trainer's callbacks for this estimator's parameters (extend to add one).
+
+        ``shard`` (distributed meta-training, :mod:`sklearn_meta._nn._distributed`): its
+        callback comes first (all-reduced meta-gradients and loss, rank 0's validation
+        score), the divergence reference is the mean over the ranks, and only rank 0
+        prints or shows progress.
+        """
+        verbose = self.verbose
+        if shard is not None:
+            reference = shard.task_mean(reference)
+            verbose = verbose if shard.is_main else 0
+        callbacks = [] if shard is None else [shard.callback()]
+        callbacks += [
             DivergenceGuard(reference),
             BestParameters(),
-            EarlyStopping(self.n_iter_no_change, self.tol, self.verbose),
+            EarlyStopping(self.n_iter_no_change, self.tol, verbose),
         ]
         if self.lr_schedule == "plateau":
             callbacks.append(LRPlateau(max(1, self.n_iter_no_change // 2), self.tol,
-                                       verbose=self.verbose))
-        if self.verbose:
+                                       verbose=verbose))
+        if verbose:
             callbacks.append(ProgressBar(self.max_iter, desc))
         return callbacks
 
     def _train_loop(self, params, step, score=None, *, desc=None, warm=None,
-                    reference=None):
+                    reference=None, shard=None):
         """Meta-train ``params`` in place with :class:`sklearn_meta._nn._trainer.Trainer`.
 
         Parameters
@@ -359,6 +387,9 @@ class _TorchMetaLearnerMixin:
             earlier fit, as ``partial_fit`` does; None: ``warm_start`` decides.
         reference : float or None
             The loss of a sane model (the initial one): the divergence guard's scale.
+        shard : :class:`~sklearn_meta._nn._distributed._MetaBatchShard` or None
+            Distributed meta-training: ``step`` computes this rank's tasks of the
+            meta-batch (see :meth:`_callbacks`).
 
         Sets ``n_iter_``, ``loss_curve_``, ``validation_scores_``,
         ``best_validation_score_`` and ``best_loss_``.
@@ -369,7 +400,7 @@ class _TorchMetaLearnerMixin:
         loss_curve = list(self.loss_curve_) if warm else []
         val_scores = list(self.validation_scores_ or []) if warm else []
         n_iter_before = self.n_iter_ if warm else 0
-        callbacks = self._callbacks(desc, reference)
+        callbacks = self._callbacks(desc, reference, shard)
         trainer = Trainer(
             params, step, max_iter=self.max_iter, interval=self.validation_interval,
             lr=self.meta_lr, score=score, callbacks=callbacks, n_iter_before=n_iter_before,

@@ -45,6 +45,8 @@ from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
 
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
+
 
 def _routing_enabled():
     from sklearn import get_config
@@ -128,6 +130,14 @@ class BaseMetaEstimator(BaseEstimator):
         """Whether the learner accepts NaN in X (override to forward tags)."""
         return False
 
+    # Learners that compute in float32 (the torch learners) refuse larger features.
+    _float32_features = False
+
+    def _finite_check(self):
+        """``ensure_all_finite`` of the feature validation: True, ``"allow-nan"``, or
+        False where a wrapped estimator does its own checks (meta-estimators)."""
+        return "allow-nan" if self._allow_nan() else True
+
     # -- tags ---------------------------------------------------------------
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -145,9 +155,33 @@ class BaseMetaEstimator(BaseEstimator):
             X,
             reset=reset,
             dtype=np.float64,
-            ensure_all_finite="allow-nan" if self._allow_nan() else True,
+            ensure_all_finite=self._finite_check(),
         )
+        self._check_float32_range(X, name)
         return X
+
+    def _check_float32_range(self, X, name, task_ids=None, starts=None):
+        """Refuse features that overflow float32 (learners computing in float32)."""
+        if not self._float32_features or X.size == 0 or X.dtype.kind != "f":
+            return
+        flat = X.reshape(-1)
+        # fmax/fmin skip NaN; an infinity counts as too large
+        if np.fmax.reduce(flat) <= _FLOAT32_MAX and np.fmin.reduce(flat) >= -_FLOAT32_MAX:
+            return
+        with np.errstate(invalid="ignore"):
+            big = np.abs(X) > _FLOAT32_MAX
+        row, col = (int(i[0]) for i in np.nonzero(big))
+        where = f"row {row}, column {col}"
+        if task_ids is not None:
+            t = int(np.searchsorted(starts, row, side="right") - 1)
+            where = f"task {_task_name(task_ids[t])}, column {col}"
+        name_ = type(self).__name__
+        raise ValueError(
+            f"{name} has {int(big.sum())} value(s) beyond the float32 range "
+            f"(|x| > {_FLOAT32_MAX:.4g}), e.g. {X[row, col]:.4g} in {where}. "
+            f"{name_} computes in float32 (torch), where they overflow to infinity. "
+            f"Rescale the features, e.g. make_pipeline(StandardScaler(), {name_}())."
+        )
 
     def _validate_tasks(self, X, y, groups):
         """Validate any input form of ``fit`` into a :class:`TaskSet`."""
@@ -174,7 +208,10 @@ class BaseMetaEstimator(BaseEstimator):
         task_ids, order, starts = _split_by_groups(groups)
         if not np.array_equal(order, np.arange(len(order))):
             X, y = X[order], y[order]
-        _check_finite_tasks(X, task_ids, starts, self._allow_nan())
+        finite = self._finite_check()
+        if finite is not False:
+            _check_finite_tasks(X, task_ids, starts, finite == "allow-nan")
+        self._check_float32_range(X, "X", task_ids, starts)
         return self._encode_tasks(X, y, starts, task_ids)
 
     def _is_classifier(self):
@@ -259,8 +296,23 @@ class BaseMetaEstimator(BaseEstimator):
         self._validate_params()
         tasks = self._validate_tasks(X, y, groups)
         self.__dict__.pop("adapted_", None)
-        self._meta_fit(tasks)
+        try:
+            self._meta_fit(tasks)
+        except ValueError as exc:
+            self._name_nonfinite_task(tasks, exc)
+            raise
         return self
+
+    def _name_nonfinite_task(self, tasks, exc):
+        """A wrapped estimator refused NaN/infinity: raise the error that names the task."""
+        if self._finite_check() is not False or tasks.X.dtype.kind not in "fc":
+            return
+        text = str(exc).lower()
+        if ("nan" in text or "inf" in text) and not np.isfinite(tasks.X).all():
+            try:
+                _check_finite_tasks(tasks.X, tasks.task_ids, tasks.starts, False)
+            except ValueError as named:
+                raise named from exc
 
     @fill_doc
     def adapt(self, X_support, y_support, X_unlabeled=None):
@@ -283,15 +335,39 @@ class BaseMetaEstimator(BaseEstimator):
             The estimator, adapted to the task.
         """
         check_is_fitted(self)
-        X = self._validate_X(X_support)
+        X = self._validate_X(X_support, name="X_support")
         y = column_or_1d(np.asarray(y_support), warn=True)
         if y.shape[0] != X.shape[0]:
             raise ValueError(
                 f"X_support has {X.shape[0]} rows but y_support has "
                 f"{y.shape[0]}; they must have the same number of rows."
             )
-        X_u = None if X_unlabeled is None else self._validate_X(X_unlabeled)
+        if not self._is_classifier():
+            y = self._check_regression_targets(y, "y_support")
+        X_u = None if X_unlabeled is None else self._validate_X(X_unlabeled,
+                                                                 name="X_unlabeled")
         return self._adapt_arrays(X, y, X_u)
+
+    def _check_regression_targets(self, y, name):
+        """Float targets of a regressor; a ValueError naming ``name`` when they are
+        not numbers or not finite."""
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            bad = [v for v in y.tolist() if not isinstance(v, (int, float, bool))]
+            raise ValueError(
+                f"{name} of a regressor must be numbers; got {bad[:3]!r} "
+                f"(dtype {y.dtype}). Convert the targets to float."
+            ) from None
+        if not np.isfinite(y).all():
+            counts = {"NaN": int(np.isnan(y).sum()), "infinite": int(np.isinf(y).sum())}
+            what = " and ".join(f"{n} {k}" for k, n in counts.items() if n)
+            raise ValueError(
+                f"{name} contains {what} value(s) (first at row "
+                f"{int(np.flatnonzero(~np.isfinite(y))[0])}); every support row needs a "
+                "finite target. Drop the rows with missing targets."
+            )
+        return y
 
     def _adapt_arrays(self, X, y, X_unlabeled=None):
         classes, codes = self._encode_support(y)
@@ -459,6 +535,11 @@ class BaseMetaEstimator(BaseEstimator):
         check_is_fitted(self)
         X = self._validate_X(X)
         y = column_or_1d(np.asarray(y), warn=True)
+        if sample_weight is not None and np.any(np.asarray(sample_weight) < 0):
+            raise ValueError(
+                f"sample_weight has {int(np.sum(np.asarray(sample_weight) < 0))} "
+                "negative value(s); weights of the query rows must be >= 0."
+            )
         if groups is None:
             _warn_if_scored_as_one_task(self)
         sample_weight = _check_sample_weight(sample_weight, X)

@@ -50,7 +50,8 @@ and regression adds
 
 For classification the target correlations use the indicator of the most
 frequent class of the task. All statistics use ``ddof=0`` and a small
-epsilon, so a support set of two rows gives finite values.
+epsilon, so a support set of two rows gives finite values. Missing values
+(NaN) in ``X`` are filled with the column mean of their task first.
 
 Features should be on a scale comparable across tasks (standardise them with
 one scaler fitted on all tasks, e.g. a ``StandardScaler`` in a pipeline), as
@@ -121,7 +122,7 @@ def compute_metafeatures(X, y, groups=None, *, task_type="auto"):
     Parameters
     ----------
     X : array-like of shape (n_rows, n_features)
-        Rows of all tasks.
+        Rows of all tasks; NaN (missing) is allowed.
     y : array-like of shape (n_rows,)
         Targets: class labels or real values.
     groups : array-like of shape (n_rows,), default=None
@@ -149,7 +150,7 @@ def compute_metafeatures(X, y, groups=None, *, task_type="auto"):
     >>> dict(zip(metafeature_names(), mf[0].round(2)))["minority_fraction"]
     np.float64(0.35)
     """
-    X = check_array(X, dtype=np.float64)
+    X = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan")
     y = column_or_1d(np.asarray(y))
     if y.shape[0] != X.shape[0]:
         raise ValueError(
@@ -193,17 +194,47 @@ def _segment_sum(values, starts):
     return np.add.reduceat(values, starts[:-1], axis=0)
 
 
+def _fill_missing(X, starts, tidx):
+    """``X`` with NaN replaced by the column mean of its task (0 for an all-NaN column)."""
+    nan = np.isnan(X)
+    if not nan.any():
+        return X
+    counts = _segment_sum((~nan).astype(np.float64), starts)
+    means = _segment_sum(np.where(nan, 0.0, X), starts) / np.maximum(counts, 1.0)
+    return np.where(nan, means[tidx], X)
+
+
+def _ridge_coef(A, b):
+    """Batched ``solve(A, b)[..., 0]``; a pseudo-inverse where ``A`` is singular in
+    floating point (huge features), zeros where it is not finite."""
+    try:
+        return np.linalg.solve(A, b)[:, :, 0]
+    except np.linalg.LinAlgError:
+        ok = np.isfinite(A).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
+        coef = np.zeros(b.shape[:2])
+        if ok.any():
+            coef[ok] = (np.linalg.pinv(A[ok]) @ b[ok])[:, :, 0]
+        return coef
+
+
 def _metafeatures(X, y, starts, *, classification):
     """Meta-features of stacked tasks (rows ``starts[i]:starts[i + 1]``).
 
     ``y`` holds per-task class codes ``0..k_i - 1`` (classification) or
-    floats (regression). Vectorised over tasks and rows.
+    floats (regression). Vectorised over tasks and rows. Features so large that
+    a statistic overflows give an infinite or NaN meta-feature, without warnings.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _metafeatures_unchecked(X, y, starts, classification=classification)
+
+
+def _metafeatures_unchecked(X, y, starts, *, classification):
     n_tasks = len(starts) - 1
     sizes = np.diff(starts).astype(np.float64)
     tidx = np.repeat(np.arange(n_tasks), np.diff(starts))
     n, d = X.shape
     size_col = sizes[:, None]
+    X = _fill_missing(X, starts, tidx)
 
     mean = _segment_sum(X, starts) / size_col
     centred = X - mean[tidx]
@@ -269,7 +300,7 @@ def _metafeatures(X, y, starts, *, classification):
         # ridge landmarker: batched (n_tasks, d, d) solves on centred data
         gram = np.einsum("ni,nj->nij", centred, centred)
         gram = _segment_sum(gram.reshape(n, d * d), starts).reshape(n_tasks, d, d)
-        coef = np.linalg.solve(gram + np.eye(d), (cov * size_col)[:, :, None])[:, :, 0]
+        coef = _ridge_coef(gram + np.eye(d), (cov * size_col)[:, :, None])
         resid = t_c - np.einsum("ni,ni->n", centred, coef[tidx])
         rss = _segment_sum(resid**2, starts)
         r2 = 1.0 - rss / (t_var * sizes + _EPS)

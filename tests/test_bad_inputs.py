@@ -1,10 +1,36 @@
 """Bad input and faults: every case ends in a clear error or a finite, sane output."""
 
+import copy
+import importlib
+import inspect
+import pickle
+import pkgutil
+import re
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
+import scipy.sparse as sp
+from sklearn.base import clone, is_classifier
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.exceptions import NotFittedError
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import InvalidParameterError
 
+import sklearn_meta
+from sklearn_meta._torch import _TorchMetaLearnerMixin
+from sklearn_meta.base import BaseMetaEstimator
+from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
+from sklearn_meta.ensemble import (
+    MixtureOfExpertsClassifier,
+    MixtureOfExpertsRegressor,
+    TaskEnsembleClassifier,
+)
 from sklearn_meta.gradient import (
     ANILClassifier,
     ANILRegressor,
@@ -15,7 +41,9 @@ from sklearn_meta.gradient import (
     ReptileClassifier,
 )
 from sklearn_meta.metric import ProtoNetClassifier
+from sklearn_meta.metafeatures import compute_metafeatures
 from sklearn_meta.model_based import NeuralProcessClassifier, NeuralProcessRegressor
+from sklearn_meta.selection import AlgorithmSelector, HyperparameterWarmStart
 
 _TINY = dict(max_iter=3, n_shots=2, random_state=0)
 
@@ -85,3 +113,533 @@ def test_n_way_per_task_single_class_task_names_n_way():
     groups = np.where(y == 0, 0, 1)  # task 0 holds one class
     with pytest.raises(ValueError, match=r"task 0 has a single class.*n_way=3"):
         MAMLClassifier(n_way=3, **_TINY).fit(X, y, groups=groups)
+
+
+# -- discovery of every public estimator ----------------------------------------------
+def _public_estimator_classes():
+    """Every public meta-estimator class, found by walking sklearn_meta's public modules."""
+    found = {}
+    for info in pkgutil.walk_packages(sklearn_meta.__path__, "sklearn_meta."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if (inspect.isclass(obj) and issubclass(obj, BaseMetaEstimator)
+                    and obj.__module__ != "sklearn_meta.base"):
+                found[obj.__name__] = obj
+    return [found[k] for k in sorted(found)]
+
+
+# values of required constructor parameters, by parameter name and task type
+_REQUIRED = {
+    "estimator": {"clf": LogisticRegression(), "reg": Ridge()},
+    "estimators": {"clf": [LogisticRegression(), LogisticRegression(C=0.01)],
+                   "reg": [Ridge(), Ridge(alpha=100.0)]},
+    "param_grid": {"clf": {"C": [0.01, 1.0]}, "reg": {"alpha": [0.1, 100.0]}},
+}
+# small and fast settings, where the estimator has the parameter
+_FAST = dict(max_iter=3, n_shots=2, hidden_layer_sizes=(8,), embedding_dim=8, n_episodes=1,
+             n_experts=2, meta_batch_size=4, random_state=0)
+
+
+def _instances():
+    """(id, estimator) for every public estimator; wrappers as classifier and regressor."""
+    out = []
+    for cls in _public_estimator_classes():
+        sig = inspect.signature(cls)
+        required = [p for p, v in sig.parameters.items()
+                    if v.default is inspect.Parameter.empty and v.kind is v.KEYWORD_ONLY
+                    or v.default is inspect.Parameter.empty
+                    and v.kind is v.POSITIONAL_OR_KEYWORD]
+        missing = [p for p in required if p not in _REQUIRED]
+        assert not missing, (f"{cls.__name__} needs {missing}: add test values to _REQUIRED "
+                             "in tests/test_bad_inputs.py")
+        kinds = ["clf", "reg"] if required else [None]
+        for kind in kinds:
+            kwargs = {p: clone(_REQUIRED[p][kind]) if hasattr(_REQUIRED[p][kind], "fit")
+                      else copy.deepcopy(_REQUIRED[p][kind]) for p in required}
+            est = cls(**kwargs)
+            est.set_params(**{k: v for k, v in _FAST.items() if k in est.get_params()})
+            out.append((cls.__name__ + (f"-{kind}" if kind else ""), est))
+    return out
+
+
+INSTANCES = _instances()
+CLASSIFIERS = [(n, e) for n, e in INSTANCES if is_classifier(e)]
+REGRESSORS = [(n, e) for n, e in INSTANCES if not is_classifier(e)]
+TORCH = [(n, e) for n, e in INSTANCES if isinstance(e, _TorchMetaLearnerMixin)]
+
+
+def _ids(pairs):
+    return [n for n, _ in pairs]
+
+
+def _data(est, n_tasks=6, n_rows=16, n_features=3, seed=0):
+    """Small shared-label tasks (binary) or regression tasks as (X, y, groups)."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_tasks), n_rows)
+    X = rng.normal(size=(n_tasks * n_rows, n_features))
+    shift = rng.normal(size=n_tasks)[groups]
+    if is_classifier(est):
+        y = np.tile([0, 1], n_tasks * n_rows // 2)
+        X[:, 0] += 1.5 * y + shift
+    else:
+        y = X @ np.arange(1.0, n_features + 1) + shift + 0.1 * rng.normal(size=len(groups))
+    return X, y, groups
+
+
+# -- adapt-time validation ------------------------------------------------------------
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("name, est", REGRESSORS, ids=_ids(REGRESSORS))
+def test_non_finite_y_support_names_y_support(name, est, bad):
+    X, y, g = _data(est)
+    est = clone(est).fit(X, y, groups=g)
+    y_s = y[:5].copy()
+    y_s[2] = bad
+    with pytest.raises(ValueError, match=r"y_support contains 1 (NaN|infinite).*row 2"):
+        est.adapt(X[:5], y_s)
+
+
+@pytest.mark.parametrize("name, est", REGRESSORS, ids=_ids(REGRESSORS))
+def test_text_y_support_of_regressor_is_refused(name, est):
+    X, y, g = _data(est)
+    est = clone(est).fit(X, y, groups=g)
+    with pytest.raises(ValueError, match=r"y_support of a regressor must be numbers.*'a'"):
+        est.adapt(X[:3], np.array([1.0, "a", 2.0], dtype=object))
+
+
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_features_beyond_float32_are_refused(name, est):
+    X, y, g = _data(est)
+    X_big = X.copy()
+    X_big[20, 1] = 1e39
+    with pytest.raises(ValueError, match=r"X has 1 value.*float32.*task 1, column 1"):
+        clone(est).fit(X_big, y, groups=g)
+    est = clone(est).fit(X, y, groups=g)
+    with pytest.raises(ValueError, match=r"X_support has 1 value.*float32.*row 0, column 1"):
+        est.adapt(X_big[20:26], y[20:26])
+    est.adapt(X[:6], y[:6])
+    with pytest.raises(ValueError, match=r"X has 1 value.*float32.*StandardScaler"):
+        est.predict(X_big)
+    assert np.all(np.isfinite(np.asarray(est.predict(X), dtype=float)))
+
+
+def test_float32_limit_is_only_for_torch_learners():
+    X, y, g = _data(Ridge())
+    X[3, 0] = 1e39
+    est = PooledEstimator(Ridge()).fit(X, y, groups=g)
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+# -- the wrappers leave finiteness to the wrapped estimator ---------------------------
+def _imputing(**kwargs):
+    return make_pipeline(SimpleImputer(), StandardScaler(), LogisticRegression(**kwargs))
+
+
+@pytest.mark.parametrize("est", [
+    PerTaskEstimator(_imputing()), PooledEstimator(_imputing()),
+    PooledEstimator(_imputing(), refit=True), TaskEnsembleClassifier(_imputing()),
+    TaskEnsembleClassifier(_imputing(), include_task_model=True),
+    MixtureOfExpertsClassifier(_imputing(), n_experts=2, random_state=0),
+    HyperparameterWarmStart(_imputing(), {"logisticregression__C": [0.1, 1.0]},
+                            n_episodes=1, random_state=0),
+    AlgorithmSelector([_imputing(), _imputing(C=0.1)], n_episodes=1, random_state=0),
+], ids=lambda e: type(e).__name__)
+def test_wrappers_accept_nan_when_the_wrapped_estimator_imputes(est):
+    X, y, g = _data(LogisticRegression())
+    X[::5, 1] = np.nan
+    est = clone(est).fit(X, y, groups=g)
+    est.adapt(X[:8], y[:8])
+    proba = est.predict_proba(X)
+    assert np.all(np.isfinite(proba)) and np.allclose(proba.sum(axis=1), 1)
+    assert set(est.predict(X)) <= set(est.classes_)
+
+
+@pytest.mark.parametrize("cls", [PerTaskEstimator, PooledEstimator, TaskEnsembleClassifier,
+                                 MixtureOfExpertsClassifier])
+def test_wrapped_estimator_refusing_nan_names_the_task(cls):
+    X, y, g = _data(LogisticRegression())
+    X[np.flatnonzero(g == 3)[1], 0] = np.nan
+    with pytest.raises(ValueError, match=r"NaN in task 3 \(1 row") as info:
+        cls(LogisticRegression()).fit(X, y, groups=g)
+    assert "LogisticRegression does not accept missing values" in str(info.value.__cause__)
+
+
+def test_selector_whose_candidates_refuse_nan_says_why():
+    X, y, g = _data(LogisticRegression())
+    X[::5, 1] = np.nan
+    est = HyperparameterWarmStart(LogisticRegression(), {"C": [0.1, 1.0]}, n_episodes=1)
+    with pytest.raises(ValueError, match=r"NaN in task 0") as info:
+        est.fit(X, y, groups=g)
+    assert "LogisticRegression does not accept missing values" in str(info.value.__cause__)
+    est = AlgorithmSelector([LogisticRegression(), HistGradientBoostingClassifier()])
+    with pytest.raises(ValueError, match=r"NaN in task 0"):
+        est.fit(X, y, groups=g)  # not silently scored as "cannot learn from few rows"
+
+
+def test_selector_whose_candidates_cannot_fit_says_why():
+    from sklearn.neighbors import KNeighborsRegressor
+
+    X, y, g = _data(Ridge())
+    est = AlgorithmSelector([KNeighborsRegressor(n_neighbors=50)], n_shots=3)
+    with pytest.raises(ValueError, match=r"no candidate could be fitted.*n_neighbors"):
+        est.fit(X, y, groups=g)
+
+
+def test_warm_start_with_nan_accepting_estimator_adapts():
+    X, y, g = _data(LogisticRegression())
+    X[::4, 2] = np.nan
+    est = HyperparameterWarmStart(HistGradientBoostingClassifier(max_iter=5),
+                                  {"learning_rate": [0.1, 0.5]}, n_episodes=1,
+                                  random_state=0).fit(X, y, groups=g)
+    X_s = X[:8].copy()
+    X_s[::2, 1] = np.nan
+    est.adapt(X_s, y[:8])
+    assert est.ranking_ and np.allclose(est.predict_proba(X).sum(axis=1), 1)
+
+
+# -- numerically extreme but valid input ----------------------------------------------
+def test_mixture_of_experts_with_all_constant_features():
+    for est in (MixtureOfExpertsClassifier(n_experts=3, random_state=0),
+                MixtureOfExpertsRegressor(n_experts=3, random_state=0)):
+        X, y, g = _data(est)
+        est.fit(np.ones_like(X), y, groups=g).adapt(np.ones((4, 3)), y[:4])
+        assert np.all(np.isfinite(np.asarray(est.predict(np.ones((5, 3))), dtype=float)))
+
+
+@pytest.mark.parametrize("est", [
+    HyperparameterWarmStart(Ridge(), {"alpha": [0.1, 10.0]}, n_episodes=1, random_state=0),
+    AlgorithmSelector([Ridge(), Ridge(alpha=100.0)], n_episodes=1, random_state=0),
+], ids=lambda e: type(e).__name__)
+def test_selectors_with_features_around_1e30(est):
+    X, y, g = _data(Ridge())
+    X = np.repeat(X[:, :1], 3, axis=1) * 1e30  # collinear columns: singular Gram matrix
+    est.fit(X, y, groups=g).adapt(X[:5], y[:5])
+    assert np.all(np.isfinite(est.predict(X)))
+
+
+def test_metafeatures_of_huge_features_do_not_raise():
+    X, y, g = _data(Ridge())
+    for huge in (X * 1e30, np.repeat(X[:, :1], 3, axis=1) * 1e30):
+        mf = compute_metafeatures(huge, y, g, task_type="regression")
+        assert mf.shape[0] == 6 and np.all(np.isfinite(mf[:, -1]))  # the ridge landmarker
+    mf = compute_metafeatures(np.where(np.arange(X.size).reshape(X.shape) % 7, X, np.nan),
+                              y, g, task_type="regression")
+    assert np.all(np.isfinite(mf))
+
+
+# -- parameters and weights ------------------------------------------------------------
+def test_negative_sample_weight_in_score_is_named():
+    X, y, g = _data(Ridge())
+    est = PerTaskEstimator(Ridge(), n_shots=3, random_state=0).fit(X, y, groups=g)
+    w = np.ones(len(y))
+    w[7] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight has 1 negative value"):
+        est.score(X, y, groups=g, sample_weight=w)
+
+
+@pytest.mark.parametrize("value", [-5, 0])
+def test_pooled_support_weight_below_one_is_refused(value):
+    X, y, g = _data(Ridge())
+    with pytest.raises(InvalidParameterError, match="support_weight"):
+        PooledEstimator(Ridge(), refit=True, support_weight=value).fit(X, y, groups=g)
+
+
+# -- the bad-input matrix over every public estimator ---------------------------------
+def _assert_sane(est, X):
+    """Finite predictions of the right shape; labels in ``classes_``, probabilities sum
+    to 1."""
+    pred = np.asarray(est.predict(X))
+    assert pred.shape == (len(X),)
+    if not is_classifier(est):
+        assert np.all(np.isfinite(pred.astype(float))), pred
+        return
+    classes = est.classes_
+    assert set(pred.tolist()) <= set(classes.tolist())
+    if hasattr(est, "predict_proba"):
+        proba = est.predict_proba(X)
+        assert proba.shape == (len(X), len(classes))
+        assert np.all(np.isfinite(proba)) and np.all(proba >= 0)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def _refused_or_sane(est, action, problem, query, *, must_refuse=False):
+    """``action()`` either raises a ValueError/TypeError whose message matches
+    ``problem``, or (unless ``must_refuse``) leaves ``est`` predicting sanely on
+    ``query``."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            action()
+    except (ValueError, TypeError) as exc:
+        assert re.search(problem, str(exc), re.IGNORECASE), (
+            f"the error does not name the problem ({problem!r}): "
+            f"{type(exc).__name__}: {exc}")
+        return "refused"
+    assert not must_refuse, f"accepted input it must refuse ({problem!r})"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _assert_sane(est, query)
+    return "sane"
+
+
+_CASES = {}
+
+
+def _case(fn):
+    _CASES[fn.__name__.lstrip("_")] = fn
+    return fn
+
+
+def _fitted(est, X, y, g):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return clone(est).fit(X, y, groups=g)
+
+
+def _with(X, value, at=(5, 1)):
+    X = X.astype(float).copy()
+    X[at] = value
+    return X
+
+
+@_case
+def _nan_inf_huge_in_X_at_fit(est, X, y, g):
+    for value, problem, strict in [(np.nan, "NaN", not get_tags(est).input_tags.allow_nan),
+                                   (np.inf, "inf", True), (-np.inf, "inf", True),
+                                   (1e39, "float32", False)]:
+        e = clone(est)
+        _refused_or_sane(e, lambda: e.fit(_with(X, value), y, groups=g).adapt(X[:8], y[:8]),
+                         problem, X, must_refuse=strict)
+
+
+@_case
+def _nan_inf_in_y_at_fit(est, X, y, g):
+    for value, problem in [(np.nan, "NaN"), (np.inf, "inf")]:
+        y_bad = y.astype(float).copy()
+        y_bad[4] = value
+        e = clone(est)
+        _refused_or_sane(e, lambda: e.fit(X, y_bad, groups=g), problem, X, must_refuse=True)
+
+
+@_case
+def _nan_inf_huge_at_adapt(est, X, y, g):
+    fitted = _fitted(est, X, y, g)
+    for value, problem, strict in [(np.nan, "NaN", not get_tags(est).input_tags.allow_nan),
+                                   (np.inf, "inf", True), (1e39, "float32", False)]:
+        e = copy.deepcopy(fitted)
+        _refused_or_sane(e, lambda: e.adapt(_with(X[:8], value, (2, 0)), y[:8]), problem, X,
+                         must_refuse=strict)
+        if e._is_classifier():
+            y_bad = y[:8].astype(float)
+            y_bad[1] = value
+            _refused_or_sane(e, lambda: e.adapt(X[:8], y_bad), problem if value != 1e39
+                             else "class|label", X, must_refuse=value != 1e39)
+        else:
+            y_bad = y[:8].copy()
+            y_bad[1] = value
+            _refused_or_sane(e, lambda: e.adapt(X[:8], y_bad), "y_support", X,
+                             must_refuse=value != 1e39)
+
+
+@_case
+def _nan_inf_huge_at_predict(est, X, y, g):
+    e = _fitted(est, X, y, g).adapt(X[:8], y[:8])
+    for value, problem in [(np.nan, "NaN"), (np.inf, "inf"), (1e39, "float32")]:
+        strict = value != 1e39 and not (value is np.nan and get_tags(est).input_tags.allow_nan)
+        _refused_or_sane(e, lambda: _assert_sane(e, _with(X, value)), problem, X,
+                         must_refuse=strict)
+
+
+@_case
+def _one_class_or_constant_task(est, X, y, g):
+    y = y.copy()
+    y[g == 2] = y[g == 2][0]  # task 2: one class (classification), constant (regression)
+    e = clone(est)
+    _refused_or_sane(e, lambda: e.fit(X, y, groups=g).adapt(X[:8], y[:8]), "class", X)
+    e = _fitted(est, X, y, g)
+    # a one-class support set
+    _refused_or_sane(e, lambda: e.adapt(X[g == 2][:4], y[g == 2][:4]), "class", X)
+
+
+@_case
+def _empty_input(est, X, y, g):
+    problem = r"0 sample|empty|no rows|at least one"
+    e = clone(est)
+    _refused_or_sane(e, lambda: e.fit(X[:0], y[:0], groups=g[:0]), problem, X,
+                     must_refuse=True)
+    e = _fitted(est, X, y, g)
+    _refused_or_sane(e, lambda: e.adapt(X[:0], y[:0]), problem, X, must_refuse=True)
+    try:
+        out = e.predict(X[:0])
+    except ValueError as exc:
+        assert re.search(problem, str(exc)), exc
+    else:
+        assert np.asarray(out).shape == (0,)
+
+
+@_case
+def _one_row_and_tiny_tasks(est, X, y, g):
+    problem = r"row|sample|small|n_shots|class|task"
+    for n_rows in (1, 3):
+        keep = np.concatenate([np.flatnonzero(g == t)[:n_rows] for t in np.unique(g)])
+        e = clone(est)
+        _refused_or_sane(e, lambda: e.fit(X[keep], y[keep], groups=g[keep]), problem, X)
+    e = _fitted(est, X, y, g)
+    for n in (1, 2):
+        _refused_or_sane(e, lambda: e.adapt(X[:n], y[:n]), problem, X)
+
+
+@_case
+def _mismatched_columns(est, X, y, g):
+    e = _fitted(est, X, y, g)
+    wide = np.hstack([X, X[:, :1]])
+    _refused_or_sane(e, lambda: e.adapt(wide[:8], y[:8]), "features", X, must_refuse=True)
+    e.adapt(X[:8], y[:8])
+    _refused_or_sane(e, lambda: e.predict(X[:, :-1]), "features", X, must_refuse=True)
+
+
+@_case
+def _label_types(est, X, y, g):
+    if not is_classifier(est):
+        e = clone(est)
+        text = np.array(["a"] * len(y), dtype=object)
+        _refused_or_sane(e, lambda: e.fit(X, text, groups=g), r"numeric|float|string|number",
+                         X, must_refuse=True)
+        e = _fitted(est, X, y, g)
+        _refused_or_sane(e, lambda: e.adapt(X[:4], np.array(["1.5", "x", 2, 3], dtype=object)),
+                         "y_support", X, must_refuse=True)
+        return
+    for labels in (np.array(["no", "yes"]), np.array([False, True]), np.array([0.0, 1.0]),
+                   np.array([-3, 7])):
+        y_l = labels[y]
+        e = _fitted(est, X, y_l, g).adapt(X[:8], y_l[:8])
+        _assert_sane(e, X)
+        assert set(e.classes_.tolist()) == set(labels.tolist())
+        assert np.asarray(e.predict(X)).dtype.kind == y_l.dtype.kind
+    mixed = np.array(["no", 1] * (len(y) // 2), dtype=object)
+    e = clone(est)
+    _refused_or_sane(e, lambda: e.fit(X, mixed, groups=g), r"mix|type|str", X,
+                     must_refuse=True)
+    e = _fitted(est, X, y, g)
+    _refused_or_sane(e, lambda: e.adapt(X[:4], mixed[:4]), r"mix|type|str", X,
+                     must_refuse=True)
+
+
+@_case
+def _sparse_input(est, X, y, g):
+    X_sp = sp.csr_matrix(X)
+    e = clone(est)
+    state = _refused_or_sane(e, lambda: e.fit(X_sp, y, groups=g).adapt(X_sp[:8], y[:8]),
+                             "sparse", X)
+    if state == "sane":
+        _assert_sane(e, X_sp)
+
+
+@_case
+def _pandas_in_numpy_out(est, X, y, g):
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=cols)
+    e = _fitted(est, df, pd.Series(y), g)
+    np.testing.assert_array_equal(e.feature_names_in_, cols)
+    e.adapt(df.iloc[:8], pd.Series(y[:8]))
+    assert isinstance(e.predict(df), np.ndarray)
+    _assert_sane(e, df)
+    with pytest.raises(ValueError, match="feature names"):
+        e.predict(df[cols[::-1]])  # reordered columns are not silently misread
+    # numpy in after pandas fit, and pandas in after numpy fit: same numbers
+    e2 = _fitted(est, X, y, g).adapt(X[:8], y[:8])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "X does not have valid feature names"
+        np.testing.assert_allclose(_numbers(e, X), _numbers(e2, df))
+
+
+def _numbers(est, X):
+    if hasattr(est, "predict_proba"):
+        return est.predict_proba(X)
+    pred = np.asarray(est.predict(X))
+    return pred if pred.dtype.kind == "f" else pred.astype(str) == pred.astype(str)[0]
+
+
+def _absurd_values(constraints):
+    """Values no constraint of a parameter accepts (a negative number, a word)."""
+    from sklearn.utils._param_validation import make_constraint
+
+    made = [make_constraint(c) for c in constraints]
+    return [v for v in (-5, -0.5, "banana") if not any(c.is_satisfied_by(v) for c in made)]
+
+
+@_case
+def _absurd_parameters(est, X, y, g):
+    checked = 0
+    for name, constraints in est._parameter_constraints.items():
+        if name not in est.get_params(deep=False) or constraints == "no_validation":
+            continue
+        for value in _absurd_values(constraints):
+            e = clone(est).set_params(**{name: value})
+            with pytest.raises(InvalidParameterError, match=rf"'{name}' parameter"):
+                e.fit(X, y, groups=g)
+            checked += 1
+    assert checked >= 2
+
+
+@_case
+def _before_fit(est, X, y, g):
+    for call in (lambda e: e.predict(X), lambda e: e.adapt(X[:8], y[:8]),
+                 lambda e: e.score(X, y, groups=g)):
+        with pytest.raises(NotFittedError):
+            call(clone(est))
+
+
+@_case
+def _pickle_after_fit_and_adapt_and_determinism(est, X, y, g):
+    e = _fitted(est, X, y, g)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zero_shot = None
+        try:
+            zero_shot = _numbers(e, X)
+        except NotFittedError:  # per-task labels: no zero-shot model
+            pass
+        if zero_shot is not None:
+            np.testing.assert_array_equal(_numbers(pickle.loads(pickle.dumps(e)), X),
+                                          zero_shot)
+        e.adapt(X[:8], y[:8])
+        adapted = _numbers(e, X)
+        np.testing.assert_array_equal(_numbers(pickle.loads(pickle.dumps(e)), X), adapted)
+        # a second fit with the same random_state gives the same model
+        np.testing.assert_array_equal(_numbers(_fitted(est, X, y, g).adapt(X[:8], y[:8]), X),
+                                      adapted)
+
+
+@pytest.mark.parametrize("case", sorted(_CASES))
+@pytest.mark.parametrize("name, est", INSTANCES, ids=_ids(INSTANCES))
+def test_bad_input_matrix(name, est, case):
+    X, y, g = _data(est)
+    _CASES[case](est, X, y, g)
+
+
+# -- faults ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_model_fitted_on_cuda_loads_on_cpu_only_machine(name, est, monkeypatch):
+    """Pickle as a CUDA machine would (every tensor tagged 'cuda:0'), load without CUDA."""
+    import torch
+    import torch.serialization as ts
+
+    X, y, g = _data(est)
+    e = _fitted(est, X, y, g).adapt(X[:8], y[:8])
+    expected = _numbers(e, X)
+    with monkeypatch.context() as m:
+        m.setattr(ts, "location_tag", lambda storage: "cuda:0")
+        blob = pickle.dumps(e)
+    assert b"cuda:0" in blob
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    loaded = pickle.loads(blob)
+    np.testing.assert_allclose(_numbers(loaded, X), expected)
+    tensors = [v for v in vars(loaded).values() if isinstance(v, torch.Tensor)]
+    tensors += [v for d in vars(loaded).values() if isinstance(d, dict)
+                for v in d.values() if isinstance(v, torch.Tensor)]
+    assert all(t.device.type == "cpu" for t in tensors)
+    # a copy made by score is shallow: the same fitted objects
+    assert all(a is b for a, b in zip(vars(copy.copy(e)).values(), vars(e).values()))

@@ -194,8 +194,8 @@ def test_callback_hooks_between_backward_and_step_and_on_validation():
             return value + 1.0
 
     class Loop(_Loop):
-        def _callbacks(self, desc, reference=None):
-            return super()._callbacks(desc, reference) + [Halve()]
+        def _callbacks(self, desc, reference=None, shard=None):
+            return super()._callbacks(desc, reference, shard) + [Halve()]
 
     loop = Loop(max_iter=10)
     loop._train_loop([p], _quadratic_step(p), lambda: 0.5)

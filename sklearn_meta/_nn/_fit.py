@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from ..utils._seeds import continued_seed, seed_of
+from ._distributed import _start
 from ._replay import with_replay
 
 __all__ = []  # private
@@ -49,11 +50,12 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
     ``task_picker(rng, n_new=, n_total=)`` then draws the task indices of each meta-batch
     in the combined set. ``holdout``: hold out validation tasks when ``early_stopping``.
     """
+    device = est._device()
     seed = seed_of(est.random_state)
+    shard, seed = _start(est, tasks, seed, device, warm)  # distributed: rank 0's seed
     if warm:
         seed = continued_seed(seed, est.n_iter_)
     rng = np.random.default_rng(seed)
-    device = est._device()
     if holdout:
         train_idx, val_idx = est._train_split(tasks.n_tasks, rng)
     else:  # partial_fit holds out no validation tasks
@@ -64,6 +66,8 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
     if task_picker is not None and n_new < train.n_tasks:
         sampler.task_picker = partial(task_picker, n_new=n_new, n_total=train.n_tasks)
     run = init(tasks, sampler, seed, device)
+    if shard is not None:  # each rank computes its tasks of the global meta-batch
+        sampler = shard.wrap(sampler)
     score = None
     if len(val_idx):
         episodes = est._sampler(tasks.subset(val_idx), np.random.default_rng(seed + 1),
@@ -78,6 +82,6 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
     with torch.random.fork_rng(devices=[]):  # dropout etc.: seeded, global RNG untouched
         torch.manual_seed(seed)
         est._train_loop(run.params, step, score, desc=type(est).__name__, warm=warm,
-                        reference=run.reference)
+                        reference=run.reference, shard=shard)
     run.finish()
     return est

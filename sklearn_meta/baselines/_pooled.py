@@ -1,11 +1,13 @@
 """The pooled baseline: one estimator fitted on the rows of all tasks."""
 
+from numbers import Integral
+
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
-from ._wrapped import _WrappedEstimatorMixin
+from ._wrapped import _Constant, _WrappedEstimatorMixin
 
 
 @fill_doc
@@ -26,7 +28,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     refit : bool, default=False
         Whether ``adapt`` refits the estimator with the support rows added.
     support_weight : int, default=1
-        How many times each support row is repeated when refitting.
+        How many times each support row is repeated when refitting (>= 1).
     label_space : {"auto", "shared"}, default="auto"
         Pooling needs one label set shared by all tasks; ``"per_task"``
         labels are refused.
@@ -60,7 +62,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
         **_WrappedEstimatorMixin._parameter_constraints,
         "label_space": [StrOptions({"auto", "shared"})],
         "refit": ["boolean"],
-        "support_weight": [int],
+        "support_weight": [Interval(Integral, 1, None, closed="left")],
     }
 
     def __init__(self, estimator, *, n_shots=5, refit=False, support_weight=1,
@@ -85,8 +87,12 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     def _adapt(self, X, y, X_unlabeled):
         if not self.refit:
+            # nothing to learn, but the support rows are checked as predict checks
+            # rows (the wrapped estimator refuses NaN it cannot handle, wrong columns)
+            if not isinstance(self.estimator_, _Constant):
+                self.estimator_.predict(X)
             return None
-        reps = max(int(self.support_weight), 1)
+        reps = int(self.support_weight)
         X_all = np.vstack([self._train_X] + [X] * reps)
         y_all = np.concatenate([self._train_y] + [y] * reps)
         return self._fit_model(X_all, y_all)

@@ -31,6 +31,11 @@ class _WrappedEstimatorMixin(BaseMetaEstimator):
     def _allow_nan(self):
         return get_tags(self._reference_estimator()).input_tags.allow_nan
 
+    def _finite_check(self):
+        # as scikit-learn's meta-estimators: the wrapped estimator checks NaN and
+        # infinity itself (a Pipeline that imputes does not declare allow_nan)
+        return False
+
     def _supports(self, name):
         return hasattr(self._reference_estimator(), name)
 

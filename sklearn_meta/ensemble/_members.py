@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.base import clone
 from scipy.special import expit
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
@@ -46,11 +47,23 @@ def _softmax(scores):
 class _Members:
     """Fitting members and combining their outputs (both task types)."""
 
+    def _allow_nan(self):
+        return get_tags(self._template()).input_tags.allow_nan
+
+    def _finite_check(self):
+        # as scikit-learn's meta-estimators: the members check NaN and infinity
+        # themselves (a Pipeline that imputes does not declare allow_nan)
+        return False
+
     def _template(self):
         return clone(self.estimator if self.estimator is not None else self._default_estimator())
 
     def _fit_member(self, X, y, sample_weight=None):
         """A clone of the estimator fitted on ``(X, y)`` (weighted if given)."""
+        if sample_weight is not None and sample_weight.max(initial=0.0) <= 0:
+            # an expert without any task yet (e.g. identical tasks, all-constant
+            # features: k-means found fewer clusters): fit it on all rows
+            sample_weight = None
         if sample_weight is not None:
             keep = sample_weight > 1e-3 * sample_weight.max()
             X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
@@ -76,6 +89,8 @@ class _Members:
         """
         kinds = {type(m) for m in models}
         if len(kinds) != 1 or kinds.pop() not in self._LINEAR:
+            return None
+        if not np.isfinite(X).all():  # let the models' own predict refuse NaN/inf
             return None
         if any(getattr(m, "n_features_in_", X.shape[1]) != X.shape[1] for m in models):
             return None

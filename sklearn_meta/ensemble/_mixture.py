@@ -1,5 +1,6 @@
 """Mixture of experts: K experts over clusters of tasks and a learned gate."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -113,6 +114,11 @@ class _MixtureOfExpertsMixin:
         used = np.flatnonzero(row_resp.sum(axis=0) > 1e-6)
         if used.size < 2:
             return None
+        # the experts may impute NaN themselves (a Pipeline); the gate fills column means
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column
+            self._gate_fill = np.nan_to_num(np.nanmean(X, axis=0))
+        X = self._gate_input(X)
         Xr = np.tile(X, (used.size, 1))
         labels = np.repeat(used, X.shape[0])
         weights = row_resp[:, used].T.ravel()
@@ -129,8 +135,12 @@ class _MixtureOfExpertsMixin:
         if self.gate_ is None:
             out[:, np.argmax(self.mixing_weights_)] = 1.0
         else:
-            out[:, self.gate_.classes_] = self.gate_.predict_proba(X)
+            out[:, self.gate_.classes_] = self.gate_.predict_proba(self._gate_input(X))
         return out
+
+    def _gate_input(self, X):
+        nan = np.isnan(X)
+        return np.where(nan, self._gate_fill, X) if nan.any() else X
 
     def _adapt(self, X, y, X_unlabeled):
         rows = X if X_unlabeled is None else np.vstack([X, X_unlabeled])

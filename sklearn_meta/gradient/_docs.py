@@ -72,6 +72,13 @@ PARAMS = {
     Where to compute; ``"auto"`` uses CUDA when available. Fitted parameters are stored
     on the CPU, so a model fitted on a GPU pickles and predicts on a CPU-only machine
     (with ``device="auto"`` or ``"cpu"``).""",
+    "distributed": """distributed : {"auto", True, False}, default="auto"
+    Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
+    script launched with ``torchrun``): every rank draws the same meta-batch and
+    computes the meta-gradient of its slice of the tasks, the meta-gradients are
+    all-reduced, and all ranks end with the meta-parameters of a one-process fit.
+    ``"auto"``: when a process group is initialised; ``True``: an error when none is;
+    ``False``: this process alone.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
     Seeds the initial weights, the meta-training episodes and ``score``'s episodes;
     results are reproducible on the CPU for a fixed value.""",

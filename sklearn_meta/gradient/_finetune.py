@@ -78,6 +78,7 @@ class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -105,6 +106,7 @@ class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -151,6 +153,7 @@ class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -175,6 +178,7 @@ class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

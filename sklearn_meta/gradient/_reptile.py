@@ -63,6 +63,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -90,6 +91,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
@@ -134,6 +136,7 @@ class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
         tol=1e-4,
         lr_schedule="constant",
         device="auto",
+        distributed="auto",
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -158,6 +161,7 @@ class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
         self.tol = tol
         self.lr_schedule = lr_schedule
         self.device = device
+        self.distributed = distributed
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

@@ -164,6 +164,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         replay_ratio=0.5,
         label_space="auto",
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -190,6 +191,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         self.replay_ratio = replay_ratio
         self.label_space = label_space
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state

@@ -218,6 +218,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         replay_ratio=0.5,
         label_space="auto",
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -244,6 +245,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         self.replay_ratio = replay_ratio
         self.label_space = label_space
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
@@ -391,6 +393,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         replay_buffer_size=100,
         replay_ratio=0.5,
         device="auto",
+        distributed="auto",
         verbose=0,
         warm_start=False,
         random_state=None,
@@ -415,6 +418,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
         self.device = device
+        self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 from ..base import BaseMetaEstimator, _seed
 from ..baselines._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
-from ..tasks import split_support_query
+from ..tasks import _task_name, split_support_query
 
 
 def _selector_docs(item):
@@ -131,11 +131,12 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         raise NotImplementedError
 
     # -- fitting -----------------------------------------------------------------
-    def _fit_candidate(self, candidate, X, y):
+    def _fit_candidate(self, candidate, X, y, return_error=False):
         """Clone and fit a candidate; a one-class support set gets a constant.
 
         None when the candidate cannot be fitted on these rows (it is then
-        scored as the worst and skipped at adaptation).
+        scored as the worst and skipped at adaptation); with ``return_error``
+        the ValueError it raised instead.
         """
         if self._is_classifier() and np.unique(y).size < 2:
             return DummyClassifier(strategy="prior").fit(X, y)
@@ -147,11 +148,25 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         try:
             model.fit(X, y)
             model.predict(X[:1])
-        except ValueError:
+        except ValueError as exc:
+            if not return_error and not np.isfinite(X).all():
+                raise  # the candidate refuses NaN/infinity: the data, not the size
             # e.g. k nearest neighbours with fewer than k support rows: this
             # candidate cannot learn from so few rows
-            return None
-        return model
+            return exc if return_error else None
+        return None if return_error else model
+
+    def _no_candidate_error(self, X, y, where):
+        """The ValueError when no candidate can be fitted on ``(X, y)``, with the
+        reason the first one gave (NaN in X, too few rows...)."""
+        name, cand = self._candidates()[0]
+        reason = self._fit_candidate(cand, X, y, return_error=True)
+        why = f" ({name} raised: {str(reason).rstrip('.')})" if reason is not None else ""
+        return ValueError(
+            f"no candidate could be fitted on {where}{why}. Fix the data (e.g. impute "
+            "missing values in a Pipeline candidate), give more rows or a candidate "
+            "that learns from very few."
+        )
 
     def _meta_fit(self, tasks):
         candidates = [c for _, c in self._candidates()]
@@ -184,10 +199,19 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             )
         feats = np.array([results[i][0] for i in kept])
         scores = np.array([results[i][1] for i in kept])
+        if np.isnan(scores).all():
+            X_t, y_t = tasks[kept[0]]
+            raise self._no_candidate_error(
+                X_t, y_t, f"the few-shot episodes of any training task (e.g. task "
+                f"{_task_name(tasks.task_ids[kept[0]])})")
         self.metafeatures_ = feats
         self.task_scores_ = scores
-        self._mf_mean = feats.mean(axis=0)
-        scale = feats.std(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN columns
+            # a meta-feature that overflowed (features around 1e30) counts as missing
+            finite = np.where(np.isfinite(feats), feats, np.nan)
+            self._mf_mean = np.nan_to_num(np.nanmean(finite, axis=0))
+            scale = np.nan_to_num(np.nanstd(finite, axis=0))
         self._mf_scale = np.where(scale > 1e-12, scale, 1.0)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)       # all-NaN rows
@@ -195,7 +219,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             hi = np.nanmax(scores, axis=1, keepdims=True)
         relative = np.where(hi > lo, (scores - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
         relative = np.where(np.isnan(scores), 0.0, relative)   # could not fit: worst
-        Z = (feats - self._mf_mean) / self._mf_scale
+        Z = self._standardise(feats)
         # relevance of every meta-feature: its largest absolute correlation
         # with a candidate's relative score across tasks (a learned metric)
         rc = relative - relative.mean(axis=0)
@@ -213,22 +237,36 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
                 if self.estimator_ is not None:
                     break
 
+    def _standardise(self, feats):
+        """Standardised meta-features; a missing (non-finite) one is the mean (0), so
+        that the meta-model (nearest neighbours) never sees NaN."""
+        Z = (feats - self._mf_mean) / self._mf_scale
+        return np.where(np.isfinite(Z), Z, 0.0)
+
     # -- adaptation ----------------------------------------------------------------
     def _predicted_scores(self, X, y):
         if self._is_classifier():
             y = _local_codes(y)
         feats = _metafeatures(X, y, np.array([0, X.shape[0]]),
                               classification=self._is_classifier())
-        Z = (feats - self._mf_mean) / self._mf_scale * self.metafeature_weights_
+        Z = self._standardise(feats) * self.metafeature_weights_
         pred = self.meta_model_.predict(Z)
         return np.asarray(pred, dtype=np.float64).reshape(-1)
 
     def _rank(self, X_support, y_support):
         """Candidate positions for a support set, best first (state unchanged)."""
         check_is_fitted(self)
-        X = self._validate_X(X_support)
+        X = self._validate_X(X_support, name="X_support")
         y = column_or_1d(np.asarray(y_support))
-        y = _local_codes(y) if self._is_classifier() else y.astype(np.float64)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X_support has {X.shape[0]} rows but y_support has {y.shape[0]}; they "
+                "must have the same number of rows."
+            )
+        if self._is_classifier():
+            y = _local_codes(y)
+        else:
+            y = self._check_regression_targets(y, "y_support")
         return np.argsort(-self._predicted_scores(X, y), kind="stable")
 
     def _adapt(self, X, y, X_unlabeled):
@@ -240,10 +278,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
             if model is not None:
                 ranking = np.r_[i, ranking[ranking != i]]
                 return _SelectionState(model, ranking, predicted)
-        raise ValueError(
-            f"no candidate could be fitted on the {X.shape[0]} support rows; give "
-            "more rows or a candidate that learns from very few."
-        )
+        raise self._no_candidate_error(X, y, f"the {X.shape[0]} support rows")
 
     def _model(self, state):
         return self.estimator_ if state is None else state.model

@@ -46,6 +46,13 @@ replay_ratio : float, default=0.5
     "torch_runtime": """\
 device : {"auto", "cpu", "cuda"}, default="auto"
     Where to compute; the fitted model is stored on the CPU.
+distributed : {"auto", True, False}, default="auto"
+    Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
+    script launched with ``torchrun``): every rank draws the same meta-batch and
+    computes the meta-gradient of its slice of the tasks, the meta-gradients are
+    all-reduced, and all ranks end with the meta-parameters of a one-process fit.
+    ``"auto"``: when a process group is initialised; ``True``: an error when none is;
+    ``False``: this process alone.
 verbose : int, default=0
     Show a progress bar of meta-training.
 warm_start : bool, default=False

@@ -1,0 +1,113 @@
+"""Distributed meta-training: 2 gloo ranks launched with torch.distributed.run.
+
+The ranks run tests/_distributed_fits.py (small MAML, Reptile and ProtoNet fits); the
+test fits the same estimators in this process and compares.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+import _distributed_fits
+from _distributed_fits import FITS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.skipif(
+    not (dist.is_available() and dist.is_gloo_available()),
+    reason="this torch has no gloo backend",
+)
+
+
+@pytest.fixture(scope="module")
+def ranks(tmp_path_factory):
+    """What each of the 2 ranks learned (a list, rank order)."""
+    out = tmp_path_factory.mktemp("distributed")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), os.environ.get("PYTHONPATH", "")]), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           "--nproc_per_node=2", str(Path(_distributed_fits.__file__)), str(out)]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return [torch.load(out / f"rank{r}.pt", weights_only=False) for r in range(2)]
+
+
+@pytest.fixture(scope="module")
+def single():
+    """The same fits in this process alone (no process group: distributed='auto' is off)."""
+    assert not dist.is_initialized()
+    return {name: _distributed_fits.fit(name)[0] for name in FITS}
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_ranks_end_with_identical_meta_parameters(ranks, name):
+    a, b = ranks[0][name], ranks[1][name]
+    assert ranks[0]["world_size"] == 2
+    assert a["n_iter"] == b["n_iter"]
+    assert a["loss_curve"] == b["loss_curve"]
+    assert a["validation_scores"] == b["validation_scores"]
+    for k in a["params"]:
+        np.testing.assert_array_equal(a["params"][k], b["params"][k])
+    np.testing.assert_array_equal(a["prediction"], b["prediction"])
+
+
+@pytest.mark.parametrize("name", list(FITS))
+def test_matches_the_one_process_fit(ranks, single, name):
+    d, s = ranks[0][name], single[name]
+    # the same early-stopping decision and history
+    assert d["n_iter"] == s["n_iter"]
+    np.testing.assert_allclose(d["loss_curve"], s["loss_curve"], rtol=1e-5, atol=1e-7)
+    if s["validation_scores"] is not None:
+        np.testing.assert_allclose(d["validation_scores"], s["validation_scores"], rtol=1e-5)
+    np.testing.assert_allclose(d["prediction"], s["prediction"], rtol=1e-5, atol=1e-6)
+    names = list(s["params"])
+    if name == "protonet":
+        # prototypical distances do not change when every embedding moves by the same
+        # vector: the gradient of the last layer's bias is 0 up to rounding, and Adam
+        # turns that rounding noise into steps. It is not part of what was learned.
+        names.remove("net.2.bias")
+    scale = max(np.abs(s["params"][k]).max() for k in names)
+    for k in names:
+        np.testing.assert_allclose(d["params"][k], s["params"][k], rtol=1e-5,
+                                   atol=1e-5 * scale, err_msg=k)
+
+
+def test_each_rank_computes_its_slice_of_the_meta_batch(ranks, single):
+    # meta_batch_size=5 on 2 ranks: rank 0 embeds tasks 0, 2, 4 of every meta-batch,
+    # rank 1 tasks 1, 3
+    assert set(ranks[0]["protonet"]["batch_sizes"]) == {3}
+    assert set(ranks[1]["protonet"]["batch_sizes"]) == {2}
+    assert set(single["protonet"]["batch_sizes"]) == {5}
+
+
+def test_only_rank_0_shows_a_progress_bar(ranks):
+    assert "ProtoNetClassifier" in ranks[0]["protonet_stderr"]
+    assert ranks[1]["protonet_stderr"] == ""
+
+
+def test_ranks_with_different_tasks_fail_alike_instead_of_hanging(ranks):
+    for r in ranks:
+        assert r["mismatch"] is not None
+        assert "n_tasks: rank 0: 30, rank 1: 29" in r["mismatch"]
+        assert "same tasks" in r["mismatch"]
+
+
+def test_distributed_true_without_a_process_group_says_what_to_do():
+    make_est, make_data = FITS["reptile"]
+    X, y, groups, _ = make_data()
+    with pytest.raises(ValueError, match="torchrun"):
+        make_est().set_params(distributed=True).fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize("value", ["yes", 2, None])
+def test_bad_distributed_value_is_refused(value):
+    make_est, make_data = FITS["reptile"]
+    X, y, groups, _ = make_data()
+    with pytest.raises(ValueError, match="distributed"):
+        make_est().set_params(distributed=value).fit(X, y, groups=groups)
