@@ -152,6 +152,7 @@ class _EpisodeSampler:
         self._block_key = np.repeat(np.arange(len(block_start), dtype=np.float64), block_count)
         self._perm = None
         self._draws = 0
+        self._arange, self._ones = {}, {}  # per-shape constants of the draws
         rows_per_batch = max(1, self.meta_batch_size * self._need)
         self._reshuffle_every = max(1, n_rows // rows_per_batch)
 
@@ -177,14 +178,30 @@ class _EpisodeSampler:
         self._draws += 1
         count = self._block_count[blocks][:, None]
         offset = (self.rng.random((len(blocks), 1)) * count).astype(np.int64)
-        j = np.arange(need)[None, :]
+        j = self._positions(need)
         pos = self._block_start[blocks][:, None] + (offset + j) % count
         return self._perm[pos], j < count
 
+    def _positions(self, need):
+        j = self._arange.get(need)
+        if j is None:
+            j = self._arange[need] = np.arange(need)[None, :]
+        return j
+
+    def _mask(self, mask):
+        """Float tensor of ``mask``; all-ones masks (every task big enough) are cached."""
+        if mask.all():
+            ones = self._ones.get(mask.shape)
+            if ones is None:
+                ones = self._ones[mask.shape] = torch.ones(
+                    mask.shape, device=self.device, dtype=self.X.dtype)
+            return ones
+        return torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
+
     def _tensors(self, rows, mask):
         rows_t = torch.as_tensor(rows, device=self.device)
-        m = torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
-        return self.X[rows_t], self.y[rows_t], m
+        return self.X[rows_t], self.y[rows_t], self._mask(mask)
+
 
     # --- public -------------------------------------------------------------------
     #: ``task_picker(rng) -> task indices`` of one meta-batch, replacing the uniform
@@ -223,9 +240,10 @@ class _EpisodeSampler:
             mine = self._mine(len(tasks))
             tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
             ns = self.n_support
-            X_s, y_s, m_s = self._tensors(rows[:, :ns], valid[:, :ns])
-            X_q, y_q, m_q = self._tensors(rows[:, ns:], valid[:, ns:])
-            return _Episodes(X_s, y_s, m_s, X_q, y_q, m_q, tasks=tasks)
+            # one gather for support and query rows (views of it), fewer ops per batch
+            X, y, _ = self._tensors(rows, valid[:, :0])
+            return _Episodes(X[:, :ns], y[:, :ns], self._mask(valid[:, :ns]), X[:, ns:],
+                             y[:, ns:], self._mask(valid[:, ns:]), tasks=tasks)
 
         T, W, S, Q = len(tasks), self.n_way, self.n_shots, self.n_queries
         n_elig = self._n_elig[tasks]

@@ -1,29 +1,16 @@
-"""Shared torch conventions of the torch-based meta-learners.
-
-One place for what every torch learner of sklearn-meta needs and does the same way:
+"""What every torch meta-learner shares: devices, parameter constraints, the base class.
 
 - :func:`_resolve_device`: ``device="auto"|"cpu"|"cuda"`` to a :class:`torch.device`,
   with a clear error when CUDA is asked for and unavailable.
-- :func:`_make_mlp` / :func:`_build_module`: the default MLP (``hidden_layer_sizes``,
-  ``activation`` with scikit-learn's names) or a user's ``module`` callable
-  ``(n_inputs, n_outputs) -> nn.Module``; weights are drawn from ``random_state`` only, so
-  a clone builds fresh, reproducible weights.
-- :func:`_seed` (from :mod:`sklearn_meta.base`) / :func:`_numpy_rng`: one integer seed per
-  fit derived from ``random_state``.
-- :class:`_TorchMetaLearnerMixin`: the reusable meta-training loop
-  (:meth:`~_TorchMetaLearnerMixin._train_loop`): Adam on the meta-parameters, a
-  per-iteration history (``loss_curve_``, ``validation_scores_``), early stopping on
-  held-out validation tasks that restores the best meta-parameters, an optional
-  plateau schedule for ``meta_lr``, a divergence guard (a non-finite loss, or one over
-  ``_EXPLOSION`` times its starting value, stops training,
-  keeps the best parameters and warns with the iteration), a tqdm progress bar when
-  ``verbose``, and CPU storage of the fitted parameters so that a model fitted on CUDA
-  pickles and loads on a CPU-only machine.
+- ``_TORCH_PARAMETER_CONSTRAINTS``: the constructor parameters every torch learner has
+  (scikit-learn's names: ``max_iter``, ``tol``, ``early_stopping``...).
+- :class:`_TorchMetaLearnerMixin`: the trainer's callbacks (:mod:`._nn._trainer`), the
+  whole-network fit of the metric and model-based learners (through
+  :func:`._nn._fit.fit_episodes`), ``partial_fit`` with experience replay, and the
+  private device cache (``_device_cache``, dropped by ``__getstate__``), so that a
+  model fitted on CUDA pickles and loads on a CPU-only machine.
 
-The loop is algorithm-agnostic: a learner hands it the list of meta-parameters and a
-``step(iteration) -> (loss, grads)`` function (``grads=None`` means "call
-``loss.backward()``"; a tuple of tensors is used as the gradient, e.g. Reptile's
-pseudo-gradient), plus an optional ``score()`` on validation tasks.
+The default MLP and the ``module`` builder are in :mod:`._nn._modules`.
 """
 
 import copy

@@ -1,6 +1,7 @@
 """Structure checks of the package: no import cycle, no stack inspection, flat MROs."""
 
 import ast
+import re
 import importlib
 import inspect
 import pkgutil
@@ -122,3 +123,28 @@ def test_families_do_not_import_each_others_private_modules():
             if len(p) >= 3 and p[1] in families and p[1] != parts[1] and p[2].startswith("_"):
                 if parts[1] in {"gradient", "metric", "model_based", "continual"}:
                     pytest.fail(f"{name} imports {mod}")
+
+
+def _documented_params(doc):
+    lines = inspect.cleandoc(doc).split("\n")
+    start = lines.index("Parameters") + 2
+    names = []
+    for line in lines[start:]:
+        if line and set(line) == {"-"}:  # the next section's underline
+            names.pop()  # its title was read as a parameter line
+            break
+        m = re.match(r"^(\*{0,2}[\w, *]+?) :", line)
+        if m and not line.startswith(" "):
+            names += [n.strip().lstrip("*") for n in m.group(1).split(",")]
+        elif line and not line.startswith(" "):
+            names.append(line.strip())  # a section title without " : "
+    return [n for n in names if n]
+
+
+@pytest.mark.parametrize("cls", _public_estimators(), ids=lambda c: c.__name__)
+def test_documented_parameters_match_init(cls):
+    """Every public estimator has its own docstring, documenting exactly ``__init__``."""
+    doc = cls.__dict__.get("__doc__")
+    assert doc, f"{cls.__name__} has no docstring of its own"
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    assert sorted(_documented_params(doc)) == sorted(params)

@@ -18,6 +18,7 @@ The estimator provides ``_sampler(tasks, rng, device)`` and the torch mixin's
 ``_train_split`` / ``_train_loop`` / ``_device``.
 """
 
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Callable, NamedTuple, Optional
 
@@ -76,12 +77,26 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
         def score():
             return run.score(episodes)
 
-    def step(it):
-        return run.step(sampler.sample())
+    # One process: the next meta-batch is drawn in a worker thread while this one trains
+    # (the sampler's numpy and indexing work overlaps torch's backward pass, which
+    # releases the GIL). One thread draws every batch in order, so the episodes are
+    # those of a plain loop and the fit stays deterministic. Distributed: in the loop
+    # (the shard reads the share of the batch being trained).
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="episodes") as pool:
+        if shard is None:
+            pending = [pool.submit(sampler.sample)]
 
-    with torch.random.fork_rng(devices=[]):  # dropout etc.: seeded, global RNG untouched
-        torch.manual_seed(seed)
-        est._train_loop(run.params, step, score, desc=type(est).__name__, warm=warm,
-                        reference=run.reference, shard=shard)
+            def step(it):
+                episodes = pending.pop().result()
+                pending.append(pool.submit(sampler.sample))
+                return run.step(episodes)
+        else:
+            def step(it):
+                return run.step(sampler.sample())
+
+        with torch.random.fork_rng(devices=[]):  # dropout etc.: seeded, global RNG kept
+            torch.manual_seed(seed)
+            est._train_loop(run.params, step, score, desc=type(est).__name__, warm=warm,
+                            reference=run.reference, shard=shard)
     run.finish()
     return est

@@ -5,8 +5,9 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ._base import CLASSIFIER_CONSTRAINTS, FINETUNE, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
-from ._docs import document
+from ._docs import PARAMS
 
 __all__ = ["FineTuneClassifier", "FineTuneRegressor"]
 
@@ -19,26 +20,47 @@ _FINE_TUNE_CONSTRAINTS = {
 }
 
 
-_SUMMARY = """Pretrain on the pooled tasks, fine-tune on the support set ({what}).
+@fill_doc(**PARAMS)
+class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    """Pretrain on the pooled tasks, fine-tune on the support set (classification).
 
-The transfer-learning baseline of few-shot learning [1]_: ``fit`` trains the network on
-all rows of all training tasks together (Adam with ``meta_lr``, minibatches of
-``meta_batch_size`` tasks); ``adapt`` runs ``adapt_steps`` gradient steps of ``inner_lr``
-on the support set, on the last layer (``fine_tune="head"``) or on every layer.{extra}"""
+    The transfer-learning baseline of few-shot learning [1]_: ``fit`` trains the network on
+    all rows of all training tasks together (Adam with ``meta_lr``, minibatches of
+    ``meta_batch_size`` tasks); ``adapt`` runs ``adapt_steps`` gradient steps of ``inner_lr``
+    on the support set, on the last layer (``fine_tune="head"``) or on every layer.
+    When tasks have their own label sets, pretraining has one output per (task, class) and
+    adaptation fits a new, zero-initialised ``n_way``-class last layer (Chen et al.'s
+    "Baseline"); this needs the default MLP.
 
-_REFS = """.. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
-   Few-shot Classification", ICLR 2019."""
+    Parameters
+    ----------
+    %(network_params)s
+    %(episode_params)s
+    %(inner_lr)s
+    %(adapt_steps)s
+    %(fine_tune)s
+    %(label_params)s
+    %(training_params)s
+    %(replay_params)s
 
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+    %(classes_attributes)s
 
-@document(
-    _SUMMARY.format(what="classification", extra="""
-When tasks have their own label sets, pretraining has one output per (task, class) and
-adaptation fits a new, zero-initialised ``n_way``-class last layer (Chen et al.'s
-"Baseline"); this needs the default MLP."""),
-    see_also="""MAMLClassifier : Meta-learns the initialisation for fine-tuning instead.
-sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
-    references=_REFS,
-    examples="""
+    See Also
+    --------
+    MAMLClassifier : Meta-learns the initialisation for fine-tuning instead.
+    sklearn_meta.baselines.PerTaskEstimator : No transfer at all.
+
+    References
+    ----------
+    .. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
+       Few-shot Classification", ICLR 2019.
+
+    Examples
+    --------
     >>> from sklearn_meta.datasets import make_classification_tasks
     >>> from sklearn_meta.gradient import FineTuneClassifier
     >>> data = make_classification_tasks(n_tasks=20, n_features=5, per_task_labels=True,
@@ -48,9 +70,8 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
-    """,
-)
-class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    """
+
     _algorithm = FINETUNE
     _parameter_constraints = {**CLASSIFIER_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
@@ -113,12 +134,42 @@ class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
 
-@document(
-    _SUMMARY.format(what="regression", extra=""),
-    see_also="""MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
-sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
-    references=_REFS,
-    examples="""
+@fill_doc(**PARAMS)
+class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    """Pretrain on the pooled tasks, fine-tune on the support set (regression).
+
+    The algorithm [1]_ and its parameters are those of :class:`FineTuneClassifier`, with
+    the squared error as the loss and one output.
+
+    Parameters
+    ----------
+    %(network_params)s
+    %(n_shots)s
+    %(n_queries)s
+    %(meta_batch_size)s
+    %(inner_lr)s
+    %(adapt_steps)s
+    %(fine_tune)s
+    %(training_params)s
+    %(replay_params)s
+
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+
+    See Also
+    --------
+    MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
+    sklearn_meta.baselines.PerTaskEstimator : No transfer at all.
+
+    References
+    ----------
+    .. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
+       Few-shot Classification", ICLR 2019.
+
+    Examples
+    --------
     >>> from sklearn_meta.datasets import make_regression_tasks
     >>> from sklearn_meta.gradient import FineTuneRegressor
     >>> data = make_regression_tasks(n_tasks=20, n_features=5, random_state=0)
@@ -126,9 +177,8 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
     (20,)
-    """,
-)
-class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    """
+
     _algorithm = FINETUNE
     _parameter_constraints = {**REGRESSOR_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
