@@ -11,17 +11,25 @@ Three settings:
   one block per task; the support set is ``n_shots * k`` rows of the task drawn without
   replacement (``k`` = number of global classes, 1 for regression), the query set the next
   ``n_queries * k`` rows of the same draw (fewer, masked, when the task is small). Labels
-  are the global codes.
+  are the global codes. A task with fewer than ``n_shots * k + 1`` rows gives all its rows
+  but one as support and one as query: every task with 2 rows or more is used, one-class
+  tasks included.
 - ``"per_task"`` (N-way episodes): per task, ``n_way`` classes drawn at random among those
   with at least ``n_shots`` rows, relabelled ``0..n_way-1`` in random order; ``n_shots``
   support and up to ``n_queries`` query rows per class. Tasks with fewer eligible classes
-  give episodes with fewer classes: ``class_mask`` marks the valid ones.
+  give episodes with fewer classes: ``class_mask`` marks the valid ones. A class with
+  fewer than ``n_shots`` rows (but 2 or more) gives all its rows but one as support.
+
+Tasks that give no episode at all (a single row; per-task labels: no class with 2 rows)
+are ``skipped``: never drawn, and counted in one warning (:func:`_warn_skipped`) instead
+of an error. Only a task set without any usable task is an error.
 
 Rows are drawn as a window of a per-block random permutation starting at a uniformly random
 offset (marginally a uniform draw without replacement); the permutation is reshuffled about
 once per pass over the data, so one draw costs O(rows drawn), whatever the task sizes.
 """
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -48,6 +56,34 @@ class _Episodes(NamedTuple):
     class_mask: object = None
     classes: object = None
     tasks: object = None
+
+
+def _warn_skipped(samplers):
+    """One warning for the tasks the ``samplers`` (training, then validation) skip; a
+    ValueError when the training sampler has no usable task."""
+    s0 = samplers[0]
+    if not s0.usable.size:
+        i = int(s0.skipped[0]) if s0.n_tasks else None
+        where = "" if i is None else (
+            f"; task {_task_name(s0.task_ids[i])} has n_samples = {int(s0._task_sizes[i])}"
+        )
+        raise ValueError(
+            f"No task has enough rows for an episode at n_shots={s0.n_shots} "
+            f"({s0.skip_rule}){where}. Give tasks with more rows."
+        )
+    skipped = [(s, i) for s in samplers for i in s.skipped]
+    if not skipped:
+        return
+    n_total = sum(s.n_tasks for s in samplers)
+    names = ", ".join(_task_name(s.task_ids[i]) for s, i in skipped[:5])
+    more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    warnings.warn(
+        f"{len(skipped)} of {n_total} tasks are too small for any episode at "
+        f"n_shots={s0.n_shots} ({s0.skip_rule}) and are not used in meta-training: "
+        f"task(s) {names}{more}. Smaller tasks are used with fewer shots.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 class _EpisodeSampler:
@@ -87,6 +123,7 @@ class _EpisodeSampler:
         rng=None,
         device="cpu",
         dtype=torch.float32,
+        warn=True,
     ):
         self.kind = kind
         self.rng = np.random.default_rng() if rng is None else rng
@@ -108,43 +145,43 @@ class _EpisodeSampler:
             block_start = np.flatnonzero(new)
             block_count = np.diff(np.append(block_start, n_rows))
             block_task = key_task[block_start]
-            eligible = block_count >= self.n_shots
+            # support rows per class: n_shots, or all but one (kept for the query set) of a
+            # class with fewer rows; a class without a support row is not eligible
+            block_shots = np.where(block_count >= self.n_shots, self.n_shots, block_count - 1)
+            usable = np.zeros(self.n_tasks, dtype=bool)
+            usable[block_task[block_count > block_shots]] = True  # some query row
+            eligible = (block_shots >= 1) & usable[block_task]
             n_elig = np.bincount(block_task[eligible], minlength=self.n_tasks)
-            has_query = np.zeros(self.n_tasks, dtype=bool)
-            has_query[block_task[block_count > self.n_shots]] = True
-            bad = np.flatnonzero((n_elig == 0) | ~has_query)
-            if bad.size:
-                i = int(bad[0])
-                counts = block_count[block_task == i].tolist()
-                raise ValueError(
-                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows with class counts "
-                    f"{counts}: too small for n_shots={self.n_shots} (a class needs at "
-                    f"least n_shots rows, and one class one more row for the query set). "
-                    f"Lower n_shots or drop this task."
-                )
-            self.n_way = int(n_elig.max()) if n_way is None else int(n_way)
+            usable &= n_elig > 0
+            self.n_way = int(max(n_elig.max(), 1)) if n_way is None else int(n_way)
             self._elig_blocks = np.flatnonzero(eligible)  # sorted by task
             self._elig_start = np.concatenate([[0], np.cumsum(n_elig)])
             self._n_elig = n_elig
+            self._block_shots = block_shots
             self._need = self.n_shots + self.n_queries
+            rule = ("a class needs 2 rows (1 support and 1 query row); a task at least one "
+                    "such class")
         else:
             order = np.arange(n_rows)
             block_start = starts[:-1].copy()
             block_count = sizes.copy()
             k = 1 if kind == "regression" else int(n_classes)
             self.n_support, self.n_query = self.n_shots * k, self.n_queries * k
-            bad = np.flatnonzero(sizes < self.n_support + 1)
-            if bad.size:
-                i = int(bad[0])
-                raise ValueError(
-                    f"Task {_task_name(task_ids[i])} has {int(sizes[i])} rows (n_samples = "
-                    f"{int(sizes[i])}): too small for "
-                    f"n_shots={self.n_shots} ({self.n_support} support rows"
-                    + (f" = n_shots x {k} classes" if k > 1 else "")
-                    + " and at least one query row). Lower n_shots or drop this task."
-                )
+            # a task smaller than n_support + 1 gives all its rows but one as support
+            self._block_shots = np.clip(sizes - 1, 0, self.n_support)
+            usable = sizes >= 2
             self._need = self.n_support + self.n_query
+            rule = "a task needs 2 rows (1 support and 1 query row)"
 
+        self._block_usable = usable[block_task] if kind == "per_task" else usable
+        self.usable = np.flatnonzero(usable)
+        #: task indices that give no episode (too few rows), and why
+        self.skipped = np.flatnonzero(~usable)
+        self.skip_rule = rule
+        self.task_ids = task_ids
+        self._task_sizes = sizes
+        if warn:
+            _warn_skipped([self])
         self._order = order
         self._block_start = block_start
         self._block_count = block_count
@@ -152,7 +189,6 @@ class _EpisodeSampler:
         self._block_key = np.repeat(np.arange(len(block_start), dtype=np.float64), block_count)
         self._perm = None
         self._draws = 0
-        self._arange, self._ones = {}, {}  # per-shape constants of the draws
         rows_per_batch = max(1, self.meta_batch_size * self._need)
         self._reshuffle_every = max(1, n_rows // rows_per_batch)
 
@@ -178,30 +214,30 @@ class _EpisodeSampler:
         self._draws += 1
         count = self._block_count[blocks][:, None]
         offset = (self.rng.random((len(blocks), 1)) * count).astype(np.int64)
-        j = self._positions(need)
+        j = np.arange(need)[None, :]
         pos = self._block_start[blocks][:, None] + (offset + j) % count
         return self._perm[pos], j < count
 
-    def _positions(self, need):
-        j = self._arange.get(need)
-        if j is None:
-            j = self._arange[need] = np.arange(need)[None, :]
-        return j
-
-    def _mask(self, mask):
-        """Float tensor of ``mask``; all-ones masks (every task big enough) are cached."""
-        if mask.all():
-            ones = self._ones.get(mask.shape)
-            if ones is None:
-                ones = self._ones[mask.shape] = torch.ones(
-                    mask.shape, device=self.device, dtype=self.X.dtype)
-            return ones
-        return torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
-
     def _tensors(self, rows, mask):
         rows_t = torch.as_tensor(rows, device=self.device)
-        return self.X[rows_t], self.y[rows_t], self._mask(mask)
+        m = torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
+        return self.X[rows_t], self.y[rows_t], m
 
+    def _split(self, rows, valid, blocks, n_s, n_q):
+        """Support and query rows and masks of drawn blocks.
+
+        ``rows``/``valid`` (len(blocks), >= n_s + n_q) are draws without replacement: the
+        support set is the first ``shots`` of them (``n_s``, or all rows but one of a
+        smaller block), the query set the next ``n_q``.
+        """
+        shots = self._block_shots[blocks][:, None]
+        count = self._block_count[blocks][:, None]
+        m_s = valid[:, :n_s] & (np.arange(n_s)[None, :] < shots)
+        pos_q = shots + np.arange(n_q)[None, :]
+        m_q = (pos_q < count) & self._block_usable[blocks][:, None]
+        pos_q = np.minimum(pos_q, rows.shape[1] - 1)
+        m_q &= np.take_along_axis(valid, pos_q, axis=1)
+        return rows[:, :n_s], m_s, np.take_along_axis(rows, pos_q, axis=1), m_q
 
     # --- public -------------------------------------------------------------------
     #: ``task_picker(rng) -> task indices`` of one meta-batch, replacing the uniform
@@ -226,30 +262,35 @@ class _EpisodeSampler:
         return slice(rank, None, world)
 
     def sample_tasks(self):
-        """Indices of ``meta_batch_size`` tasks (without replacement when possible)."""
+        """Indices of ``meta_batch_size`` usable tasks (without replacement when
+        possible)."""
         if self.task_picker is not None:
             return np.asarray(self.task_picker(self.rng), dtype=np.int64)
-        B = self.meta_batch_size
-        return self.rng.choice(self.n_tasks, size=B, replace=B > self.n_tasks)
+        B, pool = self.meta_batch_size, self.usable
+        if len(pool) == self.n_tasks:
+            return self.rng.choice(self.n_tasks, size=B, replace=B > self.n_tasks)
+        return pool[self.rng.choice(len(pool), size=B, replace=B > len(pool))]
 
     def sample(self, tasks=None):
-        """One :class:`_Episodes` batch (``tasks``: task indices; default a random batch)."""
+        """One :class:`_Episodes` batch (``tasks``: task indices; default a random batch).
+
+        A skipped task (see ``skipped``) gives an episode whose masks are all zero."""
         tasks = self.sample_tasks() if tasks is None else np.asarray(tasks, dtype=np.int64)
         if self.kind != "per_task":
             rows, valid = self._draw_rows(tasks, self._need)
             mine = self._mine(len(tasks))
             tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
-            ns = self.n_support
-            # one gather for support and query rows (views of it), fewer ops per batch
-            X, y, _ = self._tensors(rows, valid[:, :0])
-            return _Episodes(X[:, :ns], y[:, :ns], self._mask(valid[:, :ns]), X[:, ns:],
-                             y[:, ns:], self._mask(valid[:, ns:]), tasks=tasks)
+            r_s, m_s, r_q, m_q = self._split(rows, valid, tasks, self.n_support, self.n_query)
+            X_s, y_s, m_s = self._tensors(r_s, m_s)
+            X_q, y_q, m_q = self._tensors(r_q, m_q)
+            return _Episodes(X_s, y_s, m_s, X_q, y_q, m_q, tasks=tasks)
 
         T, W, S, Q = len(tasks), self.n_way, self.n_shots, self.n_queries
         n_elig = self._n_elig[tasks]
-        width = int(n_elig.max())
+        width = int(max(n_elig.max(), 1))
         j = np.arange(width)[None, :]
-        pick = self._elig_start[tasks][:, None] + np.minimum(j, n_elig[:, None] - 1)
+        pick = self._elig_start[tasks][:, None] + np.clip(j, 0, np.maximum(n_elig[:, None] - 1, 0))
+        pick = np.minimum(pick, max(len(self._elig_blocks) - 1, 0))
         keys = self.rng.random((T, width))
         keys[j >= n_elig[:, None]] = np.inf
         chosen = np.argsort(keys, axis=1)[:, :W]  # random classes, random new labels
@@ -258,36 +299,33 @@ class _EpisodeSampler:
             chosen = np.pad(chosen, ((0, 0), (0, W - chosen.shape[1])))
         blocks = self._elig_blocks[np.take_along_axis(pick, chosen, axis=1)]
         rows, valid = self._draw_rows(blocks.ravel(), S + Q)
-        rows = rows.reshape(T, W, S + Q)
-        valid = valid.reshape(T, W, S + Q) & class_valid[:, :, None]
+        valid &= class_valid.reshape(-1, 1)
         mine = self._mine(T)
-        tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
-        class_valid, blocks = class_valid[mine], blocks[mine]
+        tasks, class_valid, blocks = tasks[mine], class_valid[mine], blocks[mine]
+        rows = rows.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
+        valid = valid.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
         T = len(tasks)
-        labels = np.broadcast_to(np.arange(W)[None, :, None], (T, W, S + Q))
+        r_s, v_s, r_q, v_q = self._split(rows, valid, blocks.ravel(), S, Q)
+        labels = np.arange(W)
 
-        def part(sl, n):
-            r = rows[:, :, sl].reshape(T, W * n)
-            m = valid[:, :, sl].reshape(T, W * n)
-            X, _, mt = self._tensors(r, m)
-            lab = torch.as_tensor(
-                np.ascontiguousarray(labels[:, :, sl]).reshape(T, W * n), device=self.device
-            )
+        def part(r, v, n):
+            X, _, mt = self._tensors(r.reshape(T, W * n), v.reshape(T, W * n))
+            lab = torch.as_tensor(np.repeat(labels, T * n).reshape(W, T, n)
+                                  .transpose(1, 0, 2).reshape(T, W * n), device=self.device)
             return X, lab, mt
 
-        X_s, y_s, m_s = part(slice(0, S), S)
-        X_q, y_q, m_q = part(slice(S, S + Q), Q)
+        X_s, y_s, m_s = part(r_s, v_s, S)
+        X_q, y_q, m_q = part(r_q, v_q, Q)
         class_mask = torch.as_tensor(class_valid, device=self.device)
         classes = torch.as_tensor(np.where(class_valid, blocks, -1), device=self.device)
         return _Episodes(X_s, y_s, m_s, X_q, y_q, m_q, class_mask, classes, tasks)
 
     def sample_all(self, max_batch=None):
-        """One episode per task, in task order, as a list of batches (for validation)."""
+        """One episode per usable task, in task order, as a list of batches (for
+        validation)."""
         size = max_batch or max(self.meta_batch_size, 64)
-        return [
-            self.sample(np.arange(i, min(i + size, self.n_tasks)))
-            for i in range(0, self.n_tasks, size)
-        ]
+        pool = self.usable
+        return [self.sample(pool[i:i + size]) for i in range(0, len(pool), size)]
 
     @property
     def n_blocks(self):

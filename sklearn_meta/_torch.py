@@ -211,7 +211,7 @@ class _TorchMetaLearnerMixin:
             tasks.X, tasks.y, tasks.starts, kind=kind, n_shots=self.n_shots,
             n_queries=self.n_queries, n_way=getattr(self, "n_way", None),
             n_classes=n_classes, meta_batch_size=self.meta_batch_size,
-            task_ids=tasks.task_ids, rng=rng, device=device,
+            task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
         )
 
     # --- whole-network learners ---------------------------------------------------------

@@ -76,12 +76,39 @@ def _protonet():
                               n_iter_no_change=3, random_state=0, verbose=1)
 
 
+def _metasgd():
+    from sklearn_meta.gradient import MetaSGDClassifier
+
+    # learned inner step sizes, per-task labels (3-way episodes), first order
+    return MetaSGDClassifier(hidden_layer_sizes=(16,), n_shots=2, meta_batch_size=4,
+                             max_iter=20, first_order=True, random_state=0)
+
+
+def _finetune():
+    from sklearn_meta.gradient import FineTuneRegressor
+
+    return FineTuneRegressor(hidden_layer_sizes=(16,), meta_batch_size=6, max_iter=20,
+                             random_state=0)
+
+
+def _neural_process():
+    from sklearn_meta.model_based import NeuralProcessRegressor
+
+    return NeuralProcessRegressor(meta_batch_size=4, max_iter=10, random_state=0)
+
+
 #: name -> (estimator factory, data factory)
 FITS = {
     "maml": (_maml, _sinusoids),
     "reptile": (_reptile, _sinusoids),
     "protonet": (_protonet, _nway),
+    "metasgd": (_metasgd, _nway),
+    "finetune": (_finetune, _sinusoids),
+    "neural_process": (_neural_process, _sinusoids),
 }
+#: fits whose random draws inside the loss are made per rank: the ranks agree, but the
+#: fit equals the one-process fit only in distribution
+PER_RANK_RANDOMNESS = {"neural_process"}
 
 
 def learned(est, new_task):
@@ -113,13 +140,17 @@ def fit(name):
     return learned(est, new_task), err.getvalue()
 
 
-def mismatched_fit(rank):
-    """Rank 1 passes one task fewer: every rank must raise the same clear error."""
+def mismatched_fit(rank, what):
+    """Rank 1 passes one task fewer (``what="tasks"``) or another ``inner_lr``: every
+    rank must raise the same clear error."""
     make_est, make_data = FITS["reptile"]
     X, y, groups, _ = make_data()
-    keep = groups != groups[0] if rank == 1 else np.ones(len(y), dtype=bool)
+    keep = groups != groups[0] if rank == 1 and what == "tasks" else np.ones(len(y), bool)
+    est = make_est()
+    if rank == 1 and what == "settings":
+        est.set_params(inner_lr=0.5)
     try:
-        make_est().fit(X[keep], y[keep], groups=groups[keep])
+        est.fit(X[keep], y[keep], groups=groups[keep])
     except ValueError as exc:
         return str(exc)
     return None
@@ -134,7 +165,8 @@ def main(out):
         result = {"world_size": dist.get_world_size()}
         for name in FITS:
             result[name], result[name + "_stderr"] = fit(name)
-        result["mismatch"] = mismatched_fit(rank)
+        for what in ("tasks", "settings"):
+            result["mismatched_" + what] = mismatched_fit(rank, what)
         torch.save(result, os.path.join(out, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()

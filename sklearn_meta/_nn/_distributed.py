@@ -31,6 +31,8 @@ the batch's first task with weight 0 (the sampler's ``share``): it takes part in
 collective and changes nothing.
 """
 
+import zlib
+
 import numpy as np
 import torch
 
@@ -69,8 +71,19 @@ def _start(estimator, tasks, seed, device, warm=False):
         y_checksum=float(np.nansum(y * position)), max_iter=estimator.max_iter,
         meta_batch_size=getattr(estimator, "meta_batch_size", 0), warm=bool(warm),
         n_iter_before=getattr(estimator, "n_iter_", 0) if warm else 0,
+        settings_checksum=_settings_checksum(estimator),
     )
     return shard, shard.agree_seed(seed)
+
+
+def _settings_checksum(estimator):
+    """A checksum of the estimator's plain parameters (numbers, strings, tuples), the
+    same in every process; ``verbose`` (rank 0 only may show progress) and objects
+    (a ``module`` callable prints with its address) are left out."""
+    plain = (bool, int, float, str, type(None), tuple, list)
+    items = sorted((k, v) for k, v in estimator.get_params(deep=False).items()
+                   if k != "verbose" and isinstance(v, plain))
+    return zlib.crc32(repr(items).encode())
 
 
 def _shard_for(distributed, device, owner):

@@ -25,6 +25,7 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 import torch
 
+from .._episodes import _warn_skipped
 from ..utils._seeds import continued_seed, seed_of
 from ._distributed import _start
 from ._replay import with_replay
@@ -69,13 +70,16 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
     run = init(tasks, sampler, seed, device)
     if shard is not None:  # each rank computes its tasks of the global meta-batch
         sampler = shard.wrap(sampler)
-    score = None
+    score, samplers = None, [sampler]
     if len(val_idx):
-        episodes = est._sampler(tasks.subset(val_idx), np.random.default_rng(seed + 1),
-                                device).sample_all()
+        val = est._sampler(tasks.subset(val_idx), np.random.default_rng(seed + 1), device)
+        samplers.append(val)
+        episodes = val.sample_all()
+        if episodes:  # none when every validation task is too small for an episode
 
-        def score():
-            return run.score(episodes)
+            def score():
+                return run.score(episodes)
+    _warn_skipped(samplers)  # one warning for the tasks too small for any episode
 
     # One process: the next meta-batch is drawn in a worker thread while this one trains
     # (the sampler's numpy and indexing work overlaps torch's backward pass, which

@@ -21,7 +21,7 @@ from ._data import CLIError
 #: Family subpackages of sklearn_meta searched for a learner's class.
 FAMILY_MODULES = (
     "baselines", "gradient", "metric", "model_based", "ensemble", "prior",
-    "selection", "continual",
+    "selection", "continual", "mixed_effects",
 )
 
 #: Settings of the torch learners: a small network, a short meta-training.
@@ -84,6 +84,10 @@ def _pooled(cls, task_type):
     return cls(HistGradientBoostingRegressor(max_iter=100))
 
 
+def _pooled_refit(cls, task_type):
+    return _pooled(cls, task_type).set_params(refit=True, support_weight=5)
+
+
 def _first_order(cls, task_type):
     return cls(first_order=True)
 
@@ -115,6 +119,12 @@ REGISTRY = (
     Learner("pooled", "baseline", "PooledEstimator", "PooledEstimator",
             "one HistGradientBoosting model fitted on all training tasks' rows",
             build=_pooled),
+    Learner("pooled-refit", "baseline", "PooledEstimator", "PooledEstimator",
+            "the pooled HistGradientBoosting model refitted with the support rows "
+            "(weight 5)", build=_pooled_refit, default=False),
+    Learner("mixed-effects", "mixed effects", "MixedEffectsClassifier",
+            "MixedEffectsRegressor",
+            "pooled HistGradientBoosting plus per-task random effects with a learned prior"),
     Learner("finetune", "baseline", "FineTuneClassifier", "FineTuneRegressor",
             "MLP pretrained on the pooled tasks, fine-tuned on the support set",
             params=_TORCH, default=False),

@@ -18,9 +18,10 @@ from typing import Callable, Optional
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._episodes import _EpisodeSampler
+from .._nn import _residual
 from .._nn._fit import Run, fit_episodes
 from .._torch import (
     _EXPLOSION,
@@ -42,6 +43,7 @@ GRADIENT_CONSTRAINTS = {
     "inner_steps": [Interval(Integral, 0, None, closed="left")],
     "adapt_steps": [Interval(Integral, 0, None, closed="left"), None],
     "first_order": ["boolean"],
+    "base_estimator": [HasMethods(["fit", "predict"]), None],
 }
 CLASSIFIER_CONSTRAINTS = {
     **BaseMetaClassifier._parameter_constraints,
@@ -152,7 +154,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             n_queries=self.n_queries or self.n_shots,
             n_way=self.n_outputs_ if kind == "per_task" else None,
             n_classes=self.n_outputs_, meta_batch_size=self.meta_batch_size,
-            task_ids=tasks.task_ids, rng=rng, device=device,
+            task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
         )
 
     # --- model and parameters -----------------------------------------------------
@@ -178,9 +180,10 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         """(network parameters, learned step sizes or None) as leaf tensors on ``device``."""
         warm = self.warm_start if warm is None else warm
         net = _build_module(
-            self.module, n_features, n_outputs, hidden_layer_sizes=self.hidden_layer_sizes,
-            activation=self.activation, seed=seed,
+            self.module, _residual.n_network_inputs(self, n_features), n_outputs,
+            hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation, seed=seed,
         )
+        net = _residual.wrap(self, net, n_features)  # base_estimator: network + offset
         fresh = {k: p.detach() for k, p in net.named_parameters()}
         old = getattr(self, "params_", None)
         lrs = None
@@ -215,6 +218,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
     def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
         """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``
         (``warm=None``: a ``fit``, continuing the parameters when ``warm_start``)."""
+        tasks = _residual.prepare(self, tasks, warm)  # base_estimator: its offsets as columns
         if not warm:  # a continued partial_fit keeps the output layer of the first call
             self.n_outputs_ = self._head_outputs(tasks)
         self._device_cache = {}
@@ -303,6 +307,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                              lr, steps, class_mask, X_u, m_u)
 
     def _adapt(self, X, y, X_unlabeled):
+        X, X_unlabeled = _residual.augment(self, X), _residual.augment(self, X_unlabeled)
         device = self._device()
         model, params = self._model(), self._device_params()
         X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
@@ -362,6 +367,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _outputs(self, X, state):
         """Network outputs (n, n_outputs) as float64 for the adapted ``state``."""
+        X = _residual.augment(self, X)
         device = self._device()
         params = self._device_params()
         if state:

@@ -68,6 +68,14 @@ PARAMS = {
     "lr_schedule": """lr_schedule : {"constant", "plateau"}, default="constant"
     ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
     without improvement.""",
+    "base_estimator": """base_estimator : estimator or None, default=None
+    Residual mode: a scikit-learn model (e.g. ``HistGradientBoostingClassifier()``)
+    fitted on the meta-training rows; the network then meta-learns a correction added
+    to its output (to the base model's centred log-probabilities, or its prediction),
+    so meta-training starts from the pooled model instead of from scratch. The offsets
+    of the training rows are out of fold over 5 folds of tasks; at ``adapt`` and
+    ``predict`` they come from the model fitted on all rows (``base_estimator_``).
+    Classification needs one label set shared by all tasks.""",
     "device": """device : {"auto", "cpu", "cuda"}, default="auto"
     Where to compute; ``"auto"`` uses CUDA when available. Fitted parameters are stored
     on the CPU, so a model fitted on a GPU pickles and predicts on a CPU-only machine
@@ -95,7 +103,7 @@ PARAMS = {
 
 # groups, in signature order (each learner's docstring lists what its __init__ takes)
 _GROUPS = {
-    "network_params": ["hidden_layer_sizes", "activation", "module"],
+    "network_params": ["hidden_layer_sizes", "activation", "module", "base_estimator"],
     "episode_params": ["n_shots", "n_way", "n_queries", "meta_batch_size"],
     "inner_params": ["inner_lr", "inner_steps", "adapt_steps", "first_order"],
     "label_params": ["label_space", "unlabeled_weight"],

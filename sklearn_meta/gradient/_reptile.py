@@ -71,6 +71,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_way=None,
         n_queries=None,
@@ -99,6 +100,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
@@ -178,6 +180,7 @@ class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
         hidden_layer_sizes=(40, 40),
         activation="relu",
         module=None,
+        base_estimator=None,
         n_shots=5,
         n_queries=None,
         meta_batch_size=16,
@@ -203,6 +206,7 @@ class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.n_shots = n_shots
         self.n_queries = n_queries
         self.meta_batch_size = meta_batch_size

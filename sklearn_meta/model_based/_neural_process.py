@@ -5,8 +5,9 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 
+from .._nn import _residual
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from .._nn._prototypes import logits_loss
@@ -19,6 +20,7 @@ __all__ = ["NeuralProcessClassifier", "NeuralProcessRegressor"]
 _COMMON_CONSTRAINTS = {
     **_TORCH_PARAMETER_CONSTRAINTS,
     "n_queries": [Interval(Integral, 1, None, closed="left")],
+    "base_estimator": [HasMethods(["fit", "predict"]), None],
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "n_heads": [Interval(Integral, 1, None, closed="left")],
     "n_layers": [Interval(Integral, 0, None, closed="left")],
@@ -47,8 +49,8 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
             )
 
     def _build_network(self, n_features, seed):
-        encoder = _build_module(
-            self.module, n_features, self.embedding_dim,
+        encoder = _build_module(  # the row encoder reads the features, not the offsets
+            self.module, _residual.n_network_inputs(self, n_features), self.embedding_dim,
             hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation,
             seed=seed,
         )
@@ -58,13 +60,21 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
                 encoder, self.embedding_dim, self._target, self.n_heads, self.n_layers
             ).float()
 
+    def _with_base(self, tasks, warm):
+        """base_estimator: offsets as columns (classifier) or residual targets."""
+        if self._target == "class":
+            return _residual.prepare(self, tasks, warm)
+        return _residual.residual_targets(self, tasks, warm)
+
     def _meta_fit(self, tasks):
         self._check_heads()
+        tasks = self._with_base(tasks, warm=False)
         self._prepare(tasks)
         self._fit_network(tasks, warm=self.warm_start and hasattr(self, "network_"))
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
         self._check_heads()
+        tasks = self._with_base(tasks, warm=not first)
         if first:
             self._prepare(tasks)
         super()._partial_meta_fit(tasks, replay, task_picker, first)
@@ -73,7 +83,7 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
         """The network's context of one support set (CPU tensors: the adapted state)."""
         net = self._device_network()
         with torch.no_grad():
-            X_t = self._tensor(X)[None]
+            X_t = self._tensor(_residual.split(self, X)[0])[None]
             dtype = torch.int64 if self._target == "class" else torch.float64
             y_t = self._tensor(y, dtype)[None]
             ctx = net.encode(X_t, y_t, torch.ones_like(X_t[..., 0]), n_classes)
@@ -82,8 +92,10 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
     def _decode(self, X, context):
         net = self._device_network()
         device = self._device()
+        X, offsets = _residual.split(self, X)
         with torch.no_grad():
-            return net.decode(self._tensor(X)[None], {k: v.to(device) for k, v in context.items()})
+            out = net.decode(self._tensor(X)[None], {k: v.to(device) for k, v in context.items()})
+        return out if offsets is None else out + self._tensor(offsets)[None]
 
 
 # Parameter paragraphs shared by the classifier and the regressor.
@@ -100,7 +112,13 @@ hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
 activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
     Activation of the default row encoder.
 module : callable, default=None
-    ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.""",
+    ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
+base_estimator : estimator or None, default=None
+    Residual mode: a scikit-learn model fitted on the meta-training rows (out of fold
+    over 5 folds of tasks for the training episodes; ``base_estimator_`` on all rows
+    at ``adapt``/``predict``). The classifier adds the network's logits to the base
+    model's centred log-probabilities; the regressor reads and predicts the residuals
+    ``y - base prediction``. Needs one label set shared by all tasks.""",
     "meta_lr": """\
 meta_lr : float, default=1e-3
     Adam learning rate.""",
@@ -205,6 +223,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         hidden_layer_sizes=(64,),
         activation="relu",
         module=None,
+        base_estimator=None,
         meta_batch_size=8,
         meta_lr=1e-3,
         max_iter=500,
@@ -232,6 +251,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.meta_batch_size = meta_batch_size
         self.meta_lr = meta_lr
         self.max_iter = max_iter
@@ -262,12 +282,17 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
             self._default_support = (tasks.X[rows], tasks.y[rows])
 
     def _episode_loss(self, net, ep, n_classes):
-        context = net.encode(ep.X_s, ep.y_s, ep.m_s, n_classes)
+        X_q, offsets = _residual.split(self, ep.X_q)
+        context = net.encode(_residual.split(self, ep.X_s)[0], ep.y_s, ep.m_s, n_classes)
         if ep.class_mask is not None:
             context["valid"] = context["valid"] & ep.class_mask
-        return logits_loss(net.decode(ep.X_q, context), ep.y_q, ep.m_q, context["valid"])
+        logits = net.decode(X_q, context)
+        if offsets is not None:  # base_estimator: the network corrects its logits
+            logits = logits + offsets
+        return logits_loss(logits, ep.y_q, ep.m_q, context["valid"])
 
     def _adapt(self, X, y, X_unlabeled):
+        X = _residual.augment(self, X)
         shared = self._label_space_ == "shared"
         n_classes = len(self.meta_classes_) if shared else int(y.max()) + 1
         if shared:
@@ -284,6 +309,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         return decision_from_logits(self._logits(X, state), n_classes)
 
     def _logits(self, X, state):
+        X = _residual.augment(self, X)
         if state is None:
             X_d, y_d = self._default_support
             state = self._context(X_d, y_d, len(self.meta_classes_))
@@ -381,6 +407,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         hidden_layer_sizes=(64,),
         activation="relu",
         module=None,
+        base_estimator=None,
         meta_batch_size=16,
         meta_lr=1e-3,
         max_iter=1000,
@@ -406,6 +433,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.module = module
+        self.base_estimator = base_estimator
         self.meta_batch_size = meta_batch_size
         self.meta_lr = meta_lr
         self.max_iter = max_iter
@@ -447,7 +475,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         return loss, -mse
 
     def _adapt(self, X, y, X_unlabeled):
-        return self._context(X, self._scaled(y))
+        return self._context(X, self._scaled(y - _residual.base_prediction(self, X)))
 
     def _predict(self, X, state, return_std=False):
         """Predictive mean (and standard deviation) of the query rows."""
@@ -455,6 +483,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
             state = self._context(X[:0], np.zeros(0))
         mean, std = self._decode(X, state)
         mean = mean[0].double().cpu().numpy() * self.y_scale_ + self.y_mean_
+        mean = mean + _residual.base_prediction(self, X)  # base_estimator's part
         if not return_std:
             return mean
         return mean, std[0].double().cpu().numpy() * self.y_scale_

@@ -62,12 +62,21 @@ class _GaussianPriorMixin(BaseMetaEstimator):
         "reg_covar": [Interval(Real, 0, None, closed="left")],
     }
 
+    def _covariance_family(self):
+        """``"full"``, ``"diag"`` or ``"low_rank"``: the M-step's covariance family."""
+        return self.covariance
+
+    def _scatter_dof(self, n_tasks):
+        """Divisor of the M-step scatter: the tasks (fewer for centring fitted per group)."""
+        return n_tasks
+
     def _project_covariance(self, S):
         """The M-step covariance in the family chosen by ``covariance``."""
         q = S.shape[0]
-        if self.covariance == "diag":
+        family = self._covariance_family()
+        if family == "diag":
             return np.diag(np.diag(S) + self.reg_covar)
-        if self.covariance == "low_rank" and self.rank < q:
+        if family == "low_rank" and self.rank < q:
             # factor model: U U^T + diag(psi), U from the top eigenvectors
             vals, vecs = np.linalg.eigh(S)
             vals, vecs = vals[::-1], vecs[:, ::-1]
@@ -90,7 +99,7 @@ class _GaussianPriorMixin(BaseMetaEstimator):
                 break
             mean = modes.mean(axis=0)
             dev = modes - mean
-            scatter = (covs.sum(axis=0) + dev.T @ dev) / modes.shape[0]
+            scatter = (covs.sum(axis=0) + dev.T @ dev) / self._scatter_dof(modes.shape[0])
             cov = self._project_covariance(0.5 * (scatter + scatter.T))
             self._update_noise(modes, covs)
         self.prior_mean_ = mean

@@ -1,0 +1,273 @@
+"""MixedEffectsClassifier: a pooled classifier plus per-task random effects on its logits."""
+
+from numbers import Integral
+
+import numpy as np
+from scipy.special import expit
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..base import BaseMetaClassifier
+from ..utils._docstrings import fill_doc
+from ..utils._gaussian_prior import _logdet
+from ._base import _SHARED_PARAMS, _initial_covariance, _MixedEffectsMixin
+from ._laplace import _newton_one, _newton_tasks, _proba, _row_nll
+
+#: Probabilities of the pooled model are clipped here before taking logs.
+_EPS = 1e-9
+
+
+@fill_doc(mixed_effects_params=_SHARED_PARAMS)
+class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
+    """A pooled classifier plus per-task random effects with a learned prior.
+
+    The pooled model (the fixed effects, by default gradient boosting) is
+    fitted on the rows of all training tasks. Its margin (the log-odds, or
+    for more than two classes every class's log-probability) gets
+    task-specific random effects: by default a shift and a scale of the
+    margin, ``logit = m + a_t + s_t (m - c)``, one pair per class logit for
+    more than two classes. Their Gaussian prior (mean and covariance) is
+    learned across the training tasks by empirical Bayes: EM with a Laplace
+    approximation, every task's posterior mode found by Newton steps batched
+    over tasks, on margins computed out of fold over ``cv`` folds of tasks.
+
+    ``adapt`` finds the new task's posterior mode by a few damped Newton
+    steps from the prior mean (Laplace), so a few support rows, also rows
+    of a single class, move the probabilities only as far as tasks differed
+    in training. Before ``adapt`` (zero-shot) the logits are the pooled
+    model's plus the prior mean.
+
+    The tasks share one label set (``label_space="shared"``); per-task label
+    sets are refused.
+
+    Parameters
+    ----------
+    estimator : classifier, default=None
+        The pooled model, any scikit-learn classifier (a Pipeline too); its
+        ``predict_proba`` (else ``decision_function``) gives the margins.
+        None means ``HistGradientBoostingClassifier()``: missing values work
+        without preprocessing, and the pandas categorical columns of a
+        DataFrame (coded with the categories seen in ``fit``; others count as
+        missing) are its categorical features.
+    %(mixed_effects_params)s
+    newton_steps : int, default=5
+        Maximum damped Newton steps of ``adapt`` (they stop early when the
+        step is below 1e-6). Each EM iteration of ``fit`` runs at most 3,
+        warm-started from the previous iteration.
+    n_shots : int, default=5
+        Support rows per class drawn by ``score``.
+    label_space : {"auto", "shared"}, default="auto"
+        The tasks must share their labels.
+    n_jobs : int, default=None
+        Parallel jobs of the cross-fitting: the ``cv`` fold fits of the pooled
+        model and the final one (joblib; any joblib backend).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes drawn by ``score``; ``fit`` is deterministic
+        when ``estimator`` is.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The pooled model fitted on all training tasks (on class codes
+        ``0..n_classes - 1``).
+    prior_mean_ : ndarray of shape (Q,)
+        Mean of the learned prior of the effects: ``q`` effects (named by
+        ``effect_names_``) for the log-odds of two classes, ``q`` per class
+        (class by class) for more.
+    prior_covariance_ : ndarray of shape (Q, Q)
+        Covariance of the learned prior.
+    prior_precision_ : ndarray of shape (Q, Q)
+        Its inverse.
+    prior_scale_ : float
+        Factor applied to the covariance learned by EM (see ``prior_scale``).
+    effect_names_ : ndarray of str
+        Names of the ``q`` effects of one logit.
+    effects_ : ndarray of shape (q,) or (n_classes, q)
+        Posterior mode of the adapted task's effects (prior mean before
+        ``adapt``).
+    effects_covariance_ : ndarray of shape (Q, Q)
+        Their Laplace posterior covariance (prior before ``adapt``).
+    n_iter_ : int
+        EM iterations run.
+    loss_curve_ : list of float
+        Laplace-approximate negative log marginal likelihood per training row
+        at each EM iteration.
+    classes_ : ndarray
+        The labels shared by the tasks.
+    %(fitted_features)s
+
+    See Also
+    --------
+    MixedEffectsRegressor : The same for regression.
+    sklearn_meta.prior.MetaPriorLogisticRegression : A linear model with a
+        learned prior.
+    sklearn_meta.baselines.PooledEstimator : The pooled model alone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn_meta.mixed_effects import MixedEffectsClassifier
+    >>> rng = np.random.RandomState(0)
+    >>> groups = np.repeat(np.arange(40), 30)
+    >>> X = rng.randn(1200, 2)
+    >>> shift = 1.5 * rng.randn(40)                      # one offset per task
+    >>> y = (X[:, 0] + shift[groups] + rng.logistic(size=1200) > 0).astype(int)
+    >>> est = MixedEffectsClassifier(LogisticRegression()).fit(X, y, groups=groups)
+    >>> est.effect_names_.tolist()
+    ['intercept', 'slope', 'x:0', 'x:1']
+    >>> X_new = rng.randn(6, 2)
+    >>> est.adapt(X_new[:4], [1, 1, 1, 1])        # one class in the support set
+    MixedEffectsClassifier(estimator=LogisticRegression())
+    >>> bool(est.effects_[0] > 0)                  # the task leans to class 1
+    True
+    >>> est.predict_proba(X_new[4:]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        **_MixedEffectsMixin._parameter_constraints,
+        **BaseMetaClassifier._parameter_constraints,
+        "newton_steps": [Interval(Integral, 1, None, closed="left")],
+        "label_space": [StrOptions({"auto", "shared"})],
+    }
+
+    def __init__(self, estimator=None, *, random_effects="linear",
+                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
+                 max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
+                 label_space="auto", n_jobs=None, random_state=None):
+        self.estimator = estimator
+        self.random_effects = random_effects
+        self.effect_features = effect_features
+        self.covariance = covariance
+        self.rank = rank
+        self.cv = cv
+        self.prior_scale = prior_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.newton_steps = newton_steps
+        self.n_shots = n_shots
+        self.label_space = label_space
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+
+    def _default_estimator(self):
+        return HistGradientBoostingClassifier()
+
+    def _margins(self, model, X):
+        """The pooled model's margins: log-odds (n, 1), or centred log-probabilities."""
+        n, K = X.shape[0], len(self.meta_classes_)
+        present = np.asarray(model.classes_, dtype=np.int64)
+        if hasattr(model, "predict_proba"):
+            proba = np.zeros((n, K))
+            proba[:, present] = model.predict_proba(X)
+            S = np.log(np.clip(proba, _EPS, None))
+        else:
+            dec = np.asarray(model.decision_function(X), dtype=np.float64)
+            if dec.ndim == 1:
+                dec = np.column_stack([-0.5 * dec, 0.5 * dec])
+            S = np.full((n, K), np.nan)
+            S[:, present] = dec
+            if len(present) < K:  # classes the model never saw: below all others
+                S[np.isnan(S)] = np.nanmin(dec, initial=0.0) - 10.0
+        if K == 2:
+            return (S[:, 1] - S[:, 0])[:, None]
+        return S - S.mean(axis=1, keepdims=True)
+
+    def _onehot(self, codes):
+        K = len(self.meta_classes_)
+        if K == 2:
+            return codes.astype(np.float64)[:, None]
+        onehot = np.zeros((codes.shape[0], K))
+        onehot[np.arange(codes.shape[0]), codes] = 1.0
+        return onehot
+
+    # -- the prior's EM (Laplace) ---------------------------------------------------
+    def _prepare(self, tasks):
+        if tasks.label_space != "shared":
+            raise ValueError(
+                "MixedEffectsClassifier puts random effects on the logits of classes "
+                "shared by all tasks, but no training task has every label, so the "
+                "tasks were taken to have their own label sets (label_space="
+                "'per_task'). Pass label_space='shared' if the labels mean the same "
+                "in every task, or use a metric learner (prototypical networks) for "
+                "N-way episodes."
+            )
+        if len(self.meta_classes_) < 2:
+            raise ValueError(
+                f"y has 1 class ({self.meta_classes_.tolist()}); "
+                "MixedEffectsClassifier needs at least 2 classes."
+            )
+        margins, Z, fold = self._prepare_common(tasks)
+        onehot = self._onehot(tasks.y)
+        effects = None
+        if fold is not None:
+            # each fold's own calibration: a nearly flat-prior fit over its rows
+            order = np.argsort(fold, kind="stable")
+            starts = np.searchsorted(fold[order], np.arange(self._n_folds + 1))
+            Q = self._n_logits * Z.shape[2]
+            effects, _, _ = _newton_tasks(
+                Z[order], margins[order], onehot[order], starts,
+                np.zeros((self._n_folds, Q)), np.zeros(Q), 1e-2 * np.eye(Q), 10,
+                self._n_logits == 1)
+        margins = margins + self._fold_offsets(Z, fold, effects)
+        self._data = (Z, margins, onehot, tasks.starts)
+        Q = self._n_logits * Z.shape[2]
+        self._modes = np.zeros((tasks.n_tasks, Q))
+        # unit noise on the logit scale (about 4 for the log-odds of a balanced class)
+        return np.zeros(Q), _initial_covariance(Z, 4.0, tasks)
+
+    def _e_step(self, mean, precision):
+        Z, margins, onehot, starts = self._data
+        # generalised EM: a few Newton steps from the previous modes
+        modes, H, nll = _newton_tasks(Z, margins, onehot, starts, self._modes, mean,
+                                      precision, min(self.newton_steps, 3),
+                                      self._n_logits == 1)
+        self._modes = modes
+        dev = modes - mean
+        laplace = (nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev)
+                   + 0.5 * _logdet(H) - 0.5 * _logdet(precision))
+        return modes, np.linalg.inv(H), float(laplace.sum())
+
+    def _meta_fit(self, tasks):
+        self._fit_prior(tasks)
+        self._finish_prior(tasks)
+        del self._data, self._modes
+
+    def _episode_loss(self, tasks, support, query, scale):
+        """Query log loss of few-shot splits of the training tasks (batched Newton)."""
+        Z, offset, onehot, starts = self._data
+        tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(starts))
+        has = np.unique(tidx[support])
+        counts = np.bincount(tidx[support], minlength=tasks.n_tasks)[has]
+        s_starts = np.concatenate([[0], np.cumsum(counts)])
+        Q = self.prior_mean_.shape[0]
+        B, _, _ = _newton_tasks(
+            Z[support], offset[support], onehot[support], s_starts,
+            np.tile(self.prior_mean_, (len(has), 1)), self.prior_mean_,
+            self.prior_precision_ / scale, self.newton_steps, self._n_logits == 1)
+        full = np.tile(self.prior_mean_, (tasks.n_tasks, 1))
+        full[has] = B
+        L = self._n_logits
+        eta = offset + np.einsum("nlq,nlq->nl", Z, full.reshape(-1, L, Q // L)[tidx])
+        return float(_row_nll(eta[query], onehot[query], L == 1).sum())
+
+    # -- adapt: the Laplace posterior ------------------------------------------------
+    def _adapt(self, X, y, X_unlabeled):
+        margins = self._margins(self.estimator_, X)
+        b, H = _newton_one(self._design(X, margins), margins, self._onehot(y),
+                           self.prior_mean_, self.prior_precision_, self._prior_shift,
+                           self.newton_steps, self._n_logits == 1)
+        return b, np.linalg.inv(H)
+
+    def _predict_proba(self, X, state, n_classes):
+        eta, _ = self._linear_predictor(X, state)
+        if self._n_logits == 1:
+            p1 = expit(eta[:, 0])
+            return np.column_stack([1.0 - p1, p1])
+        return _proba(eta, False)
+
+    def _decision_function(self, X, state, n_classes):
+        eta, _ = self._linear_predictor(X, state)
+        return eta[:, 0] if self._n_logits == 1 else eta

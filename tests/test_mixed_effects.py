@@ -1,0 +1,214 @@
+"""Mixed-effects learners: the check generator, the synthetic bars, the contract."""
+
+import time
+
+import numpy as np
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import log_loss, mean_squared_error
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
+from sklearn_meta.mixed_effects import MixedEffectsClassifier, MixedEffectsRegressor
+from sklearn_meta.utils.estimator_checks import parametrize_with_checks
+
+
+@parametrize_with_checks([
+    MixedEffectsClassifier(),
+    MixedEffectsRegressor(),
+    MixedEffectsClassifier(make_pipeline(SimpleImputer(), StandardScaler(),
+                                         LogisticRegression())),
+    MixedEffectsRegressor(make_pipeline(SimpleImputer(), StandardScaler(), Ridge()),
+                          random_effects="intercept+slope"),
+])
+def test_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def _family(n_tasks=60, n_rows=50, sd_intercept=1.0, sd_slope=0.4, classification=False,
+            seed=0):
+    """Tasks sharing a nonlinear f(x), each with its own intercept and scale of f."""
+    rng = np.random.default_rng(seed)
+    groups = np.repeat(np.arange(n_tasks), n_rows)
+    X = rng.normal(size=(n_tasks * n_rows, 3))
+    f = np.sin(2 * X[:, 0]) + X[:, 1] ** 2 - 1 + 0.5 * X[:, 2]
+    a = sd_intercept * rng.normal(size=n_tasks)
+    s = sd_slope * rng.normal(size=n_tasks)
+    eta = a[groups] + (1 + s[groups]) * f
+    if classification:
+        y = (rng.uniform(size=eta.shape) < 1 / (1 + np.exp(-eta))).astype(int)
+    else:
+        y = eta + 0.5 * rng.normal(size=eta.shape)
+    return X, y, groups
+
+
+def _few_shot_errors(models, X, y, groups, n_train, classification, k=10):
+    """Mean query error per model over the held-out tasks (k support rows each)."""
+    train = groups < n_train
+    for est in models.values():
+        est.fit(X[train], y[train], groups=groups[train])
+    errors = {name: [] for name in models}
+    for t in np.unique(groups[~train]):
+        Xt, yt = X[groups == t], y[groups == t]
+        for name, est in models.items():
+            est.adapt(Xt[:k], yt[:k])
+            if classification:
+                proba = np.clip(est.predict_proba(Xt[k:]), 1e-6, 1)
+                errors[name].append(log_loss(yt[k:], proba, labels=[0, 1]))
+            else:
+                errors[name].append(mean_squared_error(yt[k:], est.predict(Xt[k:])))
+    return {name: float(np.mean(v)) for name, v in errors.items()}
+
+
+def test_regressor_beats_pooled_and_per_task_where_tasks_differ():
+    X, y, groups = _family()
+    err = _few_shot_errors({
+        "me": MixedEffectsRegressor(),
+        "pooled": PooledEstimator(HistGradientBoostingRegressor()),
+        "per_task": PerTaskEstimator(make_pipeline(StandardScaler(), Ridge())),
+    }, X, y, groups, 40, False)
+    # skipping adapt leaves the pooled model's error (about 2): far above
+    assert err["me"] < 0.6 * err["pooled"], err
+    assert err["me"] < 0.6 * err["per_task"], err
+
+
+def test_classifier_beats_pooled_and_per_task_where_tasks_differ():
+    X, y, groups = _family(classification=True)
+    err = _few_shot_errors({
+        "me": MixedEffectsClassifier(),
+        "pooled": PooledEstimator(HistGradientBoostingClassifier()),
+        "per_task": PerTaskEstimator(make_pipeline(StandardScaler(), LogisticRegression())),
+    }, X, y, groups, 40, True)
+    assert err["me"] < 0.93 * err["pooled"], err
+    assert err["me"] < 0.93 * err["per_task"], err
+
+
+@pytest.mark.parametrize("classification", [False, True])
+def test_ties_pooled_where_tasks_share_everything(classification):
+    X, y, groups = _family(sd_intercept=0.0, sd_slope=0.0, classification=classification)
+    if classification:
+        models = {"me": MixedEffectsClassifier(),
+                  "pooled": PooledEstimator(HistGradientBoostingClassifier())}
+    else:
+        models = {"me": MixedEffectsRegressor(),
+                  "pooled": PooledEstimator(HistGradientBoostingRegressor())}
+    err = _few_shot_errors(models, X, y, groups, 40, classification)
+    # effects fitted from 10 rows without shrinkage cost 10-20%: an over-fit fails
+    assert err["me"] < 1.02 * err["pooled"], err
+
+
+def test_zero_shot_is_pooled_plus_prior_mean():
+    X, y, groups = _family(n_tasks=20)
+    est = MixedEffectsRegressor(Ridge(), random_effects="intercept").fit(X, y, groups=groups)
+    np.testing.assert_allclose(est.predict(X[:5]),
+                               est.estimator_.predict(X[:5]) + est.prior_mean_[0])
+    np.testing.assert_array_equal(est.effects_, est.prior_mean_)
+    est.adapt(X[:10], y[:10] + 3.0)
+    assert est.effects_[0] > est.prior_mean_[0] + 1.0
+    assert est.effect_names_.tolist() == ["intercept"]
+
+
+def test_regressor_return_std_shrinks_with_support_rows():
+    X, y, groups = _family(n_tasks=20)
+    est = MixedEffectsRegressor(Ridge()).fit(X, y, groups=groups)
+    _, std0 = est.predict(X[:5], return_std=True)
+    _, std1 = est.adapt(X[:3], y[:3]).predict(X[:5], return_std=True)
+    _, std2 = est.adapt(X[:30], y[:30]).predict(X[:5], return_std=True)
+    assert np.all(std0 >= std1 - 1e-12) and np.all(std1 >= std2 - 1e-12)
+    assert np.all(std2 >= np.sqrt(est.noise_variance_) - 1e-12)
+    assert est.effects_covariance_.shape == (5, 5)  # intercept, slope, 3 features
+
+
+def test_classifier_one_class_support_set():
+    X, y, groups = _family(classification=True, n_tasks=20)
+    est = MixedEffectsClassifier(LogisticRegression()).fit(X, y, groups=groups)
+    p0 = est.predict_proba(X[:50])[:, 1]
+    p_neg = est.adapt(X[:10], np.zeros(10, dtype=int)).predict_proba(X[:50])[:, 1]
+    p_pos = est.adapt(X[:10], np.ones(10, dtype=int)).predict_proba(X[:50])[:, 1]
+    assert np.all(np.isfinite(p_neg)) and np.all(np.isfinite(p_pos))
+    assert p_neg.mean() < p0.mean() < p_pos.mean()
+    assert p_pos.max() < 1.0  # shrunk toward the prior, not a hard 1
+
+
+def test_classifier_multiclass_one_effect_per_class():
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(30), 40)
+    X = rng.normal(size=(1200, 2))
+    shift = rng.normal(size=(30, 3))
+    logits = X @ rng.normal(size=(2, 3)) + shift[groups]
+    y = np.array(["a", "b", "c"])[np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)]
+    est = MixedEffectsClassifier(LogisticRegression(), random_effects="intercept")
+    est.fit(X, y, groups=groups)
+    assert est.prior_mean_.shape == (3,)
+    assert est.effects_.shape == (3, 1)
+    proba = est.adapt(X[:6], ["c"] * 6).predict_proba(X[:20])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert est.classes_.tolist() == ["a", "b", "c"]
+    assert np.argmax(est.effects_[:, 0]) == 2
+    assert est.decision_function(X[:4]).shape == (4, 3)
+
+
+def test_per_task_label_spaces_are_refused():
+    rng = np.random.default_rng(0)
+    tasks = [(rng.normal(size=(10, 2)), np.array(["a", "b"] * 5)),
+             (rng.normal(size=(10, 2)), np.array(["c", "d"] * 5))]
+    with pytest.raises(ValueError, match="label_space='shared'"):
+        MixedEffectsClassifier(LogisticRegression()).fit(tasks)
+
+
+def test_linear_effects_on_named_features_and_missing_values():
+    pd = pytest.importorskip("pandas")
+    X, y, groups = _family(n_tasks=20)
+    X = pd.DataFrame(X, columns=["u", "v", "w"])
+    X.iloc[::7, 1] = np.nan
+    est = MixedEffectsRegressor(random_effects="linear", effect_features=["v"])
+    est.fit(X, y, groups=groups)
+    assert est.effect_names_.tolist() == ["intercept", "slope", "x:v"]
+    assert est.prior_covariance_.shape == (3, 3)
+    assert np.count_nonzero(est.prior_covariance_ - np.diag(np.diag(est.prior_covariance_))) == 0
+    assert np.all(np.isfinite(est.adapt(X.iloc[:5], y[:5]).predict(X.iloc[:9])))
+    with pytest.raises(ValueError, match="not columns of X"):
+        MixedEffectsRegressor(random_effects="linear", effect_features=["zz"]).fit(
+            X, y, groups=groups)
+    with pytest.raises(ValueError, match="column index outside"):
+        MixedEffectsRegressor(random_effects="linear", effect_features=[7]).fit(
+            X, y, groups=groups)
+
+
+def test_adapt_is_fast_beyond_the_pooled_predict():
+    X, y, groups = _family(n_tasks=20, classification=True)
+    est = MixedEffectsClassifier(LogisticRegression()).fit(X, y, groups=groups)
+    margins = est._margins(est.estimator_, X[:10])
+    est._margins = lambda model, X: margins  # the pooled predict, done once
+    times = []
+    for _ in range(50):
+        tic = time.perf_counter()
+        est._adapt(X[:10], y[:10], None)
+        times.append(time.perf_counter() - tic)
+    # about 0.1 ms on an idle core; generous for a loaded CI machine
+    assert np.median(times) < 5e-3
+
+
+def test_pandas_categoricals_reach_the_boosting_model_as_categories():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(20), 30)
+    cat = rng.choice(["x", "y", "z"], 600)
+    X = pd.DataFrame({"a": rng.normal(size=600), "c": pd.Categorical(cat)})
+    y = (2.0 * (cat == "x") - 1 + 0.5 * X["a"] + rng.normal(size=20)[groups]
+         + rng.logistic(size=600) > 0).astype(int)
+    est = MixedEffectsClassifier().fit(X, y, groups=groups)
+    assert est.estimator_.is_categorical_.tolist() == [False, True]
+    assert est.effect_names_.tolist() == ["intercept", "slope", "x:a"]  # no effect on codes
+    # plain strings at predict time, an unseen category as missing
+    X_new = pd.DataFrame({"a": [0.0, 0.0, 0.0], "c": ["x", "y", "never seen"]})
+    proba = est.adapt(X_new.iloc[:2], [1, 0]).predict_proba(X_new)
+    assert np.all(np.isfinite(proba)) and proba[0, 1] > proba[1, 1]
+    # the task-list form codes the categories the same way
+    tasks = [(X[groups == t], y[groups == t]) for t in range(20)]
+    np.testing.assert_allclose(MixedEffectsClassifier().fit(tasks).predict_proba(X_new),
+                               MixedEffectsClassifier().fit(X, y, groups=groups)
+                               .predict_proba(X_new))
