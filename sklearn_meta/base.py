@@ -40,6 +40,7 @@ from .tasks import (
     is_task_sequence,
     split_support_query,
 )
+from ._columns import align_columns, check_absent_columns, raise_with_column_hint
 from .utils._docstrings import fill_doc
 from .utils._seeds import seed_of
 
@@ -150,13 +151,17 @@ class BaseMetaEstimator(BaseEstimator):
 
     # -- validation ---------------------------------------------------------
     def _validate_X(self, X, *, reset=False, name="X"):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            dtype=np.float64,
-            ensure_all_finite=self._finite_check(),
-        )
+        X = align_columns(self, X, name)  # DataFrames: columns of fit, matched by name
+        try:
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                dtype=np.float64,
+                ensure_all_finite=self._finite_check(),
+            )
+        except ValueError as exc:
+            raise_with_column_hint(self, exc)
         self._check_float32_range(X, name)
         return X
 
@@ -192,7 +197,9 @@ class BaseMetaEstimator(BaseEstimator):
                     "each row is already known. Pass either a list of tasks or "
                     "flat X, y with groups."
                 )
-            X, y, groups = as_task_arrays(X)
+            X, y, groups, present = as_task_arrays(X, return_present=True)
+        else:
+            present = None  # flat form: a column all-NaN in a task is absent from it
         X, y = validate_data(
             self,
             X,
@@ -208,11 +215,21 @@ class BaseMetaEstimator(BaseEstimator):
         task_ids, order, starts = _split_by_groups(groups)
         if not np.array_equal(order, np.arange(len(order))):
             X, y = X[order], y[order]
+        tasks = TaskSet(X, y, starts, task_ids, present=present)
+        # tasks with different columns: adapt/predict then align DataFrames by name
+        self._columns_vary_ = bool(
+            (present is not None or np.isnan(np.min(X, initial=0))) and not tasks.present.all()
+        )
         finite = self._finite_check()
+        if not self._allow_nan() and self._columns_vary_:
+            check_absent_columns(self, tasks.present, task_ids,
+                                 getattr(self, "feature_names_in_", None))
         if finite is not False:
             _check_finite_tasks(X, task_ids, starts, finite == "allow-nan")
         self._check_float32_range(X, "X", task_ids, starts)
-        return self._encode_tasks(X, y, starts, task_ids)
+        encoded = self._encode_tasks(X, y, starts, task_ids)
+        encoded.present = tasks._present  # None: derived from NaN blocks when asked
+        return encoded
 
     def _is_classifier(self):
         return get_tags(self).estimator_type == "classifier"

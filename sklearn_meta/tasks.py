@@ -69,17 +69,21 @@ def _n_columns(X):
         return None
 
 
-def as_task_arrays(tasks):
+def as_task_arrays(tasks, *, return_present=False):
     """Stack a sequence of ``(X, y)`` tasks into flat ``X, y, groups``.
 
     The task of each row is its position in ``tasks`` (0, 1, ...). pandas
-    DataFrames are concatenated (their columns must match); other inputs are
-    stacked with numpy.
+    DataFrames are concatenated; when their columns differ they are aligned
+    on the union of the column names, by name (see
+    :ref:`heterogeneous_columns`). Other inputs are stacked with numpy.
 
     Parameters
     ----------
     tasks : sequence of (X, y) pairs
-        The tasks. Every task must have the same number of columns.
+        The tasks. Arrays must have the same number of columns; DataFrames
+        may have different columns.
+    return_present : bool, default=False
+        Also return the column-presence mask of the tasks.
 
     Returns
     -------
@@ -89,12 +93,15 @@ def as_task_arrays(tasks):
         All targets.
     groups : ndarray of shape (n_rows,)
         The task index of every row.
+    present : ndarray of bool of shape (n_tasks, n_features)
+        Whether task ``i`` has column ``j`` (a column a DataFrame task lacks
+        is NaN in ``X`` but False here); only with ``return_present=True``.
 
     Raises
     ------
     ValueError
         If ``tasks`` is empty, a task is not an ``(X, y)`` pair, a task's X and
-        y differ in length, or tasks differ in their number of columns.
+        y differ in length, or array tasks differ in their number of columns.
 
     Examples
     --------
@@ -133,7 +140,7 @@ def as_task_arrays(tasks):
             )
         if n_cols0 is None:
             n_cols0 = n_cols
-        elif n_cols != n_cols0:
+        elif n_cols != n_cols0 and not hasattr(Xi, "columns"):
             raise ValueError(
                 f"tasks[{i}] has {n_cols} columns but tasks[0] has {n_cols0}; "
                 "all tasks must share the same feature columns."
@@ -154,20 +161,23 @@ def as_task_arrays(tasks):
         Xs.append(Xi)
         ys.append(yi)
         groups.append(np.full(yi.shape[0], i))
-    if all(hasattr(Xi, "iloc") for Xi in Xs):
-        import pandas as pd
+    frames = [hasattr(Xi, "columns") for Xi in Xs]
+    if all(frames):
+        from ._columns import align_frames
 
-        cols = list(Xs[0].columns)
-        for i, Xi in enumerate(Xs):
-            if list(Xi.columns) != cols:
-                raise ValueError(
-                    f"tasks[{i}] has columns {list(Xi.columns)} but tasks[0] "
-                    f"has {cols}; all tasks must share the same feature columns."
-                )
-        X = pd.concat(Xs, axis=0, ignore_index=True)
+        X, present = align_frames(Xs)
     else:
+        if any(frames) and len({_n_columns(Xi) for Xi in Xs}) > 1:
+            i = frames.index(False)
+            raise ValueError(
+                f"tasks[{i}] is an array with {_n_columns(Xs[i])} columns while other "
+                "tasks are DataFrames with other columns; tasks with different columns "
+                "are aligned by column name, so give every task as a DataFrame."
+            )
         X = np.concatenate([np.asarray(Xi) for Xi in Xs], axis=0)
-    return X, np.concatenate(ys), np.concatenate(groups)
+        present = np.ones((len(Xs), X.shape[1]), dtype=bool)
+    out = X, np.concatenate(ys), np.concatenate(groups)
+    return (*out, present) if return_present else out
 
 
 class TaskSet:
@@ -189,6 +199,9 @@ class TaskSet:
         The label setting of a classification problem; None for regression.
     classes : list of ndarray or None
         Per-task original labels (classification), in code order.
+    present : ndarray of bool of shape (n_tasks, n_features) or None
+        Which columns every task has (tasks with different columns); None:
+        a column missing on every row of a task is absent from it.
 
     Examples
     --------
@@ -203,13 +216,28 @@ class TaskSet:
     [2.0, 3.0, 4.0]
     """
 
-    def __init__(self, X, y, starts, task_ids, label_space=None, classes=None):
+    def __init__(self, X, y, starts, task_ids, label_space=None, classes=None,
+                 present=None):
         self.X = X
         self.y = y
         self.starts = np.asarray(starts, dtype=np.int64)
         self.task_ids = np.asarray(task_ids)
         self.label_space = label_space
         self.classes = classes
+        self._present = None if present is None else np.asarray(present, dtype=bool)
+
+    @property
+    def present(self):
+        """Column-presence mask, a bool array of shape (n_tasks, n_features)."""
+        if self._present is None:
+            from ._columns import presence_from_blocks
+
+            self._present = presence_from_blocks(self.X, self.starts)
+        return self._present
+
+    @present.setter
+    def present(self, value):
+        self._present = None if value is None else np.asarray(value, dtype=bool)
 
     @property
     def n_tasks(self):
@@ -268,9 +296,10 @@ class TaskSet:
         sizes = self.sizes[indices]
         starts = np.concatenate([[0], np.cumsum(sizes)])
         classes = None if self.classes is None else [self.classes[i] for i in indices]
+        present = None if self._present is None else self._present[indices]
         return TaskSet(
             self.X[rows], self.y[rows], starts, self.task_ids[indices],
-            self.label_space, classes,
+            self.label_space, classes, present,
         )
 
     def __repr__(self):

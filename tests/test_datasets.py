@@ -279,8 +279,10 @@ def test_public_api_is_exactly_the_loaders_and_generators():
         "load_churn",
         "load_digits_tasks",
         "load_flavia_leaves",
+        "load_heterogeneous_churn",
         "load_school_math",
         "make_classification_tasks",
+        "make_heterogeneous_tasks",
         "make_regression_tasks",
         "make_sinusoid_tasks",
     ]

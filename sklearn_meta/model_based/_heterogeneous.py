@@ -1,0 +1,933 @@
+"""Neural processes over tasks with different columns (heterogeneous attribute spaces).
+
+After Iwata and Kumagai, "Meta-learning from Tasks with Heterogeneous Attribute Spaces"
+(NeurIPS 2020). A support set is read as a set of (column, value, label) observations:
+
+1. **attribute embeddings from the support rows**: for every column of the task, a set
+   network over the (value, label) pairs of the support rows where that column is
+   observed gives the column's embedding. Nothing is tied to a column's position or name,
+   so a column never seen in meta-training gets an embedding the same way;
+2. **row embeddings**: a set network over the row's cells, each (column embedding,
+   value, missing flag), pooled over the columns the task has. A column the task lacks
+   is left out; a value missing in a column the task has enters with its flag;
+3. **prediction from the support set**: classification by distance to class prototypes
+   of the support row embeddings (with a learned prior prototype for a class the support
+   set lacks, shared label sets); regression by a small neural-process decoder
+   (attention over the support rows and a mean task representation) with a Gaussian
+   mean and standard deviation.
+
+A column seen in meta-training also gets a learned embedding of its name, added to the
+one from its support rows; meta-training hides the names of a random part of the columns
+of every episode, so that a column never seen in fit (which has only the embedding from
+its support rows) is read as well.
+
+Everything is batched over tasks, rows and columns with masks: a cell is a finite value
+(observed), NaN (missing in a column the task has) or +inf (a column the task lacks).
+"""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from torch import nn
+
+from .._columns import align_columns
+from .._episodic_fit import _EpisodicNetworkMixin
+from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
+from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
+from ..tasks import TaskSet
+from ..utils._docstrings import fill_doc
+
+__all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
+
+_CLIP = 10.0  # standardised values are clipped to [-_CLIP, _CLIP]
+_NEG = -1e9  # logit of a class that is not in the episode
+
+
+def _mlp(n_in, n_out, hidden):
+    return _make_mlp(n_in, n_out, (hidden,), "relu")
+
+
+def _cells(X):
+    """(values with 0 where not observed, observed, present) of a cell tensor."""
+    observed = torch.isfinite(X)
+    present = ~torch.isinf(X)
+    return torch.where(observed, X, torch.zeros_like(X)), observed.to(X.dtype), \
+        present.to(X.dtype)
+
+
+def _masked_mean(values, weights, dim):
+    """Weighted mean of ``values`` over ``dim`` (0 where the weights sum to 0)."""
+    total = (weights.unsqueeze(-1) * values).sum(dim)
+    return total / weights.sum(dim).clamp_min(1.0).unsqueeze(-1)
+
+
+class _HeterogeneousNet(nn.Module):
+    """The network: attribute embeddings, row embeddings, prototypes or NP decoder.
+
+    ``cell_encoder`` maps ``(2 * embedding_dim + 2)`` cell inputs (column embedding,
+    value, value times embedding, missing flag) to ``hidden`` features (the default MLP or the user's ``module``).
+    ``n_shared_classes``: the size of a shared label set (learned class embeddings and
+    prior prototypes), 0 for per-task labels or regression.
+    """
+
+    def __init__(self, cell_encoder, dim, hidden, target, n_shared_classes=0, n_known=0):
+        super().__init__()
+        self.target = target
+        self.dim = dim
+        # columns seen in fit also get a learned embedding of their name (id n_known:
+        # a column never seen in fit, which has only the embedding from its support rows)
+        self.column_embedding = nn.Parameter(torch.zeros(int(n_known) + 1, dim))
+        n_cls = max(int(n_shared_classes), 1)
+        self.shared = n_shared_classes > 0
+        if target == "value":
+            self.attr_cell = _mlp(3, hidden, hidden)  # (x, y, x * y)
+            self.attr_out = _mlp(hidden + 1, dim, hidden)
+        else:
+            self.attr_cell = _mlp(1, hidden, hidden)
+            self.class_embedding = nn.Parameter(0.1 * torch.randn(n_cls, hidden))
+            # per class: centred mean of the cell features and of the raw value
+            self.attr_class = _mlp(2 * hidden + 2, hidden, hidden)
+            self.attr_out = _mlp(2 * hidden + 2, dim, hidden)
+        self.cell_encoder = cell_encoder
+        self.row_out = _mlp(hidden, dim, hidden)
+        if target == "value":
+            self.key = nn.Linear(dim, dim)
+            self.query = nn.Linear(dim, dim)
+            self.value = _mlp(dim + 1, dim, hidden)
+            self.null_key = nn.Parameter(torch.zeros(dim))
+            self.null_value = nn.Parameter(torch.zeros(dim))
+            self.head = nn.Sequential(
+                nn.Linear(3 * dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                nn.ReLU(), nn.Linear(hidden, 2),
+            )
+        else:
+            self.prior = nn.Parameter(torch.zeros(n_cls, dim))
+            self.log_prior_weight = nn.Parameter(torch.tensor(0.0))
+            self.log_scale = nn.Parameter(torch.tensor(0.0))
+            self.bias = nn.Parameter(torch.zeros(n_cls))
+
+    # -- attributes and rows ---------------------------------------------------------
+    def attributes(self, X_s, y_s, m_s, n_classes=None, ids=None):
+        """Column embeddings (T, F, dim) and which columns the support set has (T, F).
+
+        ``ids`` (T, F) or (F,): the index of every column among the columns of fit
+        (``n_known`` for a new one); None: the columns of fit in order."""
+        x, observed, present = _cells(X_s)
+        rows = m_s.unsqueeze(-1)
+        w = observed * rows  # (T, N, F)
+        count = w.sum(1)
+        available = (present * rows).amax(1) if X_s.shape[1] else present.sum(1) * 0
+        log_count = torch.log1p(count).unsqueeze(-1)
+        if self.target == "value":
+            y = y_s.to(x.dtype).unsqueeze(-1).expand_as(x)
+            u = self.attr_cell(torch.stack([x, y, x * y], dim=-1))  # (T, N, F, H)
+            feat = torch.cat([_masked_mean(u, w, 1), log_count], dim=-1)
+        else:
+            u = torch.cat([self.attr_cell(x.unsqueeze(-1)), x.unsqueeze(-1)], dim=-1)
+            overall = _masked_mean(u, w, 1)  # (T, F, H + 1)
+            onehot = nn.functional.one_hot(y_s.clamp_min(0), n_classes).to(x.dtype)
+            wk = w.unsqueeze(-1) * (onehot * rows).unsqueeze(2)  # (T, N, F, K)
+            n_k = wk.sum(1)  # (T, F, K)
+            means = torch.einsum("tnfk,tnfh->tfkh", wk, u) / n_k.clamp_min(1.0).unsqueeze(-1)
+            centred = means - overall.unsqueeze(2)
+            emb = self.class_embedding[:n_classes] if self.shared else self.class_embedding
+            emb = emb.expand(*centred.shape[:2], n_classes, emb.shape[-1])
+            spread = centred[..., -1:].abs()  # how far the class means of the value lie
+            q = self.attr_class(torch.cat([centred, emb, spread], dim=-1))  # (T, F, K, H)
+            by_class = _masked_mean(q, (n_k > 0).to(x.dtype), 2)
+            feat = torch.cat([overall, by_class, log_count], dim=-1)
+        if ids is None:
+            ids = torch.arange(X_s.shape[-1], device=X_s.device).clamp_max(
+                self.column_embedding.shape[0] - 1)
+        return self.attr_out(feat) + self.column_embedding[ids], available
+
+    def rows(self, X, attributes, available):
+        """Row embeddings (T, N, dim) from the row's cells in the task's columns."""
+        x, observed, present = _cells(X)
+        T, N, F = x.shape
+        v = attributes.unsqueeze(1).expand(T, N, F, attributes.shape[-1])
+        xv = x.unsqueeze(-1)
+        # (column embedding, value, value x embedding, missing flag): the product lets a
+        # column's relevance (its embedding) scale its value without learning to multiply
+        cells = torch.cat([v, xv, xv * v, (present - observed).unsqueeze(-1)], dim=-1)
+        h = self.cell_encoder(cells)  # (T, N, F, H)
+        w = present * available.unsqueeze(1)
+        return self.row_out(_masked_mean(h, w, 2))
+
+    # -- support set -> context -> query ---------------------------------------------
+    def encode(self, X_s, y_s, m_s, n_classes=None, ids=None):
+        attributes, available = self.attributes(X_s, y_s, m_s, n_classes, ids)
+        z = self.rows(X_s, attributes, available)
+        context = {"attributes": attributes, "available": available}
+        if self.target == "value":
+            vals = self.value(torch.cat([z, y_s.to(z.dtype).unsqueeze(-1)], dim=-1))
+            context.update(keys=self.key(z), values=vals, mask=m_s,
+                           summary=_masked_mean(vals, m_s, 1))
+            return context
+        onehot = nn.functional.one_hot(y_s.clamp_min(0), n_classes).to(z.dtype)
+        onehot = onehot * m_s.unsqueeze(-1)
+        n_k = onehot.sum(1)  # (T, K)
+        sums = torch.einsum("tnk,tnd->tkd", onehot, z)
+        alpha = nn.functional.softplus(self.log_prior_weight)
+        prior = self.prior[:n_classes] if self.shared else self.prior.expand(n_classes, -1)
+        context["prototypes"] = (sums + alpha * prior) / (n_k + alpha).unsqueeze(-1)
+        context["valid"] = (
+            torch.ones_like(n_k, dtype=torch.bool) if self.shared else n_k > 0
+        )
+        return context
+
+    def decode(self, X_q, context):
+        z = self.rows(X_q, context["attributes"], context["available"])
+        if self.target == "value":
+            T = z.shape[0]
+            keys = torch.cat([self.null_key.expand(T, 1, -1), context["keys"]], dim=1)
+            vals = torch.cat([self.null_value.expand(T, 1, -1), context["values"]], dim=1)
+            m = context["mask"]
+            mask = torch.cat([torch.ones(T, 1, dtype=m.dtype, device=m.device), m], 1)
+            scores = torch.einsum("tqd,tkd->tqk", self.query(z), keys) / math.sqrt(self.dim)
+            scores = scores.masked_fill(mask.unsqueeze(1) <= 0, float("-inf"))
+            read = torch.softmax(scores, dim=-1) @ vals
+            summary = context["summary"].unsqueeze(1).expand_as(read)
+            out = self.head(torch.cat([z, read, summary], dim=-1))
+            return out[..., 0], 1e-3 + nn.functional.softplus(out[..., 1])
+        protos = context["prototypes"]
+        d2 = ((z.unsqueeze(2) - protos.unsqueeze(1)) ** 2).sum(-1)  # (T, Nq, K)
+        bias = self.bias[: protos.shape[1]] if self.shared else self.bias[:1]
+        logits = -torch.exp(self.log_scale) * d2 / math.sqrt(self.dim) + bias
+        return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
+
+
+def _gaussian_nll(mean, std, y, m):
+    nll = 0.5 * ((y - mean) / std) ** 2 + torch.log(std) + 0.5 * math.log(2 * math.pi)
+    w = m / m.sum(-1, keepdim=True).clamp_min(1.0)
+    return (w * nll).sum(-1).mean()
+
+
+def _class_loss(logits, y, m):
+    """Mean cross-entropy over the real query rows of each task, then tasks; accuracy."""
+    logp = torch.log_softmax(logits, dim=-1)
+    nll = -logp.gather(-1, y.clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    w = m / m.sum(-1, keepdim=True).clamp_min(1.0)
+    with torch.no_grad():
+        acc = (w * (logits.argmax(-1) == y).to(w.dtype)).sum(-1).mean()
+    return (w * nll).sum(-1).mean(), acc
+
+
+class _HeterogeneousMixin(_EpisodicNetworkMixin):
+    """What the heterogeneous classifier and regressor share."""
+
+    _target = None
+
+    def _allow_nan(self):
+        return True  # a missing value is a cell with its missing flag
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    # -- columns -----------------------------------------------------------------------
+    def _names_in(self):
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = np.arange(self.n_features_in_)
+        return np.asarray(names, dtype=object)
+
+    def _validate_X(self, X, *, reset=False, name="X"):
+        # scoring over many tasks (score, episodic scorers): the columns of fit, by name;
+        # columns never seen in fit are dropped silently there (adapt/predict use them)
+        return super()._validate_X(align_columns(self, X, name, warn_new=False), name=name)
+
+    def _read_columns(self, X, name):
+        """(values, column names, whether absence is explicit) of the rows ``X``.
+
+        A DataFrame keeps all its columns (known or new) with their names (after a fit
+        without column names, one as wide as ``fit``'s is read by position); an array has
+        the columns of ``fit``, and a column missing on every support row is absent.
+        """
+        shape = getattr(X, "shape", ())
+        positional = getattr(self, "feature_names_in_", None) is None and \
+            len(shape) == 2 and shape[1] == self.n_features_in_
+        if hasattr(X, "columns") and hasattr(X, "iloc") and not positional:
+            names = np.asarray(list(X.columns), dtype=object)
+            if len(set(names.tolist())) != len(names):
+                raise ValueError(
+                    f"{name} has duplicated column names; columns are matched by name."
+                )
+            values = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan",
+                                 input_name=name)
+            return values, names, True
+        return self._validate_X(X, name=name), self._names_in(), False
+
+    def _standardise(self, X, names, mean=None, scale=None):
+        """Standardised values and the (mean, scale) used: the statistics of ``fit`` for
+        known columns, of ``X`` itself for columns never seen in ``fit``."""
+        if mean is None:
+            known = {n: i for i, n in enumerate(self._names_in().tolist())}
+            pos = np.array([known.get(n, -1) for n in names.tolist()], dtype=np.int64)
+            with np.errstate(all="ignore"), _quiet():
+                own_mean = np.nan_to_num(np.nanmean(X, axis=0)) if X.shape[0] else \
+                    np.zeros(X.shape[1])
+                own_scale = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
+            own_scale = np.where(np.isfinite(own_scale) & (own_scale > 0), own_scale, 1.0)
+            mean = np.where(pos >= 0, self.column_mean_[pos], own_mean)
+            scale = np.where(pos >= 0, self.column_scale_[pos], own_scale)
+        Z = np.clip((X - mean) / scale, -_CLIP, _CLIP)
+        return Z, mean, scale
+
+    def _support_state(self, X, y, names, explicit, n_classes=None):
+        """The adapted state of a support set given with its column names."""
+        keep = np.ones(X.shape[1], dtype=bool) if explicit else ~np.isnan(X).all(axis=0)
+        if X.shape[0] == 0:
+            keep[:] = True
+        X, names = X[:, keep], names[keep]
+        Z, mean, scale = self._standardise(X, names)
+        return self._state(Z, y, names, mean, scale, n_classes)
+
+    def _state(self, Z, y, names, mean, scale, n_classes):
+        net = self._device_network()
+        known = {n: i for i, n in enumerate(self._names_in().tolist())}
+        ids = np.array([known.get(n, len(known)) for n in names.tolist()], dtype=np.int64)
+        with torch.no_grad():
+            dtype = torch.int64 if self._target == "class" else torch.float64
+            X_t = self._tensor(Z)[None]
+            y_t = self._tensor(y, dtype)[None]
+            m_t = torch.ones(y_t.shape, dtype=torch.float64, device=X_t.device)
+            ctx = net.encode(X_t, y_t, m_t, n_classes, self._tensor(ids, torch.int64)[None])
+        return {"columns": names, "mean": mean, "scale": scale,
+                "context": {k: v.cpu() for k, v in ctx.items()}}
+
+    def _query(self, X, names, state):
+        """Query rows laid out in the columns of ``state`` (+inf: the row lacks one)."""
+        where = {n: i for i, n in enumerate(names.tolist())}
+        pos = np.array([where.get(n, -1) for n in state["columns"].tolist()], dtype=np.int64)
+        Q = X[:, np.maximum(pos, 0)] if X.shape[1] else np.zeros((X.shape[0], len(pos)))
+        Q = np.clip((Q - state["mean"]) / state["scale"], -_CLIP, _CLIP)
+        Q[:, pos < 0] = np.inf
+        return Q
+
+    def _decode_named(self, X, names, state):
+        net = self._device_network()
+        device = self._device()
+        Q = self._query(X, names, state)
+        with torch.no_grad():
+            ctx = {k: v.to(device) for k, v in state["context"].items()}
+            return net.decode(self._tensor(Q)[None], ctx)
+
+    # -- fit -----------------------------------------------------------------------------
+    def _build_network(self, n_features, seed):
+        hidden = int(self.hidden_layer_sizes[0]) if len(self.hidden_layer_sizes) else \
+            self.embedding_dim
+        cell = _build_module(
+            self.module, 2 * self.embedding_dim + 2, hidden,
+            hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation,
+            seed=seed,
+        )
+        n_shared = len(self.meta_classes_) if (
+            self._target == "class" and self._label_space_ == "shared") else 0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed + 1)
+            return _HeterogeneousNet(cell, self.embedding_dim, hidden, self._target,
+                                     n_shared, n_features).float()
+
+    def _meta_fit(self, tasks):
+        X = tasks.X
+        with np.errstate(all="ignore"), _quiet():
+            mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
+            scale = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
+        self.column_mean_ = np.nan_to_num(mean)
+        self.column_scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        Z = np.clip((X - self.column_mean_) / self.column_scale_, -_CLIP, _CLIP)
+        absent = ~tasks.present[tasks.task_index]
+        Z[absent] = np.inf
+        y = self._prepare(tasks)
+        std_tasks = TaskSet(Z, y, tasks.starts, tasks.task_ids, tasks.label_space,
+                            tasks.classes, tasks.present)
+        self._fit_episodes(std_tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._default_state = self._zero_shot_state(std_tasks)
+
+    def _augment(self, ep, keep_one_row):
+        """Training episodes: drop a random part of every task's columns and support rows,
+        and hide the name of some columns (as if never seen in fit)."""
+        X_s, X_q, m_s = ep.X_s, ep.X_q, ep.m_s
+        T, _, F = X_s.shape
+        dev = X_s.device
+        ids = torch.arange(F, device=dev).expand(T, F)
+        hide = torch.rand(T, F, device=dev) < 0.5 * torch.rand(T, 1, device=dev)
+        ids = torch.where(hide, torch.full_like(ids, F), ids)
+        if self.column_dropout > 0 and F > 1:
+            rate = self.column_dropout * torch.rand(T, 1, device=dev)
+            drop = torch.rand(T, F, device=dev) < rate
+            has = ~torch.isinf(X_s).all(1)  # (T, F): columns the task has
+            kept = has & ~drop
+            drop = drop & kept.any(1, keepdim=True)  # keep at least one column
+            X_s = X_s.masked_fill(drop.unsqueeze(1), float("inf"))
+            X_q = X_q.masked_fill(drop.unsqueeze(1), float("inf"))
+        if keep_one_row:
+            n_s = m_s.shape[1]
+            keep = torch.randint(1, n_s + 1, (T, 1), device=dev)
+            rank = torch.argsort(torch.rand(m_s.shape, device=dev), dim=1)
+            m_s = m_s * (rank < keep).to(m_s.dtype)
+        return X_s, X_q, m_s, ids
+
+    # -- adapt / predict -----------------------------------------------------------------
+    def adapt(self, X_support, y_support, X_unlabeled=None):
+        """Adapt to one new task: one forward pass over its support set.
+
+        Parameters
+        ----------
+        X_support : array-like or DataFrame of shape (n_support, n_columns)
+            Labelled rows of the new task. A DataFrame may have any columns: those seen
+            in ``fit`` (any subset, any order) and new ones, matched by name. An array
+            has the columns of ``fit``; a column missing on every row is absent.
+        y_support : array-like of shape (n_support,)
+            Their targets.
+        X_unlabeled : ignored
+            Not used; present for the common ``adapt`` signature.
+
+        Returns
+        -------
+        self : object
+            The estimator, adapted to the task.
+        """
+        check_is_fitted(self)
+        X, names, explicit = self._read_columns(X_support, "X_support")
+        y = column_or_1d(np.asarray(y_support), warn=True)
+        if y.shape[0] != X.shape[0]:
+            raise ValueError(
+                f"X_support has {X.shape[0]} rows but y_support has "
+                f"{y.shape[0]}; they must have the same number of rows."
+            )
+        if self._target == "value":
+            y = self._check_regression_targets(y, "y_support")
+        classes, codes = self._encode_support(y)
+        state = self._adapt_named(X, codes, names, explicit)
+        self.adapted_ = _Adaptation(classes, state)
+        return self
+
+    def _adapt(self, X, y, X_unlabeled):
+        # arrays in the columns of fit (episodic score): absence from NaN blocks
+        return self._adapt_named(X, y, self._names_in(), False)
+
+    def _rows_and_state(self, X, name="X"):
+        check_is_fitted(self)
+        X, names, _ = self._read_columns(X, name)
+        state, classes = self._state_and_classes()
+        return X, names, state, classes
+
+
+# Parameter paragraphs shared by the classifier and the regressor.
+_DOCS = {
+    "network": """\
+embedding_dim : int, default=16
+    Width of the column and row embeddings.
+hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
+    Hidden layers of the default cell network; its first entry is also the width of
+    the set networks.
+activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    Activation of the default cell network.
+module : callable, default=None
+    ``module(2 * embedding_dim + 2, hidden) -> torch.nn.Module``: your cell network,
+    applied to every cell of a row (column embedding, value, value times embedding,
+    missing flag) before the cells are pooled over the row's columns; ``hidden`` is
+    ``hidden_layer_sizes[0]``.
+column_dropout : float, default=0.5
+    Meta-training episodes hide a random fraction (up to this) of every task's
+    columns, so the model learns to predict from whichever columns a task has.""",
+    "training": """\
+meta_lr : float, default=1e-3
+    Adam learning rate.
+tol : float or None, default=1e-4
+    Stop when the monitored score has not improved by ``tol`` for
+    ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.""",
+    "columns": """\
+The tasks may have different columns: give them as pandas DataFrames (aligned by column
+name; a column a task lacks is absent, which is not the same as a missing value, NaN),
+or as one table with ``groups`` where a column missing on every row of a task is absent
+from it. ``adapt`` and ``predict`` accept a DataFrame with any columns (any subset of
+the columns of ``fit``, in any order, and new ones) and predict each query row from the
+columns it has in common with the support set.""",
+    "checks": """\
+Notes
+-----
+Because columns are matched by name and any subset of them (or new ones) is accepted,
+scikit-learn's ``check_dataframe_column_names_consistency`` (which expects an error for
+reordered, new or missing column names) does not apply; every other check passes.""",
+}
+
+
+class _quiet:
+    """Silence numpy's all-NaN-column warnings of nanmean/nanstd."""
+
+    def __enter__(self):
+        import warnings
+
+        self._ctx = warnings.catch_warnings()
+        self._ctx.__enter__()
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return self
+
+    def __exit__(self, *exc):
+        return self._ctx.__exit__(*exc)
+
+
+_COMMON_CONSTRAINTS = {
+    **_TORCH_PARAMETER_CONSTRAINTS,
+    "n_queries": [Interval(Integral, 1, None, closed="left")],
+    "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+    "column_dropout": [Interval(Real, 0, 1, closed="left")],
+    "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+}
+
+
+@fill_doc(**_DOCS)
+class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifier):
+    """Neural-process classifier for tasks with different columns.
+
+    A model-based meta-learner after Iwata and Kumagai (NeurIPS 2020) that reads a
+    support set as a set of (column, value, label) observations. Every column of the
+    task gets an embedding from the support rows themselves (a set network over its
+    (value, label) pairs), every row an embedding from a set network over its cells
+    (column embedding, value, missing flag), and a query row is classified by its
+    distance to the class prototypes of the support rows. No column needs a fixed
+    position, so one model serves tasks with different columns and uses columns never
+    seen in meta-training. ``adapt`` is one forward pass.
+
+    %(columns)s
+
+    Read more in the :ref:`User Guide <heterogeneous_columns>`.
+
+    Parameters
+    ----------
+    n_shots : int, default=5
+        Support rows per class of the meta-training episodes (shared labels: the
+        support set is ``n_shots * n_classes`` random rows of the task, of which
+        episodes keep a random number) and of ``score``.
+    n_way : int, default=None
+        Classes per meta-training episode with per-task label sets; None: all classes
+        of a task.
+    n_queries : int, default=5
+        Query rows per class of the meta-training episodes.
+    %(network)s
+    meta_batch_size : int, default=16
+        Episodes per meta-iteration.
+    %(training)s
+    max_iter : int, default=1000
+        Meta-iterations.
+    early_stopping : bool, default=False
+        Keep the network with the best episode accuracy on held-out tasks.
+    %(validation_monitoring)s
+    label_space : {"auto", "shared", "per_task"}, default="auto"
+        Whether tasks share one label set.
+    %(torch_runtime)s
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The meta-trained network (on the CPU).
+    column_mean_ : ndarray of shape (n_features_in_,)
+        Mean of every column of ``fit`` (values are standardised with it; a column
+        never seen in ``fit`` is standardised with its support rows).
+    column_scale_ : ndarray of shape (n_features_in_,)
+        Standard deviation of every column of ``fit`` (1 when constant).
+    meta_classes_ : ndarray
+        All labels seen in ``fit``.
+    classes_ : ndarray
+        Labels of the adapted task, else ``meta_classes_``.
+    n_iter_ : int
+        Meta-iterations run.
+    loss_curve_ : list of float
+        Training loss of every meta-iteration.
+    validation_scores_ : list of float or None
+        Validation accuracy at every check (``early_stopping``).
+    best_validation_score_ : float or None
+        Best of them.
+    %(fitted_features)s
+
+    See Also
+    --------
+    HeterogeneousNeuralProcessRegressor : The regression counterpart.
+    NeuralProcessClassifier : For tasks that share one set of columns.
+
+    %(checks)s
+
+    References
+    ----------
+    T. Iwata and A. Kumagai, "Meta-learning from Tasks with Heterogeneous Attribute
+    Spaces", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_heterogeneous_tasks
+    >>> from sklearn_meta.model_based import HeterogeneousNeuralProcessClassifier
+    >>> data = make_heterogeneous_tasks(n_tasks=20, random_state=0)
+    >>> clf = HeterogeneousNeuralProcessClassifier(max_iter=10, random_state=0)
+    >>> clf = clf.fit(data.tasks[:16])
+    >>> X_new, y_new = data.tasks[16]
+    >>> sorted(X_new.columns) == sorted(X_new.columns.intersection(clf.feature_names_in_))
+    True
+    >>> clf.adapt(X_new[:10], y_new[:10]).predict_proba(X_new[10:]).shape
+    (30, 2)
+    """
+
+    _target = "class"
+
+    _parameter_constraints: dict = {
+        **BaseMetaClassifier._parameter_constraints,
+        **_COMMON_CONSTRAINTS,
+        "n_way": [Interval(Integral, 2, None, closed="left"), None],
+    }
+
+    def __init__(
+        self,
+        *,
+        n_shots=5,
+        n_way=None,
+        n_queries=5,
+        embedding_dim=16,
+        hidden_layer_sizes=(32,),
+        activation="relu",
+        module=None,
+        column_dropout=0.5,
+        meta_batch_size=16,
+        meta_lr=1e-3,
+        max_iter=1000,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_interval=20,
+        n_iter_no_change=10,
+        lr_schedule="constant",
+        label_space="auto",
+        device="auto",
+        distributed="auto",
+        verbose=0,
+        warm_start=False,
+        random_state=None,
+    ):
+        self.n_shots = n_shots
+        self.n_way = n_way
+        self.n_queries = n_queries
+        self.embedding_dim = embedding_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.column_dropout = column_dropout
+        self.meta_batch_size = meta_batch_size
+        self.meta_lr = meta_lr
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
+        self.label_space = label_space
+        self.device = device
+        self.distributed = distributed
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    def _prepare(self, tasks):
+        return tasks.y
+
+    def _n_support_classes(self, y):
+        if self._label_space_ == "shared":
+            return len(self.meta_classes_)
+        return int(y.max()) + 1
+
+    def _zero_shot_state(self, tasks):
+        if tasks.label_space != "shared":
+            return None
+        # up to n_shots training rows of every class
+        rng = np.random.default_rng(0)
+        rows = np.concatenate([
+            rng.permutation(np.flatnonzero(tasks.y == c))[: self.n_shots]
+            for c in range(len(self.meta_classes_))
+        ])
+        names = self._names_in()
+        return self._state(tasks.X[rows], tasks.y[rows], names, self.column_mean_,
+                           self.column_scale_, len(self.meta_classes_))
+
+    def _episode_loss(self, net, ep, n_classes):
+        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
+        if net.training:
+            X_s, X_q, m_s, ids = self._augment(
+                ep, keep_one_row=self._label_space_ == "shared")
+        context = net.encode(X_s, ep.y_s, m_s, n_classes, ids)
+        if ep.class_mask is not None:
+            context["valid"] = context["valid"] & ep.class_mask
+        return _class_loss(net.decode(X_q, context), ep.y_q, ep.m_q)
+
+    def _adapt_named(self, X, y, names, explicit):
+        return self._support_state(X, y, names, explicit, self._n_support_classes(y))
+
+    def _logits(self, X, names, state):
+        if state is None:
+            state = self._default_state
+        return self._decode_named(X, names, state)[0].double().cpu().numpy()
+
+    def _proba(self, logits):
+        logits = logits - logits.max(axis=1, keepdims=True)
+        proba = np.exp(logits)
+        return proba / proba.sum(axis=1, keepdims=True)
+
+    # base-class hooks (arrays in the columns of fit: the episodic score)
+    def _predict_proba(self, X, state, n_classes):
+        return self._proba(self._logits(X, self._names_in(), state))
+
+    def predict(self, X):
+        """Predict the labels of query rows with the adapted (or zero-shot) model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Query rows; a DataFrame may have any columns, matched by name.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        X, names, state, classes = self._rows_and_state(X)
+        return classes[np.argmax(self._logits(X, names, state), axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities of query rows with the adapted (or zero-shot) model.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Query rows; a DataFrame may have any columns, matched by name.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``.
+        """
+        X, names, state, _ = self._rows_and_state(X)
+        return self._proba(self._logits(X, names, state))
+
+    def decision_function(self, X):
+        """Class scores (logits) of query rows; one column for binary problems.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Query rows; a DataFrame may have any columns, matched by name.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Scores, columns in the order of ``classes_``.
+        """
+        X, names, state, classes = self._rows_and_state(X)
+        logits = self._logits(X, names, state)
+        return logits[:, 1] - logits[:, 0] if len(classes) == 2 else logits
+
+
+@fill_doc(**_DOCS)
+class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor):
+    """Neural-process regressor for tasks with different columns.
+
+    A model-based meta-learner after Iwata and Kumagai (NeurIPS 2020) that reads a
+    support set as a set of (column, value, target) observations. Every column of the
+    task gets an embedding from the support rows themselves (a set network over its
+    (value, target) pairs), every row an embedding from a set network over its cells
+    (column embedding, value, missing flag), and a small neural-process decoder
+    (attention over the support rows plus a mean task representation) predicts a
+    Gaussian mean and standard deviation for every query row. No column needs a fixed
+    position, so one model serves tasks with different columns and uses columns never
+    seen in meta-training. ``adapt`` is one forward pass; before any ``adapt`` it
+    predicts from an empty support set (the meta-learned prior mean).
+
+    %(columns)s
+
+    Targets are standardised with the mean and scale of the meta-training targets.
+
+    Read more in the :ref:`User Guide <heterogeneous_columns>`.
+
+    Parameters
+    ----------
+    n_shots : int, default=5
+        Support rows of the meta-training episodes (at most: episodes keep between 1
+        and ``n_shots``) and of ``score``.
+    n_queries : int, default=10
+        Query rows per meta-training episode.
+    %(network)s
+    meta_batch_size : int, default=16
+        Episodes per meta-iteration.
+    %(training)s
+    max_iter : int, default=1000
+        Meta-iterations.
+    early_stopping : bool, default=False
+        Keep the network with the lowest query mean squared error on held-out tasks.
+    %(validation_monitoring)s
+    %(torch_runtime)s
+
+    Attributes
+    ----------
+    network_ : torch.nn.Module
+        The meta-trained network (on the CPU).
+    column_mean_ : ndarray of shape (n_features_in_,)
+        Mean of every column of ``fit``.
+    column_scale_ : ndarray of shape (n_features_in_,)
+        Standard deviation of every column of ``fit`` (1 when constant).
+    y_mean_ : float
+        Mean of the meta-training targets.
+    y_scale_ : float
+        Their standard deviation (1 when constant).
+    n_iter_ : int
+        Meta-iterations run.
+    loss_curve_ : list of float
+        Training loss (Gaussian negative log-likelihood) of every meta-iteration.
+    validation_scores_ : list of float or None
+        Negative validation mean squared error at every check (``early_stopping``).
+    best_validation_score_ : float or None
+        Best of them.
+    %(fitted_features)s
+
+    See Also
+    --------
+    HeterogeneousNeuralProcessClassifier : The classification counterpart.
+    NeuralProcessRegressor : For tasks that share one set of columns.
+
+    %(checks)s
+
+    References
+    ----------
+    T. Iwata and A. Kumagai, "Meta-learning from Tasks with Heterogeneous Attribute
+    Spaces", NeurIPS 2020.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_heterogeneous_tasks
+    >>> from sklearn_meta.model_based import HeterogeneousNeuralProcessRegressor
+    >>> data = make_heterogeneous_tasks(n_tasks=20, task_type="regression",
+    ...                                 random_state=0)
+    >>> reg = HeterogeneousNeuralProcessRegressor(max_iter=10, random_state=0)
+    >>> reg = reg.fit(data.tasks[:16])
+    >>> X_new, y_new = data.tasks[16]
+    >>> mean, std = reg.adapt(X_new[:5], y_new[:5]).predict(X_new[5:], return_std=True)
+    >>> mean.shape, bool((std > 0).all())
+    ((35,), True)
+    """
+
+    _target = "value"
+
+    _parameter_constraints: dict = {
+        **BaseMetaRegressor._parameter_constraints,
+        **_COMMON_CONSTRAINTS,
+    }
+
+    def __init__(
+        self,
+        *,
+        n_shots=5,
+        n_queries=10,
+        embedding_dim=16,
+        hidden_layer_sizes=(32,),
+        activation="relu",
+        module=None,
+        column_dropout=0.5,
+        meta_batch_size=16,
+        meta_lr=1e-3,
+        max_iter=1000,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        validation_interval=20,
+        n_iter_no_change=10,
+        lr_schedule="constant",
+        device="auto",
+        distributed="auto",
+        verbose=0,
+        warm_start=False,
+        random_state=None,
+    ):
+        self.n_shots = n_shots
+        self.n_queries = n_queries
+        self.embedding_dim = embedding_dim
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.module = module
+        self.column_dropout = column_dropout
+        self.meta_batch_size = meta_batch_size
+        self.meta_lr = meta_lr
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
+        self.lr_schedule = lr_schedule
+        self.device = device
+        self.distributed = distributed
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.random_state = random_state
+
+    def _prepare(self, tasks):
+        self.y_mean_ = float(np.mean(tasks.y))
+        scale = float(np.std(tasks.y))
+        self.y_scale_ = scale if scale > 0 else 1.0
+        return (tasks.y - self.y_mean_) / self.y_scale_
+
+    def _zero_shot_state(self, tasks):
+        names = self._names_in()
+        empty = np.zeros((0, len(names)))
+        return self._state(empty, np.zeros(0), names, self.column_mean_,
+                           self.column_scale_, None)
+
+    def _episode_loss(self, net, ep, n_classes):
+        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
+        if net.training:
+            X_s, X_q, m_s, ids = self._augment(ep, keep_one_row=True)
+        mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
+        loss = _gaussian_nll(mean, std, ep.y_q, ep.m_q)
+        with torch.no_grad():
+            w = ep.m_q / ep.m_q.sum(-1, keepdim=True).clamp_min(1.0)
+            mse = (w * (mean - ep.y_q) ** 2).sum(-1).mean()
+        return loss, -mse
+
+    def _adapt_named(self, X, y, names, explicit):
+        return self._support_state(X, (y - self.y_mean_) / self.y_scale_, names, explicit)
+
+    def _mean_std(self, X, names, state, return_std):
+        if state is None:
+            state = self._default_state
+        mean, std = self._decode_named(X, names, state)
+        mean = mean[0].double().cpu().numpy() * self.y_scale_ + self.y_mean_
+        if not return_std:
+            return mean
+        return mean, std[0].double().cpu().numpy() * self.y_scale_
+
+    def _predict(self, X, state, return_std=False):
+        return self._mean_std(X, self._names_in(), state, return_std)
+
+    def predict(self, X, return_std=False):
+        """Predict query rows with the adapted model (the prior mean before ``adapt``).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_columns)
+            Query rows; a DataFrame may have any columns, matched by name.
+        return_std : bool, default=False
+            Also return the predictive standard deviation of every row.
+
+        Returns
+        -------
+        y_mean : ndarray of shape (n_samples,)
+            Predictive means.
+        y_std : ndarray of shape (n_samples,)
+            Predictive standard deviations; only when ``return_std`` is True.
+        """
+        X, names, state, _ = self._rows_and_state(X)
+        return self._mean_std(X, names, state, return_std)
+
+

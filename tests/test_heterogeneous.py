@@ -1,0 +1,240 @@
+"""Tasks with different columns: alignment by name and the heterogeneous neural processes."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
+from sklearn_meta.datasets import load_heterogeneous_churn, make_heterogeneous_tasks
+from sklearn_meta.model_based import (
+    HeterogeneousNeuralProcessClassifier,
+    HeterogeneousNeuralProcessRegressor,
+    NeuralProcessRegressor,
+)
+from sklearn_meta.pipeline import make_pipeline
+from sklearn_meta.tasks import as_task_arrays
+from sklearn_meta.utils.estimator_checks import parametrize_with_checks
+
+FAST = dict(max_iter=5, n_shots=2, embedding_dim=8, hidden_layer_sizes=(16,),
+            random_state=0, device="cpu")
+
+_BY_NAME = {
+    "check_dataframe_column_names_consistency": (
+        "columns are matched by name and any subset or new columns are accepted "
+        "(the point of the learner), so reordered/new/missing names are no error"
+    ),
+}
+
+
+@parametrize_with_checks(
+    [HeterogeneousNeuralProcessClassifier(**FAST), HeterogeneousNeuralProcessRegressor(**FAST)],
+    expected_failed_checks=lambda est: _BY_NAME,
+)
+def test_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+def _frame_tasks(columns_per_task, n=30, seed=0):
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for cols in columns_per_task:
+        X = pd.DataFrame(rng.normal(size=(n, len(cols))), columns=cols)
+        tasks.append((X, (X[cols[0]] > 0).to_numpy().astype(int)))
+    return tasks
+
+
+def _shuffled(tasks, seed=1):
+    rng = np.random.default_rng(seed)
+    return [(X[list(rng.permutation(X.columns))], y) for X, y in tasks]
+
+
+@pytest.fixture(scope="module")
+def hetero():
+    return make_heterogeneous_tasks(n_tasks=40, n_samples_per_task=30, random_state=0)
+
+
+# -- the container ---------------------------------------------------------------------
+def test_union_of_columns_and_presence_mask():
+    tasks = _frame_tasks([["b", "a"], ["c", "b"], ["a"]])
+    X, y, groups, present = as_task_arrays(tasks, return_present=True)
+    assert list(X.columns) == ["a", "b", "c"]
+    np.testing.assert_array_equal(present, [[1, 1, 0], [0, 1, 1], [1, 0, 0]])
+    # aligned by name, not position: task 0's "a" is its second column
+    np.testing.assert_array_equal(X["a"].to_numpy()[:30], tasks[0][0]["a"].to_numpy())
+    assert X["c"].iloc[:30].isna().all() and X["a"].iloc[30:60].isna().all()
+
+
+def test_absent_and_missing_are_distinguishable():
+    tasks = _frame_tasks([["a", "b"], ["a", "b"]])
+    tasks[1][0]["b"] = np.nan  # present, every value missing
+    tasks.append(_frame_tasks([["a"]], seed=3)[0])  # "b" absent
+    _, _, _, present = as_task_arrays(tasks, return_present=True)
+    np.testing.assert_array_equal(present[:, 1], [True, True, False])
+    # the learner sees the difference too: a missing value is not an absent column
+    clf = HeterogeneousNeuralProcessClassifier(**FAST).fit(tasks)
+    X_q = pd.DataFrame({"a": [0.5, -1.0], "b": [np.nan, np.nan]})
+    clf.adapt(*tasks[0])
+    with_missing = clf.predict_proba(X_q)
+    without = clf.predict_proba(X_q[["a"]])
+    assert np.all(np.isfinite(with_missing))
+    assert not np.allclose(with_missing, without)
+
+
+def test_shuffled_column_order_gives_the_same_model():
+    tasks = _frame_tasks([["a", "b", "c"], ["c", "b", "d"], ["d", "a"], ["a", "b", "c", "d"]])
+    shuffled = _shuffled(tasks)
+    X_q = tasks[3][0]
+    pooled = PooledEstimator(HistGradientBoostingClassifier(max_iter=10))
+    p1 = pooled.fit(tasks).predict_proba(X_q)
+    p2 = PooledEstimator(HistGradientBoostingClassifier(max_iter=10)).fit(shuffled)
+    np.testing.assert_array_equal(p1, p2.predict_proba(X_q[list(X_q.columns[::-1])]))
+    h1 = HeterogeneousNeuralProcessClassifier(**FAST).fit(tasks)
+    h2 = HeterogeneousNeuralProcessClassifier(**FAST).fit(shuffled)
+    a = h1.adapt(*tasks[1]).predict_proba(X_q)
+    b = h2.adapt(*_shuffled([tasks[1]], seed=5)[0]).predict_proba(X_q[["d", "c", "a", "b"]])
+    np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-9)
+
+
+def test_flat_form_with_block_missing_columns_means_the_same(hetero):
+    est = HeterogeneousNeuralProcessClassifier(**FAST)
+    a = est.fit(hetero.tasks[:30])
+    X, y, g = as_task_arrays(hetero.tasks[:30])
+    b = HeterogeneousNeuralProcessClassifier(**FAST).fit(X, y, groups=g)
+    X_s, y_s = hetero.tasks[35]
+    np.testing.assert_allclose(a.adapt(X_s[:10], y_s[:10]).predict_proba(X_s[10:]),
+                               b.adapt(X_s[:10], y_s[:10]).predict_proba(X_s[10:]))
+    # numpy flat form too: the absent columns are the all-NaN blocks of each task
+    with pytest.raises(ValueError, match=r"no column\(s\).*HeterogeneousNeuralProcess"):
+        PerTaskEstimator(LogisticRegression()).fit(X.to_numpy(), y, groups=g)
+
+
+def test_nan_aware_learners_work_on_aligned_tasks(hetero):
+    pooled = PooledEstimator(HistGradientBoostingClassifier(max_iter=20)).fit(hetero.tasks)
+    X_new, _ = hetero.tasks[0]
+    # any subset of the known columns, in any order
+    assert pooled.predict(X_new[list(X_new.columns[::-1])][:5]).shape == (5,)
+    assert pooled.predict(X_new.iloc[:5, :2]).shape == (5,)
+
+
+def test_clear_errors_for_learners_without_nan_support(hetero):
+    with pytest.raises(ValueError, match=r"task 0 has no column\(s\) \[") as exc:
+        PerTaskEstimator(LogisticRegression()).fit(hetero.tasks)
+    assert "HeterogeneousNeuralProcessClassifier" in str(exc.value)
+    assert "f" in str(exc.value)  # names the columns
+    with pytest.raises(ValueError, match="HeterogeneousNeuralProcessRegressor"):
+        NeuralProcessRegressor(max_iter=1).fit(
+            [(X, y.astype(float)) for X, y in hetero.tasks[:5]])
+    # an imputer in front makes it work
+    make_pipeline(SimpleImputer(), PerTaskEstimator(LogisticRegression())).fit(hetero.tasks)
+    # adapt/predict of a learner fitted on one schema: scikit-learn's error names the
+    # missing columns, and the message says what to use
+    tasks = _frame_tasks([["a", "b", "c"], ["a", "b", "c"]])
+    per = PerTaskEstimator(LogisticRegression()).fit(tasks)
+    with pytest.raises(ValueError, match=r"(?s)missing:\n- a\n- c.*Heterogeneous"):
+        per.adapt(tasks[0][0][["b"]], tasks[0][1])
+
+
+def test_new_columns_at_adapt(hetero):
+    tasks = _frame_tasks([["a", "b"], ["b", "c"], ["a", "c"]])
+    pooled = PooledEstimator(HistGradientBoostingClassifier(max_iter=10)).fit(tasks)
+    X_q = tasks[0][0].assign(z=1.0)
+    with pytest.warns(UserWarning, match=r"column\(s\) \['z'\] not seen in fit.*ignores"):
+        got = pooled.predict_proba(X_q)
+    np.testing.assert_array_equal(got, pooled.predict_proba(tasks[0][0]))
+    # the heterogeneous learner uses a new column: it changes the predictions
+    clf = HeterogeneousNeuralProcessClassifier(**FAST).fit(tasks)
+    X_s, y_s = tasks[0]
+    z = pd.Series(np.where(y_s == 1, 2.0, -2.0), index=X_s.index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p_with = clf.adapt(X_s.assign(z=z), y_s).predict_proba(X_s.assign(z=z))
+    p_without = clf.adapt(X_s, y_s).predict_proba(X_s)
+    assert not np.allclose(p_with, p_without)
+
+
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names")
+def test_regressor_reads_any_columns(hetero):
+    data = make_heterogeneous_tasks(n_tasks=12, task_type="regression", random_state=1)
+    reg = HeterogeneousNeuralProcessRegressor(**FAST).fit(data.tasks[:10])
+    X, y = data.tasks[10]
+    mean, std = reg.adapt(X[:5], y[:5]).predict(X[5:], return_std=True)
+    assert mean.shape == std.shape == (len(y) - 5,) and np.all(std > 0)
+    # an array in the columns of fit works as well (absent: all-NaN support columns)
+    Xa = X.reindex(columns=reg.feature_names_in_).to_numpy()
+    np.testing.assert_allclose(reg.adapt(Xa[:5], y[:5]).predict(Xa[5:]), mean, rtol=1e-6)
+
+
+def test_heterogeneous_churn_loader():
+    data = load_heterogeneous_churn(n_columns=(5, 10), random_state=0)
+    sizes = data.observed.sum(axis=1)
+    assert len(data.tasks) == 51 and sizes.min() >= 5 and sizes.max() <= 10
+    X0, y0 = data.tasks[0]
+    assert X0.shape[1] == sizes[0] and set(X0.columns) <= set(data.feature_names)
+    assert data.X.shape == (5000, 20)
+    with pytest.raises(ValueError, match="n_columns"):
+        load_heterogeneous_churn(n_columns=(5, 40))
+
+
+def test_meta_training_beats_per_task_pooled_and_untrained():
+    """Small and fast; fails when meta-training is skipped (max_iter=0)."""
+    data = make_heterogeneous_tasks(n_tasks=130, n_samples_per_task=30, random_state=0)
+    train, test = data.tasks[:100], data.tasks[100:]
+    est = HeterogeneousNeuralProcessClassifier(n_shots=5, max_iter=500, tol=None,
+                                               meta_lr=2e-3, random_state=0, device="cpu")
+    est.fit(train)
+    untrained = HeterogeneousNeuralProcessClassifier(max_iter=0, random_state=0).fit(train)
+    per = make_pipeline(SimpleImputer(), StandardScaler(),
+                        PerTaskEstimator(LogisticRegression())).fit(train)
+    pooled = PooledEstimator(HistGradientBoostingClassifier(max_iter=50)).fit(train)
+    cols = pooled.feature_names_in_
+    rng = np.random.default_rng(0)
+    acc = {"het": [], "untrained": [], "per": [], "pooled": []}
+    for X, y in test:  # support: 10 random rows, as a user has them
+        idx = rng.permutation(len(y))
+        s, q = idx[:10], idx[10:]
+        Xs, Xq = X.iloc[s], X.iloc[q]
+        acc["het"].append(np.mean(est.adapt(Xs, y[s]).predict(Xq) == y[q]))
+        acc["untrained"].append(np.mean(untrained.adapt(Xs, y[s]).predict(Xq) == y[q]))
+        acc["pooled"].append(np.mean(pooled.predict(Xq.reindex(columns=cols)) == y[q]))
+        if len(np.unique(y[s])) < 2:
+            acc["per"].append(np.mean(y[q] == y[s][0]))
+        else:
+            per.adapt(Xs.reindex(columns=cols), y[s])
+            acc["per"].append(np.mean(per.predict(Xq.reindex(columns=cols)) == y[q]))
+    mean = {k: float(np.mean(v)) for k, v in acc.items()}
+    assert mean["het"] > mean["per"] + 0.05, mean
+    assert mean["het"] > mean["pooled"] + 0.1, mean
+    assert mean["het"] > mean["untrained"] + 0.1, mean
+
+
+def test_columns_never_seen_in_training_are_used():
+    data = make_heterogeneous_tasks(n_tasks=40, n_samples_per_task=30, random_state=2)
+    train = [(X.drop(columns=["f10", "f11"], errors="ignore"), y) for X, y in data.tasks[:30]]
+    clf = HeterogeneousNeuralProcessClassifier(**FAST).fit(train)
+    assert "f10" not in clf.feature_names_in_
+    X, y = data.tasks[35]
+    X = X.assign(f10=np.where(y == 1, 1.0, -1.0), f11=0.0)
+    assert clf.adapt(X[:10], y[:10]).predict_proba(X[10:]).shape == (20, 2)
+
+
+def test_bad_input():
+    tasks = _frame_tasks([["a", "b"], ["b", "c"]])
+    clf = HeterogeneousNeuralProcessClassifier(**FAST).fit(tasks)
+    bad = tasks[0][0].copy()
+    bad.columns = ["a", "a"]
+    with pytest.raises(ValueError, match="duplicated column"):
+        clf.adapt(bad, tasks[0][1])
+    with pytest.raises(ValueError, match="rows"):
+        clf.adapt(tasks[0][0], tasks[0][1][:3])
+    with pytest.raises(ValueError, match="duplicated column"):
+        HeterogeneousNeuralProcessClassifier(**FAST).fit([(bad, tasks[0][1])] + tasks)
+    reg = HeterogeneousNeuralProcessRegressor(**FAST).fit(
+        [(X, y.astype(float)) for X, y in tasks])
+    with pytest.raises(ValueError, match="y_support contains 1 NaN"):
+        reg.adapt(tasks[0][0][:3], [0.0, np.nan, 1.0])
