@@ -21,6 +21,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._nn._trainer import EXPLOSION as _EXPLOSION
@@ -265,6 +266,7 @@ class _TorchMetaLearnerMixin:
 
     fit.__doc__ = BaseMetaEstimator.fit.__doc__
 
+    @available_if(lambda self: "replay_buffer_size" in self.get_params(deep=False))
     def partial_fit(self, X, y=None, groups=None, classes=None):
         """Continue meta-training on one more batch of tasks of a stream.
 
