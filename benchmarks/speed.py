@@ -16,9 +16,9 @@ Methods
 - ``higher innerloop_ctx``: ``higher.innerloop_ctx`` with a differentiable SGD, per task.
 - ``per-task autograd loop``: ``torch.autograd.grad(create_graph=True)`` per task.
 - ``torch.func vmap``: a straightforward ``vmap(grad(...))`` of the per-task step.
-- ``sklearn-meta engine``: ``sklearn_meta.gradient._engine.meta_loss`` (the dispatch to
-  the batched-MLP fast path ``_batched_mlp``), i.e. what ``MAMLRegressor.fit`` runs per
-  meta-iteration.
+- ``sklearn-meta engine``: ``sklearn_meta.gradient._engine.meta_loss`` (for the default
+  MLP, ``FastMLP.meta_loss`` of ``gradient/_models.py``), i.e. what
+  ``MAMLRegressor.fit`` runs per meta-iteration.
 - ``sklearn-meta engine + fused Adam``: the same with ``torch.optim.Adam(fused=True)``;
   the peers (and the row above) use ``torch.optim.Adam``'s default implementation.
 - ``sklearn-meta generic path``: the engine's ``torch.func`` path for any ``nn.Module``

@@ -1,41 +1,28 @@
-"""Shared torch conventions of the torch-based meta-learners.
-
-One place for what every torch learner of sklearn-meta needs and does the same way:
+"""What every torch meta-learner shares: devices, parameter constraints, the base class.
 
 - :func:`_resolve_device`: ``device="auto"|"cpu"|"cuda"`` to a :class:`torch.device`,
   with a clear error when CUDA is asked for and unavailable.
-- :func:`_make_mlp` / :func:`_build_module`: the default MLP (``hidden_layer_sizes``,
-  ``activation`` with scikit-learn's names) or a user's ``module`` callable
-  ``(n_inputs, n_outputs) -> nn.Module``; weights are drawn from ``random_state`` only, so
-  a clone builds fresh, reproducible weights.
-- :func:`_seed` (from :mod:`sklearn_meta.base`) / :func:`_numpy_rng`: one integer seed per
-  fit derived from ``random_state``.
-- :class:`_TorchMetaLearnerMixin`: the reusable meta-training loop
-  (:meth:`~_TorchMetaLearnerMixin._train_loop`): Adam on the meta-parameters, a
-  per-iteration history (``loss_curve_``, ``validation_scores_``), early stopping on
-  held-out validation tasks that restores the best meta-parameters, an optional
-  plateau schedule for ``meta_lr``, a divergence guard (a non-finite loss, or one over
-  ``_EXPLOSION`` times its starting value, stops training,
-  keeps the best parameters and warns with the iteration), a tqdm progress bar when
-  ``verbose``, and CPU storage of the fitted parameters so that a model fitted on CUDA
-  pickles and loads on a CPU-only machine.
+- ``_TORCH_PARAMETER_CONSTRAINTS``: the constructor parameters every torch learner has
+  (scikit-learn's names: ``max_iter``, ``tol``, ``early_stopping``...).
+- :class:`_TorchMetaLearnerMixin`: the trainer's callbacks (:mod:`._nn._trainer`), the
+  whole-network fit of the metric and model-based learners (through
+  :func:`._nn._fit.fit_episodes`), ``partial_fit`` with experience replay, and the
+  private device cache (``_device_cache``, dropped by ``__getstate__``), so that a
+  model fitted on CUDA pickles and loads on a CPU-only machine.
 
-The loop is algorithm-agnostic: a learner hands it the list of meta-parameters and a
-``step(iteration) -> (loss, grads)`` function (``grads=None`` means "call
-``loss.backward()``"; a tuple of tensors is used as the gradient, e.g. Reptile's
-pseudo-gradient), plus an optional ``score()`` on validation tasks.
+The default MLP and the ``module`` builder are in :mod:`._nn._modules`.
 """
 
+import copy
 import io
 import math
-import warnings
-import weakref
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
-from torch import nn
 
 from ._nn._trainer import EXPLOSION as _EXPLOSION
 from ._nn._trainer import (
@@ -46,16 +33,20 @@ from ._nn._trainer import (
     ProgressBar,
     Trainer,
 )
-from .base import _seed  # noqa: F401  (one seed per fit, as every learner)
+from ._episodes import _EpisodeSampler
+from ._nn._continual import _validate_more_tasks, _with_classes
+from ._nn._fit import Run, fit_episodes
+from ._nn._modules import _ACTIVATIONS, _build_module, _make_mlp  # noqa: F401
+from ._nn._replay import _TaskReplayBuffer, mixed_meta_batch
+from .base import BaseMetaEstimator
+from .utils._seeds import seed_of
 
 __all__ = []  # private module: nothing public
 
-_ACTIVATIONS = {
-    "identity": nn.Identity,
-    "logistic": nn.Sigmoid,
-    "tanh": nn.Tanh,
-    "relu": nn.ReLU,
-}
+def _same_shapes(a, b):
+    """Whether two modules have the same parameter and buffer names and shapes."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(sa[k].shape == sb[k].shape for k in sa)
 
 
 # Parameter constraints shared by every torch meta-learner (scikit-learn's names).
@@ -75,6 +66,8 @@ _TORCH_PARAMETER_CONSTRAINTS = {
     "distributed": [StrOptions({"auto"}), "boolean"],
     "verbose": ["verbose"],
     "warm_start": ["boolean"],
+    "replay_buffer_size": [Interval(Integral, 0, None, closed="left")],
+    "replay_ratio": [Interval(Real, 0, 1, closed="both")],
 }
 
 
@@ -101,53 +94,6 @@ def _resolve_device(device):
     raise ValueError(f"device must be 'auto', 'cpu' or 'cuda'; got {device!r}.")
 
 
-def _make_mlp(n_inputs, n_outputs, hidden_layer_sizes=(40, 40), activation="relu"):
-    """The default network: Linear layers with ``activation`` in between.
-
-    The layers of the returned :class:`torch.nn.Sequential` are at the even indices
-    (``"0.weight"``, ``"0.bias"``, ``"2.weight"``...), which the gradient engine's fast
-    path relies on.
-    """
-    sizes = [int(n_inputs), *(int(h) for h in hidden_layer_sizes), int(n_outputs)]
-    layers = []
-    for i in range(len(sizes) - 1):
-        if i:
-            layers.append(_ACTIVATIONS[activation]())
-        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
-    return nn.Sequential(*layers)
-
-
-def _check_hidden_layer_sizes(hidden_layer_sizes):
-    sizes = np.atleast_1d(np.asarray(hidden_layer_sizes))
-    if sizes.ndim != 1 or (sizes.size and not np.issubdtype(sizes.dtype, np.integer)):
-        raise ValueError(
-            "hidden_layer_sizes must be a sequence of positive integers, e.g. (40, 40); "
-            f"got {hidden_layer_sizes!r}."
-        )
-    if np.any(sizes <= 0):
-        raise ValueError(f"hidden_layer_sizes must be > 0, got {hidden_layer_sizes!r}.")
-    return tuple(int(s) for s in sizes)
-
-
-def _build_module(module, n_inputs, n_outputs, *, hidden_layer_sizes, activation, seed):
-    """Build the network with weights drawn from ``seed`` (global torch RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        if module is None:
-            hidden = _check_hidden_layer_sizes(hidden_layer_sizes)
-            net = _make_mlp(n_inputs, n_outputs, hidden, activation)
-        else:
-            net = module(n_inputs, n_outputs)
-            if not isinstance(net, nn.Module):
-                raise TypeError(
-                    "module must be a callable (n_inputs, n_outputs) -> torch.nn.Module; "
-                    f"{module!r} returned {type(net).__name__}."
-                )
-    if not any(True for _ in net.parameters()):
-        raise ValueError("module returned a network without parameters; nothing to learn.")
-    return net.float()
-
-
 def _numpy_rng(seed):
     return np.random.default_rng(seed)
 
@@ -161,72 +107,214 @@ def _to_device(tensors, device, dtype=None):
     return {k: v.to(device=device, dtype=dtype or v.dtype) for k, v in tensors.items()}
 
 
-# Device copies of fitted parameters/modules, per estimator object: kept out of the
-# estimator's __dict__ (never pickled, and ``predict`` leaves the estimator unchanged).
-_DEVICE_CACHE = weakref.WeakKeyDictionary()
-
-
 def _cached(owner, key, token, build):
     """``build()`` cached for ``owner`` under ``key`` while the items of ``token`` are
-    the same objects (devices: equal)."""
-    entry = _DEVICE_CACHE.setdefault(owner, {}).get(key)
+    the same objects (devices: equal).
+
+    The cache is the estimator's private ``_device_cache`` dict: created by ``fit``
+    (so that ``predict`` changes nothing in ``__dict__``), mutated in place, and dropped
+    by ``__getstate__`` (nothing device-bound is pickled).
+    """
+    cache = owner.__dict__.setdefault("_device_cache", {})
+    entry = cache.get(key)
     if entry is None or len(entry[0]) != len(token) or not all(
         a is b or (isinstance(a, torch.device) and a == b) for a, b in zip(entry[0], token)
     ):
-        entry = (token, build())
-        _DEVICE_CACHE[owner][key] = entry
+        entry = cache[key] = (token, build())
     return entry[1]
 
 
 class _TorchMetaLearnerMixin:
-    """Meta-training loop and torch bookkeeping shared by the torch meta-learners.
+    """What every torch meta-learner shares: devices, the trainer, ``partial_fit``.
 
     Subclasses use the constructor parameters named in ``_TORCH_PARAMETER_CONSTRAINTS``
     (``meta_lr``, ``max_iter``, ``early_stopping``, ``validation_fraction``,
     ``validation_interval``, ``n_iter_no_change``, ``tol``, ``lr_schedule``, ``device``,
-    ``verbose``, ``warm_start``) and call :meth:`_train_loop`.
+    ``verbose``, ``warm_start``) and ``replay_buffer_size`` / ``replay_ratio``
+    (``_REPLAY_CONSTRAINTS``), and meta-train with
+    :func:`sklearn_meta._nn._fit.fit_episodes`.
 
-    Fitted parameters live in ``self.params_`` (a dict of CPU tensors, picklable
-    anywhere); :meth:`_device_params` returns them on the compute device, cached outside
-    the estimator (``predict`` changes nothing in ``__dict__``; nothing device-bound is
-    pickled).
+    Two kinds of learner stand on it:
+
+    - the gradient learners (:mod:`sklearn_meta.gradient`) override ``_meta_fit`` and
+      keep their meta-parameters in ``params_`` (a dict of CPU tensors);
+    - the whole-network learners (metric, model-based) write ``_build_network(n_features,
+      seed)`` and ``_episode_loss(net, episodes, n_classes) -> (loss, score)`` and call
+      :meth:`_fit_network`; the fitted module is ``network_`` (on the CPU).
+
+    Device copies of the fitted state are private state (``_device_cache``): built once,
+    mutated in place (``predict`` changes nothing in ``__dict__``), dropped by
+    ``__getstate__``, so nothing device-bound is pickled.
     """
 
     _float32_features = True  # the networks compute in float32: base refuses |x| > 3.4e38
 
-    # --- pickling: loads on a CPU-only machine whatever device fitted it --------------
+    # --- devices and private state ----------------------------------------------------
+    def _device(self):
+        return _resolve_device(self.device)
+
+    def _device_params(self):
+        """The fitted parameters on the compute device (cached in ``_device_cache``)."""
+        device = self._device()
+        return _cached(self, "params", (self.params_, device),
+                       lambda: _to_device(self.params_, device))
+
+    def _device_network(self):
+        """The fitted network on the compute device, in float64 (cached).
+
+        Predictions are computed in double precision so that they do not depend on how
+        many rows are predicted at once (float32 matrix products do).
+        """
+        device = self._device()
+
+        def build():
+            return copy.deepcopy(self.network_).to(device=device, dtype=torch.float64).eval()
+
+        return _cached(self, "network", (self.network_, device), build)
+
+    def _tensor(self, X, dtype=torch.float64):
+        # a copy: X may be read-only (a memmap), which torch warns about
+        return torch.tensor(np.asarray(X), dtype=dtype, device=self._device())
+
+    # pickling: the device cache is dropped; the state goes through torch.save, so that
+    # torch.load maps every tensor to the CPU when it is unpickled (fitted state is kept
+    # on the CPU anyway; this also covers a tensor left on a GPU, which plain pickle
+    # cannot load without one), and a model fitted on CUDA loads on a CPU-only machine
     def __getstate__(self):
-        # the state goes through torch.save, so that torch.load can map every tensor to
-        # the CPU when it is unpickled (fitted state is kept on the CPU anyway; this
-        # also covers a tensor left on a GPU, which plain pickle cannot load without one)
+        state = dict(super().__getstate__())
+        state.pop("_device_cache", None)
         buffer = io.BytesIO()
-        torch.save(super().__getstate__(), buffer)
+        torch.save(state, buffer)
         return {"_torch_state": buffer.getvalue()}
 
     def __setstate__(self, state):
         if "_torch_state" in state:
             state = torch.load(io.BytesIO(state["_torch_state"]), map_location="cpu",
                                weights_only=False)  # an estimator: as trusted as pickle
-        parent = getattr(super(), "__setstate__", None)
-        if parent is None:  # not on BaseEstimator (object has no __setstate__)
-            self.__dict__.update(state)
+        setstate = getattr(super(), "__setstate__", None)
+        if setstate is not None:
+            setstate(state)
         else:
-            parent(state)
+            self.__dict__.update(state)
+        self.__dict__.setdefault("_device_cache", {})  # empty: rebuilt on demand
 
     def __copy__(self):  # a plain shallow copy (``score`` copies the estimator)
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
         return new
 
-    # --- devices and parameters -------------------------------------------------------
-    def _device(self):
-        return _resolve_device(self.device)
+    # --- episodes ---------------------------------------------------------------------
+    def _sampler(self, tasks, rng, device):
+        """The episode sampler of ``tasks`` (whole-network learners; gradient overrides)."""
+        kind = tasks.label_space or "regression"
+        n_classes = len(self.meta_classes_) if kind == "shared" else None
+        return _EpisodeSampler(
+            tasks.X, tasks.y, tasks.starts, kind=kind, n_shots=self.n_shots,
+            n_queries=self.n_queries, n_way=getattr(self, "n_way", None),
+            n_classes=n_classes, meta_batch_size=self.meta_batch_size,
+            task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
+        )
 
-    def _device_params(self):
-        """The fitted parameters on the compute device (cached outside ``__dict__``)."""
-        device = self._device()
-        return _cached(self, "params", (self.params_, device),
-                       lambda: _to_device(self.params_, device))
+    # --- whole-network learners ---------------------------------------------------------
+    def _fit_network(self, tasks, *, warm=False, replay=None, task_picker=None,
+                     holdout=True):
+        """Meta-train ``network_`` with :func:`~sklearn_meta._nn._fit.fit_episodes`."""
+
+        def init(all_tasks, sampler, seed, device):
+            net = self._build_network(all_tasks.n_features, seed)
+            old = getattr(self, "network_", None) if warm else None
+            if old is not None and _same_shapes(old, net):
+                net = copy.deepcopy(old)
+            # else (e.g. a warm_start refit with other columns): the fresh network
+            net = net.to(device)
+            n_classes = (len(self.meta_classes_) if sampler.kind == "shared"
+                         else getattr(sampler, "n_way", None))
+
+            def step(episodes):
+                return self._episode_loss(net, episodes, n_classes)[0], None
+
+            def score(batches):
+                net.eval()
+                try:
+                    return float(np.mean(
+                        [float(self._episode_loss(net, b, n_classes)[1]) for b in batches]))
+                finally:
+                    net.train()
+
+            def finish():
+                net.eval()
+                self.network_ = net.to("cpu")
+
+            params = [p for p in net.parameters() if p.requires_grad]
+            return Run(params, step, score, finish)
+
+        self._device_cache = {}
+        return fit_episodes(self, tasks, init, warm=warm, replay=replay,
+                            task_picker=task_picker, holdout=holdout)
+
+    # --- continual learning: partial_fit with experience replay ------------------------
+    def _partial_meta_fit(self, tasks, replay, task_picker, first):
+        """Meta-train ``max_iter`` iterations from the current state (from scratch when
+        ``first``) on ``tasks`` and ``replay`` (a TaskSet of past tasks or None), the
+        meta-batches drawn by ``task_picker``, no validation tasks held out."""
+        self._fit_network(tasks, warm=not first, replay=replay, task_picker=task_picker,
+                          holdout=False)
+
+    def fit(self, X, y=None, groups=None):
+        self.__dict__.pop("replay_buffer_", None)  # a new fit starts a new stream
+        return super().fit(X, y, groups=groups)
+
+    fit.__doc__ = BaseMetaEstimator.fit.__doc__
+
+    @available_if(lambda self: "replay_buffer_size" in self.get_params(deep=False))
+    def partial_fit(self, X, y=None, groups=None, classes=None):
+        """Continue meta-training on one more batch of tasks of a stream.
+
+        Each call runs ``max_iter`` meta-iterations from the current meta-parameters on
+        episodes of the new tasks, mixed with tasks replayed from a buffer of past tasks:
+        a fraction ``replay_ratio`` of every meta-batch comes from the buffer, which
+        keeps a uniform sample of ``replay_buffer_size`` tasks of the whole stream
+        (reservoir sampling). This protects what was learned on earlier tasks from being
+        forgotten when the task distribution drifts. ``replay_buffer_size=0`` trains on
+        the new tasks only. Early stopping is not used by ``partial_fit``.
+
+        Parameters
+        ----------
+        X : sequence of (X, y) pairs, or array-like of shape (n_rows, n_features)
+            The new tasks, in any input form of :meth:`fit`.
+        y : array-like of shape (n_rows,), default=None
+            Targets of all rows; omitted when ``X`` is a list of tasks.
+        groups : array-like of shape (n_rows,), default=None
+            The task id of every row.
+        classes : array-like, default=None
+            Classifiers: all labels the stream will use, needed on the first call only
+            when tasks share one label set and later batches bring labels the first one
+            lacks.
+
+        Returns
+        -------
+        self : object
+            The estimator, meta-trained on the stream so far.
+        """
+        self._validate_params()
+        first = not hasattr(self, "n_features_in_")
+        if first:
+            tasks = self._validate_tasks(X, y, groups)
+            if classes is not None and self._is_classifier():
+                tasks = _with_classes(self, tasks, np.union1d(self.meta_classes_, classes))
+        else:
+            tasks = _validate_more_tasks(self, X, y, groups)
+        buffer = getattr(self, "replay_buffer_", None)
+        if buffer is None:
+            buffer = _TaskReplayBuffer(self.replay_buffer_size, seed_of(self.random_state))
+        replay = buffer.as_taskset(tasks.label_space) if self.replay_ratio > 0 else None
+        picker = partial(mixed_meta_batch, batch_size=self.meta_batch_size,
+                         ratio=self.replay_ratio)
+        self.__dict__.pop("adapted_", None)
+        self._partial_meta_fit(tasks, replay, picker, first)
+        buffer.add(tasks)
+        self.replay_buffer_ = buffer
+        return self
 
     # --- the loop -----------------------------------------------------------------
     def _train_split(self, n_tasks, rng):

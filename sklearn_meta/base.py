@@ -12,7 +12,6 @@ the episodic ``score`` and metadata-routing defaults. A learner only writes
 from __future__ import annotations
 
 import copy
-import inspect
 import warnings
 from numbers import Integral
 
@@ -20,7 +19,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import NotFittedError, UndefinedMetricWarning
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
@@ -46,6 +45,7 @@ from .tasks import (
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
 from .utils._docstrings import fill_doc
+from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
 
@@ -58,80 +58,39 @@ def _routing_enabled():
     return bool(get_config().get("enable_metadata_routing", False))
 
 
-def _groups_dropped_by_caller(max_depth=25, *, via_scorer=False):
-    """Whether a scikit-learn model-selection caller holds task ids we never got.
+def _warn_if_scored_as_one_task(estimator, n_rows):
+    """``score`` got no ``groups``: say so where that can be said honestly.
 
-    With metadata routing disabled, ``GridSearchCV`` and ``cross_validate``
-    give ``groups`` to the splitter only. The estimator then sees all training
-    rows as one task, silently. This looks up the call stack for that case.
-
-    ``via_scorer=True``: the same, but only when a scikit-learn scorer
-    (``sklearn.metrics._scorer``) stands between us and that caller, i.e. a
-    plain scorer is scoring the estimator on rows of held-out tasks.
+    An estimator fitted on several tasks that is scored without ``groups`` scores all
+    rows as one task: always worth a warning. With metadata routing enabled,
+    scikit-learn's tools pass the ``groups`` that ``score`` requests, so none arriving
+    means the caller had none. With routing disabled they never pass them (only the
+    splitter gets task ids), and a direct call cannot be told apart from
+    ``GridSearchCV`` / ``cross_validate``, so the warning also says how to route them.
     """
-    frame = inspect.currentframe()
-    seen_scorer = False
-    try:
-        for _ in range(max_depth):
-            frame = frame.f_back if frame is not None else None
-            if frame is None:
-                return False
-            module = frame.f_globals.get("__name__", "")
-            if module.startswith("sklearn.metrics._scorer"):
-                seen_scorer = True
-            if not module.startswith("sklearn.model_selection"):
-                continue
-            if via_scorer and not seen_scorer:
-                return False
-            loc = frame.f_locals
-            if loc.get("groups") is not None:
-                return True
-            params = loc.get("params")
-            if isinstance(params, dict) and params.get("groups") is not None:
-                return True
-            routed = loc.get("routed_params")
-            try:
-                if routed.splitter.split.get("groups") is not None:
-                    return True
-            except AttributeError:
-                pass
-        return False
-    finally:
-        del frame
-
-
-def _warn_if_groups_dropped(method):
-    if not _routing_enabled() and _groups_dropped_by_caller():
-        warnings.warn(
-            f"{method} got no groups, so all rows are treated as ONE task, but "
-            "the calling scikit-learn model-selection tool holds task ids "
-            "(groups) that it gives only to the splitter. Enable metadata "
-            "routing so that the meta-learner receives them: "
-            "sklearn.set_config(enable_metadata_routing=True), then pass "
-            "groups=... to GridSearchCV.fit or params={'groups': ...} to "
-            "cross_validate.",
-            UserWarning,
-            stacklevel=3,
+    n_fit = getattr(estimator, "_n_fit_tasks", 1)
+    routing = _routing_enabled()
+    if routing and n_fit <= 1:
+        return
+    message = (f"{type(estimator).__name__}.score got no groups, so all {n_rows} rows "
+               f"are scored as ONE task (one support set of n_shots={estimator.n_shots} "
+               "rows)")
+    if n_fit > 1:
+        message += f", but {type(estimator).__name__} was fitted on {n_fit} tasks"
+    message += ". Pass groups=task_ids to score every task on its own support set"
+    if not routing:
+        message += (
+            "; under GridSearchCV or cross_validate, enable metadata routing so that "
+            "the meta-learner receives them: sklearn.set_config("
+            "enable_metadata_routing=True), then pass groups=... to GridSearchCV.fit or "
+            "params={'groups': ...} to cross_validate (a plain scorer such as "
+            "scoring='accuracy' scores the meta-learned model zero-shot; "
+            "sklearn_meta.model_selection.episodic_scorer('accuracy') scores few-shot)"
         )
+    warnings.warn(message + ".", UserWarning, stacklevel=3)
 
 
-def _warn_if_scored_zero_shot(estimator):
-    if _groups_dropped_by_caller(40, via_scorer=True):
-        warnings.warn(
-            f"{type(estimator).__name__} is being scored by a plain scikit-learn "
-            "scorer on held-out tasks: it predicts zero-shot with the meta-learned "
-            "model (no adapt), so the score is not a few-shot score. For few-shot "
-            "scores use scoring=sklearn_meta.model_selection.episodic_scorer("
-            "'accuracy') (any scorer name), or scoring=None for the estimator's "
-            "own episodic score.",
-            UserWarning,
-            stacklevel=4,
-        )
-
-
-def _seed(random_state):
-    """An int seed derived from a scikit-learn ``random_state``."""
-    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+_seed = seed_of  # one seed per fit (utils/_seeds.py)
 
 
 class _Adaptation:
@@ -196,12 +155,6 @@ class BaseMetaEstimator(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = self._allow_nan()
         tags.target_tags.required = True
-        # ``score`` is episodic: it adapts to ``n_shots`` rows per task, so it
-        # is not the training-set score scikit-learn's checks expect.
-        if tags.regressor_tags is not None:
-            tags.regressor_tags.poor_score = True
-        if tags.classifier_tags is not None:
-            tags.classifier_tags.poor_score = True
         return tags
 
     def __sklearn_is_fitted__(self):
@@ -369,8 +322,6 @@ class BaseMetaEstimator(BaseEstimator):
             The meta-trained estimator.
         """
         self._validate_params()
-        if groups is None and not is_task_sequence(X, y):
-            _warn_if_groups_dropped("fit")
         tasks = self._validate_tasks(X, y, groups)
         self.__dict__.pop("adapted_", None)
         self._n_fit_tasks = tasks.n_tasks
@@ -493,7 +444,6 @@ class BaseMetaEstimator(BaseEstimator):
         adapted = getattr(self, "adapted_", None)
         if adapted is not None:
             return adapted.state, adapted.classes
-        _warn_if_scored_zero_shot(self)
         if self._is_classifier() and self._label_space_ != "shared":
             raise NotFittedError(
                 f"{type(self).__name__} was meta-trained on tasks with different "
@@ -619,18 +569,6 @@ class BaseMetaEstimator(BaseEstimator):
             Mean accuracy (classifiers) or R^2 (regressors) over tasks.
         """
         check_is_fitted(self)
-        if groups is None:
-            _warn_if_groups_dropped("score")
-            n_fit = getattr(self, "_n_fit_tasks", 1)
-            if n_fit > 1:
-                warnings.warn(
-                    f"score got no groups, so all {_num_samples(X)} rows are scored as "
-                    f"ONE task (one support set of n_shots={self.n_shots} rows), but "
-                    f"{type(self).__name__} was fitted on {n_fit} tasks. Pass "
-                    "groups=task_ids to score every task on its own support set.",
-                    UserWarning,
-                    stacklevel=2,
-                )
         X = self._validate_X(X)
         y = column_or_1d(np.asarray(y), warn=True)
         if sample_weight is not None and np.any(np.asarray(sample_weight) < 0):
@@ -638,6 +576,8 @@ class BaseMetaEstimator(BaseEstimator):
                 f"sample_weight has {int(np.sum(np.asarray(sample_weight) < 0))} "
                 "negative value(s); weights of the query rows must be >= 0."
             )
+        if groups is None:
+            _warn_if_scored_as_one_task(self, X.shape[0])
         sample_weight = _check_sample_weight(sample_weight, X)
         if groups is None:
             groups = np.zeros(X.shape[0], dtype=np.int64)
@@ -745,6 +685,17 @@ def _names(task_ids, idx, limit=5):
     return f"tasks {names}" + (f" and {len(idx) - limit} more" if len(idx) > limit else "")
 
 
+def _episodic_score_tags(tags):
+    """The one place that sets ``poor_score``: ``score`` is episodic (it adapts to
+    ``n_shots`` rows per task), not the training-set score scikit-learn's checks
+    expect. Called by the classifier and regressor bases after their scikit-learn mixin,
+    which resets its sub-tags."""
+    for sub in (tags.classifier_tags, tags.regressor_tags):
+        if sub is not None:
+            sub.poor_score = True
+    return tags
+
+
 class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
     """Base class of meta-classifiers.
 
@@ -776,9 +727,7 @@ class BaseMetaClassifier(ClassifierMixin, BaseMetaEstimator):
     score = BaseMetaEstimator.score
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.classifier_tags.poor_score = True  # ClassifierMixin resets it; see above
-        return tags
+        return _episodic_score_tags(super().__sklearn_tags__())
 
 
 class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
@@ -792,6 +741,4 @@ class BaseMetaRegressor(RegressorMixin, BaseMetaEstimator):
     score = BaseMetaEstimator.score
 
     def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.regressor_tags.poor_score = True  # RegressorMixin resets it; see above
-        return tags
+        return _episodic_score_tags(super().__sklearn_tags__())

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sklearn_meta.continual._replay import _TaskReplayBuffer, mixed_meta_batch
+from sklearn_meta._nn._replay import _TaskReplayBuffer, mixed_meta_batch
 from sklearn_meta.datasets import make_classification_tasks, make_sinusoid_tasks
 from sklearn_meta.gradient import MAMLRegressor, ReptileRegressor
 from sklearn_meta.model_based import NeuralProcessRegressor
@@ -108,3 +108,23 @@ def test_partial_fit_on_gradient_and_model_based_learners(make):
     # reproducible stream for a fixed random_state
     again = make().partial_fit(tasks[:4]).partial_fit(tasks[4:])
     np.testing.assert_allclose(again.predict(tasks[0][0]), est.predict(tasks[0][0]))
+
+
+@pytest.mark.parametrize("per_task", [False, True])
+def test_finetune_partial_fit_continues_and_learns(per_task):
+    from sklearn_meta.gradient import FineTuneClassifier
+
+    data = make_classification_tasks(n_tasks=40, n_classes=2, n_features=6,
+                                     n_samples_per_task=20, per_task_labels=per_task,
+                                     random_state=3)
+    tasks = data.tasks
+    est = FineTuneClassifier(hidden_layer_sizes=(16,), max_iter=30, n_shots=3,
+                             random_state=0)
+    est.partial_fit(tasks[:15])
+    first = {k: v.clone() for k, v in est.params_.items()}
+    est.partial_fit(tasks[15:30])
+    assert est.n_iter_ == 60 and len(est.loss_curve_) == 60
+    assert len(est.replay_buffer_) == 30
+    assert any(not np.allclose(first[k], est.params_[k]) for k in first)  # it trained on
+    X, y = tasks[35]
+    assert est.adapt(X[:6], y[:6]).predict(X[6:]).shape == (14,)

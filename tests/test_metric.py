@@ -14,7 +14,7 @@ from sklearn_meta.baselines import PerTaskEstimator
 from sklearn_meta.datasets import make_classification_tasks
 from sklearn_meta.metric import ProtoNetClassifier
 from sklearn_meta.tasks import as_task_arrays
-from sklearn_meta.metric._prototypes import (
+from sklearn_meta._nn._prototypes import (
     class_prototypes,
     prototypical_loss,
     refine_prototypes,

@@ -1,7 +1,16 @@
-"""Shared torch machinery of the torch learners (private).
+"""Shared torch machinery of the torch learners (private; no family's own code).
 
-- :mod:`._trainer`: the one meta-training loop, with callbacks (divergence guard, best
-  parameters, early stopping, plateau schedule, progress bar) and a history.
+- :mod:`._fit`: ``fit_episodes``, the one episodic training set-up (seed, validation
+  tasks, replay, sampler, validation episodes, trainer), used by the gradient, metric
+  and model-based learners, each supplying only ``init``, ``step`` and ``score``;
+- :mod:`._trainer`: the one training loop with callbacks (divergence guard, best
+  parameters, early stopping, plateau schedule, progress bar) and its history;
+- :mod:`._modules`: the default MLP and the ``module`` builder;
+- :mod:`._replay`, :mod:`._continual`: experience replay and the checks of later
+  ``partial_fit`` batches;
+- :mod:`._prototypes`: class prototypes and their loss (metric and model-based);
 - :mod:`._distributed`: meta-training on an initialised ``torch.distributed`` process
   group (each rank its tasks of the global meta-batch, all-reduced meta-gradients).
+
+The episode sampler is :mod:`sklearn_meta._episodes`.
 """

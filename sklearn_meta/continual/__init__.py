@@ -1,11 +1,11 @@
 """Continual meta-learning: ``partial_fit`` over a stream of tasks with experience replay.
 
-:class:`ContinualMixin` gives the torch meta-learners (gradient-based and metric) a
+Every torch meta-learner (gradient-based, metric, model-based, fine-tuning) has a
 ``partial_fit`` that meta-trains on one batch of tasks at a time while replaying tasks
-kept in a reservoir buffer of the stream, so that earlier task families are not
-forgotten.
+kept in a reservoir buffer of the stream (``replay_buffer_size``, ``replay_ratio``), so
+that earlier task families are not forgotten. The machinery lives in
+``sklearn_meta._nn`` (``_replay.py``, ``_continual.py``); this package holds no public
+class of its own.
 """
 
-from ._mixin import ContinualMixin
-
-__all__ = ["ContinualMixin"]
+__all__ = []

@@ -1,47 +1,41 @@
-"""What the gradient-based meta-learners share: one engine, three switches.
+"""The gradient-based meta-learners: one engine, each algorithm a small description.
 
-:class:`_GradientMetaLearner` meta-trains with :mod:`~sklearn_meta.gradient._engine`
-through the loop of :class:`~sklearn_meta._torch._TorchMetaLearnerMixin`. An algorithm is
-a subclass that sets
-
-- ``_scope``: ``"all"`` parameters adapt, or only the ``"head"`` (ANIL);
-- ``_learned_lr``: per-parameter inner learning rates are meta-learned (Meta-SGD);
-- ``_outer``: ``"maml"`` (backpropagate the query loss through the inner loop),
-  ``"reptile"`` (Reptile's pseudo-gradient ``theta - mean(phi)``) or ``"pretrain"``
-  (plain supervised training on the pooled tasks; see :mod:`._finetune`).
+An algorithm (:class:`Algorithm`) says which parameters adapt (all of them, ANIL's
+head, or what ``fine_tune`` says), whether per-parameter inner step sizes are
+meta-learned (Meta-SGD), whether adaptation starts from a new zero head (fine-tuning
+with per-task labels), and its outer update as a function (:func:`maml_update`,
+:func:`reptile_update`, :func:`pretrain_update`). :class:`_GradientMetaLearner` runs any
+of them with :mod:`~sklearn_meta.gradient._engine` through
+:func:`sklearn_meta._nn._fit.fit_episodes`; a public estimator is that class, the base
+class of its kind and an ``_algorithm``.
 """
 
 import copy
 import warnings
-from functools import partial
+from dataclasses import dataclass
 from numbers import Integral, Real
+from typing import Callable, Optional
 
 import numpy as np
 import torch
-from scipy.special import softmax
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._episodes import _EpisodeSampler, _warn_skipped
+from .._episodes import _EpisodeSampler
+from .._nn import _residual
+from .._nn._fit import Run, fit_episodes
 from .._torch import (
     _EXPLOSION,
     _TORCH_PARAMETER_CONSTRAINTS,
     _build_module,
     _cached,
-    _numpy_rng,
-    _seed,
     _to_cpu,
     _TorchMetaLearnerMixin,
 )
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..continual import ContinualMixin
-from .._nn import _residual
-from .._nn._distributed import _start
-from ..continual._replay import continued_seed, with_replay
+from ..utils._math import softmax
 from . import _engine
 
-_LR = "lr:"  # prefix of Meta-SGD's learned inner learning rates in ``params_``
-
-_GRADIENT_CONSTRAINTS = {
+GRADIENT_CONSTRAINTS = {
     **_TORCH_PARAMETER_CONSTRAINTS,
     "n_queries": [Interval(Integral, 1, None, closed="left"), None],
     "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -51,29 +45,86 @@ _GRADIENT_CONSTRAINTS = {
     "first_order": ["boolean"],
     "base_estimator": [HasMethods(["fit", "predict"]), None],
 }
-_CLASSIFIER_CONSTRAINTS = {
+CLASSIFIER_CONSTRAINTS = {
+    **BaseMetaClassifier._parameter_constraints,
+    **GRADIENT_CONSTRAINTS,
     "n_way": [Interval(Integral, 2, None, closed="left"), None],
     "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
 }
+REGRESSOR_CONSTRAINTS = {**BaseMetaRegressor._parameter_constraints, **GRADIENT_CONSTRAINTS}
+
+
+# --- outer updates: (model, params, episodes, cfg, lr) -> (loss, grads or None) ----------
+def maml_update(model, params, episodes, cfg, lr):
+    """MAML / Meta-SGD / ANIL: backpropagate the query loss through the inner loop."""
+    return _engine.meta_loss(model, params, episodes, cfg, lr), None
+
+
+def reptile_update(model, params, episodes, cfg, lr):
+    """Reptile: the pseudo-gradient ``theta - mean(phi)``, no graph."""
+    return _engine.reptile_step(model, params, episodes, cfg, lr)
+
+
+def pretrain_update(model, params, episodes, cfg, lr):
+    """Fine-tuning's pretraining: the supervised loss on all rows of the episodes."""
+    X = torch.cat([episodes.X_s, episodes.X_q], dim=1)
+    y = torch.cat([episodes.y_s, episodes.y_q], dim=1)
+    m = torch.cat([episodes.m_s, episodes.m_q], dim=1)
+    if episodes.classes is not None:  # episode labels -> global (task, class) ids
+        y = episodes.classes.clamp_min(0).gather(1, y)
+    loss = _engine.task_loss(model.forward(params, X), y, m, None, cfg.loss).mean()
+    return loss, None
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """A gradient-based meta-learning algorithm, as data.
+
+    scope : {"all", "head"} or None
+        Parameters that adapt; None: the estimator's ``fine_tune`` parameter.
+    learned_lr : bool
+        Meta-learn one inner step size per parameter entry (Meta-SGD); they are the
+        fitted attribute ``inner_lrs_``.
+    update : callable
+        The outer update ``(model, params, episodes, cfg, lr) -> (loss, grads)``;
+        ``grads`` None backpropagates ``loss``, a dict gives the gradient per parameter.
+    new_head : bool
+        With per-task labels, pretrain one output per (task, class) and adapt a new,
+        zero ``n_way`` head (fine-tuning).
+    """
+
+    scope: Optional[str] = "all"
+    learned_lr: bool = False
+    update: Callable = maml_update
+    new_head: bool = False
+
+
+MAML = Algorithm()
+METASGD = Algorithm(learned_lr=True)
+ANIL = Algorithm(scope="head")
+REPTILE = Algorithm(update=reptile_update)
+FINETUNE = Algorithm(scope=None, update=pretrain_update, new_head=True)
 
 
 class _GradientMetaLearner(_TorchMetaLearnerMixin):
     """Meta-training, adaptation and prediction for every gradient-based learner."""
 
-    _scope = "all"
-    _learned_lr = False
-    _outer = "maml"
+    _algorithm = MAML
 
     # --- configuration ------------------------------------------------------------
     def _loss(self):
         return "ce" if self._is_classifier() else "mse"
+
+    def _scope(self):
+        scope = self._algorithm.scope
+        return self.fine_tune if scope is None else scope
 
     def _inner_config(self, steps):
         return _engine.InnerConfig(
             loss=self._loss(),
             steps=steps,
             first_order=getattr(self, "first_order", True),
-            scope=self._scope,
+            scope=self._scope(),
             unlabeled_weight=getattr(self, "unlabeled_weight", 0.0),
         )
 
@@ -83,6 +134,9 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
     def _kind(self, tasks):
         return "regression" if tasks.label_space is None else tasks.label_space
+
+    def _per_task_head(self):
+        return self._algorithm.new_head and getattr(self, "_label_space_", None) == "per_task"
 
     def _head_outputs(self, tasks):
         """Outputs of the network used after adaptation (classes or 1)."""
@@ -113,26 +167,18 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
 
         return _cached(self, "model", (self.module_, device), build)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        # ``score`` is episodic and a short ``fit`` is far from converged: not the
-        # training-set score scikit-learn's checks expect.
-        for sub in (tags.classifier_tags, tags.regressor_tags):
-            if sub is not None:
-                sub.poor_score = True
-        return tags
+    def _device_lrs(self):
+        """Meta-SGD's learned step sizes on the compute device, else ``inner_lr``."""
+        lrs = getattr(self, "inner_lrs_", None)
+        if not lrs:
+            return self.inner_lr
+        device = self._device()
+        return _cached(self, "lrs", (lrs, device),
+                       lambda: {k: v.to(device) for k, v in lrs.items()})
 
-    @staticmethod
-    def _split(params):
-        """(network parameters, inner learning rate: dict for Meta-SGD or float)."""
-        net = {k: v for k, v in params.items() if not k.startswith(_LR)}
-        lrs = {k[len(_LR):]: v for k, v in params.items() if k.startswith(_LR)}
-        return net, lrs
-
-    def _lr(self, lrs):
-        return lrs if lrs else self.inner_lr
-
-    def _init_params(self, n_features, n_outputs, seed, device, warm=None):
+    def _init_params(self, n_features, n_outputs, seed, device, warm):
+        """(network parameters, learned step sizes or None) as leaf tensors on ``device``."""
+        warm = self.warm_start if warm is None else warm
         net = _build_module(
             self.module, _residual.n_network_inputs(self, n_features), n_outputs,
             hidden_layer_sizes=self.hidden_layer_sizes, activation=self.activation, seed=seed,
@@ -140,122 +186,98 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         net = _residual.wrap(self, net, n_features)  # base_estimator: network + offset
         fresh = {k: p.detach() for k, p in net.named_parameters()}
         old = getattr(self, "params_", None)
-        warm = self.warm_start if warm is None else warm
+        lrs = None
         if warm and old is not None and all(
             k in old and old[k].shape == v.shape for k, v in fresh.items()
         ):
             net, params = self.module_, dict(old)
+            if self._algorithm.learned_lr:
+                lrs = dict(self.inner_lrs_)
         else:
             params = dict(fresh)
-            if self._learned_lr:
+            if self._algorithm.learned_lr:
                 self.module_ = net
-                heads = self._model().split(params, self._scope)[2]
-                params.update(
-                    {_LR + k: torch.full_like(v, float(self.inner_lr)) for k, v in heads.items()}
-                )
+                heads = self._model().split(params, self._scope())[2]
+                lrs = {k: torch.full_like(v, float(self.inner_lr)) for k, v in heads.items()}
         self.module_ = net
-        return {k: v.to(device).clone().requires_grad_() for k, v in params.items()}
 
-    def _store(self, params):
+        def leaf(d):
+            return {k: v.to(device).clone().requires_grad_() for k, v in d.items()}
+
+        return leaf(params), None if lrs is None else leaf(lrs)
+
+    def _store(self, params, lrs):
         self.params_ = _to_cpu(params)
-        net, _ = self._split(self.params_)
+        if lrs is not None:
+            self.inner_lrs_ = _to_cpu(lrs)
         with torch.no_grad():
             for k, p in self.module_.named_parameters():
-                p.copy_(net[k])
+                p.copy_(self.params_[k])
 
     # --- meta-training --------------------------------------------------------------
-    def _n_outputs(self, tasks, sampler):
-        """Outputs of the meta-trained network (fine-tuning overrides this)."""
-        return self.n_outputs_
-
-    def _step(self, model, params, sampler, reference):
-        net, lrs = self._split(params)
-        lr = self._lr(lrs)
-        cfg = self._inner_config(self.inner_steps)
-        cfg0 = self._inner_config(0)
-
-        def remember(episodes):
-            # the divergence guard's reference: the initial model's query loss before
-            # adaptation, on the first meta-batch (no extra draw from the sampler)
-            with torch.no_grad():
-                reference.append(float(_engine.meta_loss(model, net, episodes, cfg0, lr)))
-
-        if self._outer == "reptile":
-            names = list(params)
-
-            def step(it):
-                episodes = sampler.sample()
-                if not reference:
-                    remember(episodes)
-                loss, pseudo = _engine.reptile_step(model, net, episodes, cfg, lr)
-                return loss, [pseudo[k] for k in names]
-
-            return step
-
-        def step(it):
-            episodes = sampler.sample()
-            if not reference:
-                remember(episodes)
-            return _engine.meta_loss(model, net, episodes, cfg, lr), None
-
-        return step
+    def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
+        """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``
+        (``warm=None``: a ``fit``, continuing the parameters when ``warm_start``)."""
+        tasks = _residual.prepare(self, tasks, warm)  # base_estimator: its offsets as columns
+        if not warm:  # a continued partial_fit keeps the output layer of the first call
+            self.n_outputs_ = self._head_outputs(tasks)
+        self._device_cache = {}
+        return fit_episodes(self, tasks, self._training_run(warm), warm=warm,
+                            replay=replay, task_picker=task_picker, holdout=holdout)
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
-        """One ``partial_fit`` step (:class:`~sklearn_meta.continual.ContinualMixin`)."""
         self._meta_fit(tasks, warm=not first, replay=replay, task_picker=task_picker,
                        holdout=False)
 
-    def _meta_fit(self, tasks, warm=None, replay=None, task_picker=None, holdout=True):
-        """Meta-train; ``warm``/``replay``/``task_picker`` are set by ``partial_fit``."""
-        tasks = _residual.prepare(self, tasks, warm)  # base_estimator: its offsets as columns
-        device = self._device()
-        seed = _seed(self.random_state)
-        shard, seed = _start(self, tasks, seed, device, warm)  # distributed: rank 0's
-        if warm:
-            seed = continued_seed(seed, self.n_iter_)
-        rng = _numpy_rng(seed)
-        if not warm:  # a continued partial_fit keeps the output layer of the first call
-            self.n_outputs_ = self._head_outputs(tasks)
-        if holdout:
-            train_idx, val_idx = self._train_split(tasks.n_tasks, rng)
-        else:  # partial_fit holds out no validation tasks
-            train_idx, val_idx = np.arange(tasks.n_tasks), np.arange(0)
-        train = tasks.subset(train_idx) if len(val_idx) else tasks
-        train, n_new = with_replay(train, replay)
-        sampler = self._sampler(train, rng, device)
-        if task_picker is not None and n_new < train.n_tasks:
-            sampler.task_picker = partial(task_picker, n_new=n_new, n_total=train.n_tasks)
-        params = self._init_params(
-            tasks.n_features, self._n_outputs(tasks, sampler), seed, device, warm=warm
-        )
-        model = self._model()
-        if shard is not None:  # each rank computes its tasks of the global meta-batch
-            sampler = shard.wrap(sampler)
-        score, episodes = None, []
-        if len(val_idx):
-            val = self._sampler(tasks.subset(val_idx), _numpy_rng(seed + 1), device)
-            episodes = val.sample_all()
-        _warn_skipped([sampler] + ([val] if len(val_idx) else []))
-        if len(val_idx) and episodes:
+    def _training_run(self, warm):
+        """``init`` of :func:`~sklearn_meta._nn._fit.fit_episodes` for this algorithm."""
+        algorithm = self._algorithm
 
-            def score():
-                return self._validation_score(model, params, episodes)
+        def init(tasks, sampler, seed, device):
+            n_outputs = self.n_outputs_
+            if algorithm.new_head and self._kind(tasks) == "per_task":
+                n_outputs = sampler.n_blocks  # one output per (task, class) to pretrain
+            net, lrs = self._init_params(tasks.n_features, n_outputs, seed, device, warm)
+            model = self._model()
+            if algorithm.new_head and self._per_task_head() and not isinstance(
+                    model, _engine.FastMLP):
+                raise ValueError(
+                    f"{type(self).__name__} with per-task label sets replaces the "
+                    "network's last layer at adaptation, which needs the default MLP "
+                    "(module=None); use label_space='shared' or another learner for a "
+                    "custom module."
+                )
+            lr = self.inner_lr if lrs is None else lrs
+            cfg = self._inner_config(getattr(self, "inner_steps", 0))  # FineTune: none
+            cfg0 = self._inner_config(0)
+            reference = []
+            names = list(net)
 
-        reference = []
-        self._train_loop(
-            list(params.values()), self._step(model, params, sampler, reference), score,
-            desc=type(self).__name__, warm=warm,
-            reference=lambda: reference[0] if reference else None, shard=shard,
-        )
-        self._store(params)
-        return self
+            def step(episodes):
+                if not reference and algorithm.update is not pretrain_update:
+                    # the divergence guard's scale: the initial model's query loss
+                    # before adaptation, on the first meta-batch (no extra draw)
+                    with torch.no_grad():
+                        reference.append(float(_engine.meta_loss(model, net, episodes,
+                                                                 cfg0, lr)))
+                loss, grads = algorithm.update(model, net, episodes, cfg, lr)
+                return loss, None if grads is None else [grads[k] for k in names]
 
-    def _validation_score(self, model, params, episodes):
+            def score(episodes):
+                return self._validation_score(model, net, lr, episodes)
+
+            params = list(net.values()) + ([] if lrs is None else list(lrs.values()))
+            return Run(params, step, score, lambda: self._store(net, lrs),
+                       lambda: reference[0] if reference else None)
+
+        return init
+
+    def _validation_score(self, model, params, lr, episodes):
         """Accuracy (classifiers) or R^2 pooled over tasks (regressors) on the query
         sets of fixed validation episodes, after adaptation."""
         num = den = 0.0
         for ep in episodes:
-            adapted = self._adapt_batch(model, params, ep.X_s, ep.y_s, ep.m_s,
+            adapted = self._adapt_batch(model, params, lr, ep.X_s, ep.y_s, ep.m_s,
                                         ep.class_mask, ep.X_q, ep.m_q)
             z = _engine.forward(model, adapted, ep.X_q)
             if self._loss() == "ce":
@@ -273,12 +295,16 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         return 1.0 - num / den if den > 0 else -num
 
     # --- adaptation and prediction ----------------------------------------------------
-    def _adapt_batch(self, model, params, X_s, y_s, m_s, class_mask, X_u, m_u):
+    def _adapt_batch(self, model, params, lr, X_s, y_s, m_s, class_mask, X_u, m_u):
         """Adapted parameters (shared meta-parameters + task-batched adapted ones)."""
-        net, lrs = self._split(params)
+        if self._per_task_head():  # a new zero head with n_way outputs
+            w, b = model.layers[-1]
+            hidden = params[w].shape[1]
+            params = {**params, w: params[w].new_zeros(self.n_outputs_, hidden),
+                      b: params[b].new_zeros(self.n_outputs_)}
         steps = self._adapt_steps()
-        return _engine.adapt(model, net, X_s, y_s, m_s, self._inner_config(steps),
-                             self._lr(lrs), steps, class_mask, X_u, m_u)
+        return _engine.adapt(model, params, X_s, y_s, m_s, self._inner_config(steps),
+                             lr, steps, class_mask, X_u, m_u)
 
     def _adapt(self, X, y, X_unlabeled):
         X, X_unlabeled = _residual.augment(self, X), _residual.augment(self, X_unlabeled)
@@ -304,7 +330,8 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         if X_unlabeled is not None and len(X_unlabeled):
             X_u = torch.as_tensor(X_unlabeled, dtype=X_t.dtype, device=device)[None]
             m_u = torch.ones(X_u.shape[:2], dtype=X_t.dtype, device=device)
-        adapted = self._adapt_batch(model, params, X_t, y_t, m, class_mask, X_u, m_u)
+        adapted = self._adapt_batch(model, params, self._device_lrs(), X_t, y_t, m,
+                                    class_mask, X_u, m_u)
         fitted = _engine.forward(model, adapted, X_t)
         diverged = not bool(torch.isfinite(fitted).all())
         same = all(k in params and params[k].shape in (v.shape, v.shape[1:])
@@ -321,7 +348,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             diverged = bool((after > _EXPLOSION * before.clamp_min(1e-8)).any()) or not bool(
                 torch.isfinite(after).all())
         if diverged:
-            lr = "the learned inner learning rates" if self._learned_lr else (
+            lr = "the learned inner learning rates" if self._algorithm.learned_lr else (
                 f"inner_lr={self.inner_lr}")
             warnings.warn(
                 f"Adaptation diverged (non-finite outputs, or a support loss over "
@@ -342,54 +369,15 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         """Network outputs (n, n_outputs) as float64 for the adapted ``state``."""
         X = _residual.augment(self, X)
         device = self._device()
-        params = self._split(self._device_params())[0]
+        params = self._device_params()
         if state:
             params = {**params, **{k: v.to(device) for k, v in state.items()}}
         X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
         z = _engine.forward(self._model(), params, X_t)[0]
         return z.double().cpu().numpy()
 
-
-class _GradientClassifierMixin:
     def _predict_proba(self, X, state, n_classes):
-        z = self._outputs(X, state)[:, :n_classes]
-        return softmax(z, axis=1)
+        return softmax(self._outputs(X, state)[:, :n_classes], axis=1)
 
-
-class _GradientRegressorMixin:
     def _predict(self, X, state):
         return self._outputs(X, state)[:, 0]
-
-
-class _GradientClassifierBase(_GradientClassifierMixin, _GradientMetaLearner,
-                              BaseMetaClassifier):
-    _parameter_constraints = {
-        **BaseMetaClassifier._parameter_constraints,
-        **_GRADIENT_CONSTRAINTS,
-        **_CLASSIFIER_CONSTRAINTS,
-    }
-
-
-class _GradientRegressorBase(_GradientRegressorMixin, _GradientMetaLearner, BaseMetaRegressor):
-    _parameter_constraints = {
-        **BaseMetaRegressor._parameter_constraints,
-        **_GRADIENT_CONSTRAINTS,
-    }
-
-
-class _GradientClassifier(ContinualMixin, _GradientClassifierBase):
-    """Meta-learning classifiers (with ``partial_fit``: continual learning)."""
-
-    _parameter_constraints = {
-        **_GradientClassifierBase._parameter_constraints,
-        **ContinualMixin._parameter_constraints,
-    }
-
-
-class _GradientRegressor(ContinualMixin, _GradientRegressorBase):
-    """Meta-learning regressors (with ``partial_fit``: continual learning)."""
-
-    _parameter_constraints = {
-        **_GradientRegressorBase._parameter_constraints,
-        **ContinualMixin._parameter_constraints,
-    }

@@ -1,8 +1,8 @@
-"""Docstring pieces shared by the gradient-based learners (one wording per parameter)."""
+"""Parameter paragraphs of the gradient-based learners (one wording per parameter).
 
-import textwrap
-
-from ..utils._docstrings import fill_docstring
+Each class's docstring stands in its class body, with placeholder lines ``%(name)s``
+(:func:`sklearn_meta.utils._docstrings.fill_doc`) for a parameter or a group of them.
+"""
 
 PARAMS = {
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
@@ -60,9 +60,11 @@ PARAMS = {
     Meta-iterations between two checks (validation score, or mean training loss
     without early stopping).""",
     "n_iter_no_change": """n_iter_no_change : int, default=10
-    Checks without improvement by ``tol`` before stopping.""",
+    Validation checks without improvement by ``tol`` before stopping (early stopping).""",
     "tol": """tol : float or None, default=1e-4
-    Improvement that counts; None never stops before ``max_iter``.""",
+    Validation-score improvement that counts for early stopping; 0 or None never stops
+    before ``max_iter``. Training never stops on the meta-training loss, a noisy sample
+    over random episodes.""",
     "lr_schedule": """lr_schedule : {"constant", "plateau"}, default="constant"
     ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
     without improvement.""",
@@ -99,12 +101,24 @@ PARAMS = {
     Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.""",
 }
 
-ATTRIBUTES = """Attributes
-----------
+# groups, in signature order (each learner's docstring lists what its __init__ takes)
+_GROUPS = {
+    "network_params": ["hidden_layer_sizes", "activation", "module", "base_estimator"],
+    "episode_params": ["n_shots", "n_way", "n_queries", "meta_batch_size"],
+    "inner_params": ["inner_lr", "inner_steps", "adapt_steps", "first_order"],
+    "label_params": ["label_space", "unlabeled_weight"],
+    "training_params": ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
+                        "validation_interval", "n_iter_no_change", "tol", "lr_schedule",
+                        "device", "distributed", "random_state", "verbose", "warm_start"],
+    "replay_params": ["replay_buffer_size", "replay_ratio"],
+}
+PARAMS.update({g: "\n".join(PARAMS[p] for p in names) for g, names in _GROUPS.items()})
+
+PARAMS["gradient_attributes"] = """\
 module_ : torch.nn.Module
     The meta-trained network (CPU).
 params_ : dict of str to torch.Tensor
-    The meta-parameters as CPU tensors{lr_note}.
+    The meta-parameters (network weights) as CPU tensors.
 n_outputs_ : int
     Outputs of the network used after adaptation.
 n_iter_ : int
@@ -115,64 +129,10 @@ loss_curve_ : list of float
 validation_scores_ : list of float or None
     Validation score at every check (accuracy or R^2), with ``early_stopping``.
 best_validation_score_ : float or None
-    Best of ``validation_scores_``.
-%(fitted_features)s{classes}"""
+    Best of ``validation_scores_``."""
 
-CLASSES = """
+PARAMS["classes_attributes"] = """\
 classes_ : ndarray
     Labels of the adapted task, else the labels seen in ``fit``.
 meta_classes_ : ndarray
     All labels seen in ``fit``."""
-
-
-# Opening lines of the Examples sections (``%(fit_classifier)s``, ``%(sinusoid_data)s``),
-# for the class ``{name}`` being documented.
-EXAMPLE_STARTS = {
-    "fit_classifier": """\
->>> from sklearn_meta.datasets import make_classification_tasks
->>> from sklearn_meta.gradient import {name}
->>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
->>> est = {name}(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
->>> est = est.fit(data.X, data.y, groups=data.groups)""",
-    "sinusoid_data": """\
->>> from sklearn_meta.datasets import make_sinusoid_tasks
->>> from sklearn_meta.gradient import {name}
->>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)""",
-}
-
-
-def docstring(summary, params, *, name, classifier, see_also, references, examples,
-              lr_note=""):
-    """Assemble a numpydoc class docstring for the class ``name`` from the shared pieces."""
-    names = [p for p in params if p in PARAMS]
-    body = "\n\n".join(PARAMS[p] for p in names)
-    attrs = ATTRIBUTES.format(lr_note=lr_note, classes=CLASSES if classifier else "")
-    parts = [
-        textwrap.dedent(summary).strip(),
-        "Parameters\n----------\n" + body,
-        attrs,
-        "See Also\n--------\n" + textwrap.dedent(see_also).strip(),
-        "References\n----------\n" + textwrap.dedent(references).strip(),
-        "Examples\n--------\n" + textwrap.dedent(examples).strip(),
-    ]
-    starts = {key: text.format(name=name) for key, text in EXAMPLE_STARTS.items()}
-    return fill_docstring("\n\n".join(parts) + "\n", starts)
-
-
-def document(summary, *, see_also, references, examples, lr_note=""):
-    """Class decorator: the docstring from ``summary`` and the ``__init__`` parameters."""
-    import inspect
-
-    def decorate(cls):
-        params = list(inspect.signature(cls.__init__).parameters)[1:]
-        cls.__doc__ = docstring(
-            summary, params, name=cls.__name__, classifier="n_way" in params, see_also=see_also,
-            references=references, examples=examples, lr_note=lr_note,
-        )
-        return cls
-
-    return decorate
-
-
-MAML_REF = """.. [1] C. Finn, P. Abbeel and S. Levine, "Model-Agnostic Meta-Learning for Fast
-   Adaptation of Deep Networks", ICML 2017."""

@@ -2,92 +2,65 @@
 
 from numbers import Integral
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from . import _engine
-from ._base import _GradientClassifierBase, _GradientRegressorBase
-from ._docs import document
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
+from ._base import CLASSIFIER_CONSTRAINTS, FINETUNE, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
+from ._docs import PARAMS
 
 __all__ = ["FineTuneClassifier", "FineTuneRegressor"]
 
+# Meta-training is ordinary supervised training on the pooled rows of the tasks;
+# adaptation is the engine's inner loop (adapt_steps steps of inner_lr) on the support
+# set, of the last layer (fine_tune="head") or of every layer (the FINETUNE algorithm).
 _FINE_TUNE_CONSTRAINTS = {
     "adapt_steps": [Interval(Integral, 0, None, closed="left")],
     "fine_tune": [StrOptions({"head", "all"})],
 }
 
 
-class _FineTuneMixin:
-    """Meta-training is ordinary supervised training on the pooled rows of the tasks;
-    adaptation is the engine's inner loop (adapt_steps steps of inner_lr) on the
-    support set, of the last layer (fine_tune="head") or of every layer."""
+@fill_doc(**PARAMS)
+class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    """Pretrain on the pooled tasks, fine-tune on the support set (classification).
 
-    _outer = "pretrain"
+    The transfer-learning baseline of few-shot learning [1]_: ``fit`` trains the network on
+    all rows of all training tasks together (Adam with ``meta_lr``, minibatches of
+    ``meta_batch_size`` tasks); ``adapt`` runs ``adapt_steps`` gradient steps of ``inner_lr``
+    on the support set, on the last layer (``fine_tune="head"``) or on every layer.
+    When tasks have their own label sets, pretraining has one output per (task, class) and
+    adaptation fits a new, zero-initialised ``n_way``-class last layer (Chen et al.'s
+    "Baseline"); this needs the default MLP.
 
-    @property
-    def _scope(self):
-        return self.fine_tune
+    Parameters
+    ----------
+    %(network_params)s
+    %(episode_params)s
+    %(inner_lr)s
+    %(adapt_steps)s
+    %(fine_tune)s
+    %(label_params)s
+    %(training_params)s
+    %(replay_params)s
 
-    def _per_task(self):
-        return getattr(self, "_label_space_", None) == "per_task"
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+    %(classes_attributes)s
 
-    def _n_outputs(self, tasks, sampler):
-        # tasks with their own labels: one output per (task, class) during pretraining,
-        # a new n_way head at adaptation
-        return sampler.n_blocks if self._kind(tasks) == "per_task" else self.n_outputs_
+    See Also
+    --------
+    MAMLClassifier : Meta-learns the initialisation for fine-tuning instead.
+    sklearn_meta.baselines.PerTaskEstimator : No transfer at all.
 
-    def _step(self, model, params, sampler, reference):
-        if self._per_task() and not isinstance(model, _engine.FastMLP):
-            raise ValueError(
-                f"{type(self).__name__} with per-task label sets replaces the network's "
-                "last layer at adaptation, which needs the default MLP (module=None); "
-                "use label_space='shared' or another learner for a custom module."
-            )
-        loss = self._loss()
+    References
+    ----------
+    .. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
+       Few-shot Classification", ICLR 2019.
 
-        def step(it):
-            ep = sampler.sample()
-            X = torch.cat([ep.X_s, ep.X_q], dim=1)
-            y = torch.cat([ep.y_s, ep.y_q], dim=1)
-            m = torch.cat([ep.m_s, ep.m_q], dim=1)
-            if ep.classes is not None:  # episode labels -> global (task, class) ids
-                y = ep.classes.clamp_min(0).gather(1, y)
-            return _engine.task_loss(model.forward(params, X), y, m, None, loss).mean(), None
-
-        return step
-
-    def _adapt_batch(self, model, params, X_s, y_s, m_s, class_mask, X_u, m_u):
-        params = self._split(params)[0]
-        if self._per_task():  # a new zero head with n_way outputs
-            w, b = model.layers[-1]
-            hidden = params[w].shape[1]
-            params = {**params, w: params[w].new_zeros(self.n_outputs_, hidden),
-                      b: params[b].new_zeros(self.n_outputs_)}
-        steps = self.adapt_steps
-        return _engine.adapt(model, params, X_s, y_s, m_s, self._inner_config(steps),
-                             self.inner_lr, steps, class_mask, X_u, m_u)
-
-
-_SUMMARY = """Pretrain on the pooled tasks, fine-tune on the support set ({what}).
-
-The transfer-learning baseline of few-shot learning [1]_: ``fit`` trains the network on
-all rows of all training tasks together (Adam with ``meta_lr``, minibatches of
-``meta_batch_size`` tasks); ``adapt`` runs ``adapt_steps`` gradient steps of ``inner_lr``
-on the support set, on the last layer (``fine_tune="head"``) or on every layer.{extra}"""
-
-_REFS = """.. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
-   Few-shot Classification", ICLR 2019."""
-
-
-@document(
-    _SUMMARY.format(what="classification", extra="""
-When tasks have their own label sets, pretraining has one output per (task, class) and
-adaptation fits a new, zero-initialised ``n_way``-class last layer (Chen et al.'s
-"Baseline"); this needs the default MLP."""),
-    see_also="""MAMLClassifier : Meta-learns the initialisation for fine-tuning instead.
-sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
-    references=_REFS,
-    examples="""
+    Examples
+    --------
     >>> from sklearn_meta.datasets import make_classification_tasks
     >>> from sklearn_meta.gradient import FineTuneClassifier
     >>> data = make_classification_tasks(n_tasks=20, n_features=5, per_task_labels=True,
@@ -97,11 +70,10 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
-    """,
-)
-class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
-    _parameter_constraints = {**_GradientClassifierBase._parameter_constraints,
-                              **_FINE_TUNE_CONSTRAINTS}
+    """
+
+    _algorithm = FINETUNE
+    _parameter_constraints = {**CLASSIFIER_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
         self,
@@ -132,6 +104,8 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -159,13 +133,45 @@ class FineTuneClassifier(_FineTuneMixin, _GradientClassifierBase):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
 
-@document(
-    _SUMMARY.format(what="regression", extra=""),
-    see_also="""MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
-sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
-    references=_REFS,
-    examples="""
+@fill_doc(**PARAMS)
+class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    """Pretrain on the pooled tasks, fine-tune on the support set (regression).
+
+    The algorithm [1]_ and its parameters are those of :class:`FineTuneClassifier`, with
+    the squared error as the loss and one output.
+
+    Parameters
+    ----------
+    %(network_params)s
+    %(n_shots)s
+    %(n_queries)s
+    %(meta_batch_size)s
+    %(inner_lr)s
+    %(adapt_steps)s
+    %(fine_tune)s
+    %(training_params)s
+    %(replay_params)s
+
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+
+    See Also
+    --------
+    MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
+    sklearn_meta.baselines.PerTaskEstimator : No transfer at all.
+
+    References
+    ----------
+    .. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
+       Few-shot Classification", ICLR 2019.
+
+    Examples
+    --------
     >>> from sklearn_meta.datasets import make_regression_tasks
     >>> from sklearn_meta.gradient import FineTuneRegressor
     >>> data = make_regression_tasks(n_tasks=20, n_features=5, random_state=0)
@@ -173,11 +179,10 @@ sklearn_meta.baselines.PerTaskEstimator : No transfer at all.""",
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
     (20,)
-    """,
-)
-class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
-    _parameter_constraints = {**_GradientRegressorBase._parameter_constraints,
-                              **_FINE_TUNE_CONSTRAINTS}
+    """
+
+    _algorithm = FINETUNE
+    _parameter_constraints = {**REGRESSOR_CONSTRAINTS, **_FINE_TUNE_CONSTRAINTS}
 
     def __init__(
         self,
@@ -205,6 +210,8 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         random_state=None,
         verbose=0,
         warm_start=False,
+        replay_buffer_size=100,
+        replay_ratio=0.5,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -229,3 +236,5 @@ class FineTuneRegressor(_FineTuneMixin, _GradientRegressorBase):
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio

@@ -1,38 +1,66 @@
 """MAML (Finn et al., 2017), second and first order, on the gradient engine."""
 
-from ._base import _GradientClassifier, _GradientRegressor
-from ._docs import MAML_REF, document
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
+from ._base import CLASSIFIER_CONSTRAINTS, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
+from ._docs import PARAMS
 
 __all__ = ["MAMLClassifier", "MAMLRegressor"]
 
-_SUMMARY = """Model-agnostic meta-learning (MAML) {what}.
 
-Meta-learns initial network weights from which ``inner_steps`` gradient steps on a new
-task's support set give a good model of that task: the meta-gradient of the query loss
-after adaptation is backpropagated through the inner steps (second order), or only
-through their end point with ``first_order=True`` [1]_. The tasks of a meta-batch are
-processed together (batched matrix products for the default MLP, ``torch.func.vmap``
-for a custom ``module``). ``adapt`` runs ``adapt_steps`` steps from the meta-learned
-weights on the support set; the meta-learned weights themselves never change."""
+@fill_doc(**PARAMS)
+class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    """Model-agnostic meta-learning (MAML) for classification.
 
-_SEE_ALSO = """MetaSGDClassifier : MAML with learned per-parameter inner learning rates.
-ANILClassifier : MAML adapting only the last layer.
-ReptileClassifier : First-order meta-learning without query gradients.
-FineTuneClassifier : Pretrain on pooled tasks, fine-tune on the support set."""
+    Meta-learns initial network weights from which ``inner_steps`` gradient steps on a new
+    task's support set give a good model of that task: the meta-gradient of the query loss
+    after adaptation is backpropagated through the inner steps (second order), or only
+    through their end point with ``first_order=True`` [1]_. The tasks of a meta-batch are
+    processed together (batched matrix products for the default MLP, ``torch.func.vmap``
+    for a custom ``module``). ``adapt`` runs ``adapt_steps`` steps from the meta-learned
+    weights on the support set; the meta-learned weights themselves never change.
 
+    Parameters
+    ----------
+    %(network_params)s
+    %(episode_params)s
+    %(inner_params)s
+    %(label_params)s
+    %(training_params)s
+    %(replay_params)s
 
-@document(
-    _SUMMARY.format(what="for classification"),
-    see_also=_SEE_ALSO,
-    references=MAML_REF,
-    examples="""
-    %(fit_classifier)s
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+    %(classes_attributes)s
+
+    See Also
+    --------
+    MetaSGDClassifier : MAML with learned per-parameter inner learning rates.
+    ANILClassifier : MAML adapting only the last layer.
+    ReptileClassifier : First-order meta-learning without query gradients.
+    FineTuneClassifier : Pretrain on pooled tasks, fine-tune on the support set.
+
+    References
+    ----------
+    .. [1] C. Finn, P. Abbeel and S. Levine, "Model-Agnostic Meta-Learning for Fast
+       Adaptation of Deep Networks", ICML 2017.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.gradient import MAMLClassifier
+    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
+    >>> est = MAMLClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
-    """,
-)
-class MAMLClassifier(_GradientClassifier):
+    """
+
+    _parameter_constraints = CLASSIFIER_CONSTRAINTS
+
     def __init__(
         self,
         *,
@@ -97,20 +125,54 @@ class MAMLClassifier(_GradientClassifier):
         self.replay_ratio = replay_ratio
 
 
-@document(
-    _SUMMARY.format(what="for regression"),
-    see_also=_SEE_ALSO.replace("Classifier", "Regressor"),
-    references=MAML_REF,
-    examples="""
-    %(sinusoid_data)s
+@fill_doc(**PARAMS)
+class MAMLRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    """Model-agnostic meta-learning (MAML) for regression.
+
+    The algorithm [1]_ and its parameters are those of :class:`MAMLClassifier`, with
+    the squared error as the loss and one output.
+
+    Parameters
+    ----------
+    %(network_params)s
+    %(n_shots)s
+    %(n_queries)s
+    %(meta_batch_size)s
+    %(inner_params)s
+    %(training_params)s
+    %(replay_params)s
+
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+
+    See Also
+    --------
+    MetaSGDRegressor : MAML with learned per-parameter inner learning rates.
+    ANILRegressor : MAML adapting only the last layer.
+    ReptileRegressor : First-order meta-learning without query gradients.
+    FineTuneRegressor : Pretrain on pooled tasks, fine-tune on the support set.
+
+    References
+    ----------
+    .. [1] C. Finn, P. Abbeel and S. Levine, "Model-Agnostic Meta-Learning for Fast
+       Adaptation of Deep Networks", ICML 2017.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_sinusoid_tasks
+    >>> from sklearn_meta.gradient import MAMLRegressor
+    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
     >>> est = MAMLRegressor(inner_lr=0.01, inner_steps=1, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:5], y_new[:5]).predict(X_new[5:]).shape
     (15,)
-    """,
-)
-class MAMLRegressor(_GradientRegressor):
+    """
+
+    _parameter_constraints = REGRESSOR_CONSTRAINTS
+
     def __init__(
         self,
         *,

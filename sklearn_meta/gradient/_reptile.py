@@ -1,35 +1,69 @@
 """Reptile (Nichol et al., 2018): move the initialisation toward the adapted weights."""
 
-from ._base import _GradientClassifier, _GradientRegressor
-from ._docs import document
+from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
+from ._base import (
+    CLASSIFIER_CONSTRAINTS,
+    REGRESSOR_CONSTRAINTS,
+    REPTILE,
+    _GradientMetaLearner,
+)
+from ._docs import PARAMS
 
 __all__ = ["ReptileClassifier", "ReptileRegressor"]
 
-_SUMMARY = """Reptile {what}.
 
-For every task of a meta-batch, runs ``inner_steps`` gradient steps from the meta-learned
-weights on its support set (batched over tasks, no graph kept) and moves the weights
-toward the mean of the adapted ones: the pseudo-gradient ``theta - mean(phi)`` is given to
-Adam with ``meta_lr`` [1]_. First order by construction; no query-set gradient. The
-reported loss is the query loss after adaptation."""
+@fill_doc(**PARAMS)
+class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
+    """Reptile for classification.
 
-_REFS = """.. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Learning
-   Algorithms", arXiv:1803.02999, 2018."""
+    For every task of a meta-batch, runs ``inner_steps`` gradient steps from the meta-learned
+    weights on its support set (batched over tasks, no graph kept) and moves the weights
+    toward the mean of the adapted ones: the pseudo-gradient ``theta - mean(phi)`` is given to
+    Adam with ``meta_lr`` [1]_. First order by construction; no query-set gradient. The
+    reported loss is the query loss after adaptation.
 
+    Parameters
+    ----------
+    %(network_params)s
+    %(episode_params)s
+    %(inner_lr)s
+    %(inner_steps)s
+    %(adapt_steps)s
+    %(label_params)s
+    %(training_params)s
+    %(replay_params)s
 
-@document(
-    _SUMMARY.format(what="for classification"),
-    see_also="MAMLClassifier : Backpropagates the query loss through the inner loop.",
-    references=_REFS,
-    examples="""
-    %(fit_classifier)s
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+    %(classes_attributes)s
+
+    See Also
+    --------
+    MAMLClassifier : Backpropagates the query loss through the inner loop.
+
+    References
+    ----------
+    .. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Learning
+       Algorithms", arXiv:1803.02999, 2018.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_classification_tasks
+    >>> from sklearn_meta.gradient import ReptileClassifier
+    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
+    >>> est = ReptileClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> X_new, y_new = data.tasks[0]
     >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
     (30,)
-    """,
-)
-class ReptileClassifier(_GradientClassifier):
-    _outer = "reptile"
+    """
+
+    _algorithm = REPTILE
+    _parameter_constraints = CLASSIFIER_CONSTRAINTS
+
 
     def __init__(
         self,
@@ -92,20 +126,53 @@ class ReptileClassifier(_GradientClassifier):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
 
-@document(
-    _SUMMARY.format(what="for regression"),
-    see_also="MAMLRegressor : Backpropagates the query loss through the inner loop.",
-    references=_REFS,
-    examples="""
-    %(sinusoid_data)s
+@fill_doc(**PARAMS)
+class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
+    """Reptile for regression.
+
+    The algorithm [1]_ and its parameters are those of :class:`ReptileClassifier`, with
+    the squared error as the loss and one output.
+
+    Parameters
+    ----------
+    %(network_params)s
+    %(n_shots)s
+    %(n_queries)s
+    %(meta_batch_size)s
+    %(inner_lr)s
+    %(inner_steps)s
+    %(adapt_steps)s
+    %(training_params)s
+    %(replay_params)s
+
+    Attributes
+    ----------
+    %(gradient_attributes)s
+    %(fitted_features)s
+
+    See Also
+    --------
+    MAMLRegressor : Backpropagates the query loss through the inner loop.
+
+    References
+    ----------
+    .. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Learning
+       Algorithms", arXiv:1803.02999, 2018.
+
+    Examples
+    --------
+    >>> from sklearn_meta.datasets import make_sinusoid_tasks
+    >>> from sklearn_meta.gradient import ReptileRegressor
+    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
     >>> est = ReptileRegressor(inner_lr=0.01, max_iter=20, random_state=0)
     >>> est = est.fit(data.X, data.y, groups=data.groups)
     >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
     (20,)
-    """,
-)
-class ReptileRegressor(_GradientRegressor):
-    _outer = "reptile"
+    """
+
+    _algorithm = REPTILE
+    _parameter_constraints = REGRESSOR_CONSTRAINTS
+
 
     def __init__(
         self,

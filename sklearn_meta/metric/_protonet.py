@@ -6,12 +6,11 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch.func import functional_call
 
-from .._episodic_fit import _EpisodicNetworkMixin, _LogitsClassifierMixin
-from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
+from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier
-from ..continual import ContinualMixin
 from ..utils._docstrings import fill_doc
-from ._prototypes import (
+from ..utils._math import decision_from_logits, softmax
+from .._nn._prototypes import (
     class_prototypes,
     prototype_logits,
     prototypical_loss,
@@ -30,7 +29,7 @@ class _Prototypes:
 
 
 @fill_doc
-class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetworkMixin,
+class ProtoNetClassifier(_TorchMetaLearnerMixin,
                          BaseMetaClassifier):
     """Prototypical network: nearest class mean in a meta-learned embedding.
 
@@ -132,7 +131,6 @@ class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetwor
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
         **_TORCH_PARAMETER_CONSTRAINTS,
-        **ContinualMixin._parameter_constraints,
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
         "n_queries": [Interval(Integral, 1, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
@@ -214,7 +212,7 @@ class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetwor
 
     def _meta_fit(self, tasks):
         self.prototypes_ = None
-        self._fit_episodes(tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._fit_network(tasks, warm=self.warm_start and hasattr(self, "network_"))
         self._set_training_prototypes(tasks)
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
@@ -285,6 +283,12 @@ class ProtoNetClassifier(ContinualMixin, _LogitsClassifierMixin, _EpisodicNetwor
         return _Prototypes(protos[0].cpu().numpy(), params)
 
     # -- prediction ----------------------------------------------------------------
+    def _predict_proba(self, X, state, n_classes):
+        return softmax(self._logits(X, state), axis=1)
+
+    def _decision_function(self, X, state, n_classes):
+        return decision_from_logits(self._logits(X, state), n_classes)
+
     def _logits(self, X, state):
         if state is None:
             protos, params = self.prototypes_, None

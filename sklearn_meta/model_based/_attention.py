@@ -17,7 +17,7 @@ it, batched over tasks with padding masks:
 import torch
 from torch import nn
 
-from ..metric._prototypes import class_prototypes, prototype_logits
+from .._nn._prototypes import class_prototypes, prototype_logits
 
 __all__ = []
 

@@ -35,7 +35,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
 
 from .._columns import align_columns
-from .._episodic_fit import _EpisodicNetworkMixin
+from .._torch import _TorchMetaLearnerMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
@@ -212,7 +212,7 @@ def _class_loss(logits, y, m):
     return (w * nll).sum(-1).mean(), acc
 
 
-class _HeterogeneousMixin(_EpisodicNetworkMixin):
+class _HeterogeneousMixin(_TorchMetaLearnerMixin):
     """What the heterogeneous classifier and regressor share."""
 
     _target = None
@@ -342,7 +342,7 @@ class _HeterogeneousMixin(_EpisodicNetworkMixin):
         y = self._prepare(tasks)
         std_tasks = TaskSet(Z, y, tasks.starts, tasks.task_ids, tasks.label_space,
                             tasks.classes, tasks.present)
-        self._fit_episodes(std_tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._fit_network(std_tasks, warm=self.warm_start and hasattr(self, "network_"))
         self._default_state = self._zero_shot_state(std_tasks)
 
     def _augment(self, ep, keep_one_row):

@@ -7,20 +7,18 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._episodic_fit import _EpisodicNetworkMixin, _LogitsClassifierMixin
 from .._nn import _residual
-from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module
+from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..continual import ContinualMixin
-from ..metric._prototypes import logits_loss
+from .._nn._prototypes import logits_loss
 from ..utils._docstrings import fill_doc
+from ..utils._math import decision_from_logits, softmax
 from ._attention import NeuralProcessNet
 
 __all__ = ["NeuralProcessClassifier", "NeuralProcessRegressor"]
 
 _COMMON_CONSTRAINTS = {
     **_TORCH_PARAMETER_CONSTRAINTS,
-    **ContinualMixin._parameter_constraints,
     "n_queries": [Interval(Integral, 1, None, closed="left")],
     "base_estimator": [HasMethods(["fit", "predict"]), None],
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
@@ -37,7 +35,7 @@ def gaussian_nll(mean, std, y, m):
     return (w * nll).sum(-1).mean()
 
 
-class _NeuralProcessMixin(ContinualMixin, _EpisodicNetworkMixin):
+class _NeuralProcessMixin(_TorchMetaLearnerMixin):
     """What the neural-process classifier and regressor share."""
 
     _target = None  # "class" or "value"
@@ -72,7 +70,7 @@ class _NeuralProcessMixin(ContinualMixin, _EpisodicNetworkMixin):
         self._check_heads()
         tasks = self._with_base(tasks, warm=False)
         self._prepare(tasks)
-        self._fit_episodes(tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._fit_network(tasks, warm=self.warm_start and hasattr(self, "network_"))
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
         self._check_heads()
@@ -132,7 +130,7 @@ tol : float or None, default=1e-4
 
 
 @fill_doc(**_DOCS)
-class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseMetaClassifier):
+class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
     """Attentive neural-process classifier: reads the support set, no gradient steps.
 
     A model-based ("memory") meta-learner. The support set is written into a memory: each
@@ -303,6 +301,12 @@ class NeuralProcessClassifier(_LogitsClassifierMixin, _NeuralProcessMixin, BaseM
             missing = ~np.isin(y_d, y)
             X, y = np.vstack([X, X_d[missing]]), np.concatenate([y, y_d[missing]])
         return self._context(X, y, n_classes)
+
+    def _predict_proba(self, X, state, n_classes):
+        return softmax(self._logits(X, state), axis=1)
+
+    def _decision_function(self, X, state, n_classes):
+        return decision_from_logits(self._logits(X, state), n_classes)
 
     def _logits(self, X, state):
         X = _residual.augment(self, X)

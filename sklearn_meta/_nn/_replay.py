@@ -84,9 +84,3 @@ def with_replay(tasks, replay):
         ids, tasks.label_space, classes,
     )
     return combined, n_new
-
-
-def continued_seed(seed, n_iter):
-    """A new seed for every continued fit (``partial_fit``): a fresh stream of episodes,
-    reproducible from ``random_state`` and the meta-iterations run so far."""
-    return int((seed + 7919 * (n_iter + 1)) % (2**31 - 1))

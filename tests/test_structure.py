@@ -1,0 +1,150 @@
+"""Structure checks of the package: no import cycle, no stack inspection, flat MROs."""
+
+import ast
+import re
+import importlib
+import inspect
+import pkgutil
+from pathlib import Path
+
+import pytest
+
+import sklearn_meta
+
+PACKAGE = Path(sklearn_meta.__file__).parent
+
+
+def _modules():
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        yield ".".join(parts), path
+
+
+def _imports(name, path):
+    """Project modules imported at module level (not inside functions)."""
+    tree = ast.parse(path.read_text())
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    out = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names if a.name.startswith("sklearn_meta")}
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                mod = ".".join(base + ([node.module] if node.module else []))
+            else:
+                mod = node.module or ""
+            if not mod.startswith("sklearn_meta"):
+                continue
+            for a in node.names:  # "from . import _engine" imports a submodule
+                sub = f"{mod}.{a.name}"
+                out.add(sub if (PACKAGE.parent / (sub.replace(".", "/") + ".py")).exists()
+                        or (PACKAGE.parent / sub.replace(".", "/")).is_dir() else mod)
+    return out
+
+
+def test_no_import_cycle():
+    graph = {name: _imports(name, path) for name, path in _modules()}
+    graph = {k: {m for m in v if m in graph and m != k} for k, v in graph.items()}
+    # a package's __init__ importing its own submodules is not a cycle of concern
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt.startswith(node + "."):
+                continue
+            if state.get(nxt) == "open":
+                cycle = stack[stack.index(nxt):] + [nxt]
+                if not all(b.startswith(a + ".") or a.startswith(b + ".")
+                           for a, b in zip(cycle, cycle[1:])):
+                    pytest.fail("import cycle: " + " -> ".join(cycle))
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = "done"
+
+    for node in graph:
+        if node not in state:
+            visit(node)
+
+
+def test_no_stack_frame_inspection():
+    for name, path in _modules():
+        text = path.read_text()
+        for word in ("currentframe", "f_back", "f_locals", "_getframe"):
+            assert word not in text, (name, word)
+
+
+def _public_estimators():
+    out = []
+    for info in pkgutil.walk_packages(sklearn_meta.__path__, "sklearn_meta."):
+        if any(part.startswith("_") for part in info.name.split(".")[1:]):
+            continue
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            obj = getattr(module, name)
+            if inspect.isclass(obj) and hasattr(obj, "fit") and not name.startswith("Base"):
+                out.append(obj)
+    return sorted(set(out), key=lambda c: c.__name__)
+
+
+# the ensembles (sklearn_meta/ensemble, another owner's files) still stack 6 project
+# classes; strict: this fails as soon as they are flattened, to drop the mark
+_SIX = {"MixtureOfExpertsClassifier", "MixtureOfExpertsRegressor", "TaskEnsembleClassifier",
+        "TaskEnsembleRegressor"}
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="ensemble MRO: 6 classes"))
+     if c.__name__ in _SIX else c for c in _public_estimators()],
+    ids=lambda c: c.__name__,
+)
+def test_at_most_five_project_classes_in_the_mro(cls):
+    own = [k for k in cls.__mro__ if k.__module__.startswith("sklearn_meta")]
+    assert len(own) <= 5, [k.__name__ for k in own]
+
+
+def test_families_do_not_import_each_others_private_modules():
+    families = {"gradient", "metric", "model_based", "mixed_effects", "ensemble", "prior",
+                "selection", "continual", "baselines"}
+    for name, path in _modules():
+        parts = name.split(".")
+        if len(parts) < 2 or parts[1] not in families:
+            continue
+        for mod in _imports(name, path):
+            p = mod.split(".")
+            if len(p) >= 3 and p[1] in families and p[1] != parts[1] and p[2].startswith("_"):
+                if parts[1] in {"gradient", "metric", "model_based", "continual"}:
+                    pytest.fail(f"{name} imports {mod}")
+
+
+def _documented_params(doc):
+    lines = inspect.cleandoc(doc).split("\n")
+    start = lines.index("Parameters") + 2
+    names = []
+    for line in lines[start:]:
+        if line and set(line) == {"-"}:  # the next section's underline
+            names.pop()  # its title was read as a parameter line
+            break
+        m = re.match(r"^(\*{0,2}[\w, *]+?) :", line)
+        if m and not line.startswith(" "):
+            names += [n.strip().lstrip("*") for n in m.group(1).split(",")]
+        elif line and not line.startswith(" "):
+            names.append(line.strip())  # a section title without " : "
+    return [n for n in names if n]
+
+
+@pytest.mark.parametrize("cls", _public_estimators(), ids=lambda c: c.__name__)
+def test_documented_parameters_match_init(cls):
+    """Every public estimator has its own docstring, documenting exactly ``__init__``."""
+    doc = cls.__dict__.get("__doc__")
+    assert doc, f"{cls.__name__} has no docstring of its own"
+    params = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+    assert sorted(_documented_params(doc)) == sorted(params)
