@@ -1,10 +1,8 @@
 """Bad input and faults: every case ends in a clear error or a finite, sane output."""
 
 import copy
-import importlib
 import inspect
 import pickle
-import pkgutil
 import re
 import warnings
 
@@ -22,14 +20,13 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import InvalidParameterError
 
-import sklearn_meta
 from sklearn_meta._torch import _TorchMetaLearnerMixin
-from sklearn_meta.base import BaseMetaEstimator
 from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
 from sklearn_meta.ensemble import (
     MixtureOfExpertsClassifier,
     MixtureOfExpertsRegressor,
     TaskEnsembleClassifier,
+    TaskEnsembleRegressor,
 )
 from sklearn_meta.gradient import (
     ANILClassifier,
@@ -44,6 +41,7 @@ from sklearn_meta.metric import ProtoNetClassifier
 from sklearn_meta.metafeatures import compute_metafeatures
 from sklearn_meta.model_based import NeuralProcessClassifier, NeuralProcessRegressor
 from sklearn_meta.selection import AlgorithmSelector, HyperparameterWarmStart
+from sklearn_meta.utils.discovery import all_estimators
 
 _TINY = dict(max_iter=3, n_shots=2, random_state=0)
 
@@ -115,20 +113,10 @@ def test_n_way_per_task_single_class_task_names_n_way():
         MAMLClassifier(n_way=3, **_TINY).fit(X, y, groups=groups)
 
 
-# -- discovery of every public estimator ----------------------------------------------
+# -- every public estimator (sklearn_meta.utils.discovery) ---------------------------
 def _public_estimator_classes():
-    """Every public meta-estimator class, found by walking sklearn_meta's public modules."""
-    found = {}
-    for info in pkgutil.walk_packages(sklearn_meta.__path__, "sklearn_meta."):
-        if any(part.startswith("_") for part in info.name.split(".")[1:]):
-            continue
-        module = importlib.import_module(info.name)
-        for name in getattr(module, "__all__", []):
-            obj = getattr(module, name)
-            if (inspect.isclass(obj) and issubclass(obj, BaseMetaEstimator)
-                    and obj.__module__ != "sklearn_meta.base"):
-                found[obj.__name__] = obj
-    return [found[k] for k in sorted(found)]
+    """Every public estimator class (tests/test_distributed.py uses this list too)."""
+    return [cls for _, cls in all_estimators()]
 
 
 # values of required constructor parameters, by parameter name and task type
@@ -146,12 +134,11 @@ _FAST = dict(max_iter=3, n_shots=2, hidden_layer_sizes=(8,), embedding_dim=8, n_
 def _instances():
     """(id, estimator) for every public estimator; wrappers as classifier and regressor."""
     out = []
-    for cls in _public_estimator_classes():
+    for _, cls in all_estimators():
         sig = inspect.signature(cls)
         required = [p for p, v in sig.parameters.items()
-                    if v.default is inspect.Parameter.empty and v.kind is v.KEYWORD_ONLY
-                    or v.default is inspect.Parameter.empty
-                    and v.kind is v.POSITIONAL_OR_KEYWORD]
+                    if v.default is inspect.Parameter.empty
+                    and v.kind in (v.KEYWORD_ONLY, v.POSITIONAL_OR_KEYWORD)]
         missing = [p for p in required if p not in _REQUIRED]
         assert not missing, (f"{cls.__name__} needs {missing}: add test values to _REQUIRED "
                              "in tests/test_bad_inputs.py")
@@ -166,6 +153,20 @@ def _instances():
 
 
 INSTANCES = _instances()
+
+
+def test_discovery_finds_every_family():
+    names = {n for n, _ in all_estimators()}
+    assert {"MAMLClassifier", "ProtoNetClassifier", "NeuralProcessRegressor",
+            "TaskEnsembleClassifier", "MetaPriorRidge", "HyperparameterWarmStart",
+            "PooledEstimator"} <= names
+    assert "BaseMetaClassifier" not in names
+    classifiers = {n for n, _ in all_estimators(type_filter="classifier")}
+    assert classifiers and all(n.endswith(("Classifier", "LogisticRegression"))
+                               for n in classifiers)
+    assert "PooledEstimator" not in classifiers  # its type follows the wrapped estimator
+    with pytest.raises(ValueError, match="type_filter"):
+        all_estimators(type_filter="transformer")
 CLASSIFIERS = [(n, e) for n, e in INSTANCES if is_classifier(e)]
 REGRESSORS = [(n, e) for n, e in INSTANCES if not is_classifier(e)]
 TORCH = [(n, e) for n, e in INSTANCES if isinstance(e, _TorchMetaLearnerMixin)]
@@ -649,3 +650,36 @@ def test_model_fitted_on_cuda_loads_on_cpu_only_machine(name, est, monkeypatch):
     assert all(t.device.type == "cpu" for t in tensors)
     # a copy made by score is shallow: the same fitted objects
     assert all(a is b for a, b in zip(vars(copy.copy(e)).values(), vars(e).values()))
+
+
+# -- many small tasks --------------------------------------------------------------------
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_batched_ridge_members_equal_per_task_fits(fit_intercept):
+    # one batched solve for all tasks (TaskEnsemble, MixtureOfExperts' initial
+    # clustering) against one Ridge.fit per task (a Pipeline takes the generic path)
+    X, y, g = _data(Ridge(), n_tasks=12, n_rows=5)
+    ridge = Ridge(alpha=0.5, fit_intercept=fit_intercept)
+    fast = TaskEnsembleRegressor(ridge, random_state=0).fit(X, y, groups=g)
+    slow = TaskEnsembleRegressor(make_pipeline(ridge), random_state=0).fit(X, y, groups=g)
+    for est in (fast, slow):
+        est.adapt(X[:5], y[:5])
+    np.testing.assert_allclose(fast.predict(X), slow.predict(X), rtol=1e-8, atol=1e-10)
+    assert all(type(m) is Ridge for m in fast.estimators_)
+    np.testing.assert_allclose(fast.estimators_[3].predict(X),
+                               clone(ridge).fit(X[g == 3], y[g == 3]).predict(X))
+
+
+@pytest.mark.parametrize("cls, args", [
+    (HyperparameterWarmStart, (Ridge(), {"alpha": [0.1, 10.0]})),
+    (AlgorithmSelector, ([Ridge(), Ridge(alpha=100.0)],)),
+], ids=["HyperparameterWarmStart", "AlgorithmSelector"])
+def test_selectors_parallel_fit_is_the_same_and_shows_progress(cls, args, capsys):
+    X, y, g = _data(Ridge(), n_tasks=8)
+    one = cls(*args, n_episodes=1, random_state=0).fit(X, y, groups=g)
+    two = cls(*args, n_episodes=1, n_jobs=2, verbose=1, random_state=0).fit(X, y, groups=g)
+    np.testing.assert_array_equal(one.task_scores_, two.task_scores_)
+    assert "8/8" in capsys.readouterr().err  # the progress bar over the training tasks
+    with pytest.raises(InvalidParameterError, match="'alpha' parameter"):
+        # candidates' parameters are validated once before the bulk of small fits
+        HyperparameterWarmStart(make_pipeline(Ridge()), {"ridge__alpha": [-1.0]},
+                                n_episodes=1).fit(X, y, groups=g)

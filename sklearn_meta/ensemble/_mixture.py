@@ -99,9 +99,7 @@ class _MixtureOfExpertsMixin:
         if K == 1:
             resp[:] = 1.0
             return resp
-        models = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_member)(X_t, y_t) for X_t, y_t in tasks
-        )
+        models = self._fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
         signature = self._outputs(models, ref).reshape(tasks.n_tasks, -1)
         labels = KMeans(K, n_init=4, random_state=rng.randint(2**31 - 1)).fit_predict(signature)

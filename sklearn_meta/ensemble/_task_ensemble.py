@@ -3,7 +3,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.optimize import nnls
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -39,9 +38,7 @@ class _TaskEnsembleMixin:
 
     def _meta_fit(self, tasks):
         _refuse_per_task(tasks, type(self).__name__)
-        self.estimators_ = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_member)(X_t, y_t) for X_t, y_t in tasks
-        )
+        self.estimators_ = self._fit_per_task(tasks)
         if not self._is_classifier():
             # noise scale of the Gaussian likelihood: mean within-task variance
             sq = np.add.reduceat(tasks.y**2, tasks.starts[:-1])

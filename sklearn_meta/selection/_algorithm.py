@@ -76,7 +76,8 @@ class AlgorithmSelector(_CandidateSelectorMixin):
     }
 
     def __init__(self, estimators, *, n_shots=5, n_episodes=3, scoring=None,
-                 meta_model=None, label_space="auto", n_jobs=None, random_state=None):
+                 meta_model=None, label_space="auto", n_jobs=None, verbose=0,
+                 random_state=None):
         self.estimators = estimators
         self.n_shots = n_shots
         self.n_episodes = n_episodes
@@ -84,6 +85,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         self.meta_model = meta_model
         self.label_space = label_space
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     def _candidates(self):

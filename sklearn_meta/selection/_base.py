@@ -13,11 +13,12 @@ import warnings
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.dummy import DummyClassifier
 from sklearn.metrics import check_scoring
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.parallel import Parallel, delayed
 
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
@@ -41,7 +42,12 @@ n_episodes : int, default=3
 label_space : {"auto", "shared", "per_task"}, default="auto"
     Label setting of classification tasks.
 n_jobs : int, default=None
-    Parallel jobs over training tasks (joblib; any joblib backend).""",
+    Parallel jobs over training tasks (joblib; any joblib backend). The
+    training tasks are evaluated independently, so ``fit`` scales with the
+    jobs (about 10 ms per task and candidate on one core for a small linear
+    model; ``benchmarks/scale.py``).
+verbose : int, default=0
+    Show a progress bar over the training tasks during ``fit``.""",
         "score_attributes": f"""\
 task_scores_ : ndarray of shape (n_tasks, n_{item}s)
     Mean query score of every {item} on every training task.
@@ -93,7 +99,7 @@ def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, sc
                                    np.array([0, len(s)]), classification=classification)[0])
         row = []
         for cand in candidates:
-            model = selector._fit_candidate(cand, X[s], y[s])
+            model = selector._fit_candidate(cand, X[s], y[s], check_predict=False)
             row.append(np.nan if model is None else _safe_score(scorer, model, X[q], y[q]))
         scores.append(row)
     return np.mean(feats, axis=0), np.mean(scores, axis=0), shots < n_shots
@@ -120,6 +126,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         "scoring": [str, callable, None],
         "meta_model": [HasMethods(["fit", "predict"]), None],
         "n_jobs": [Integral, None],
+        "verbose": ["verbose"],
     }
 
     # -- hooks of the two learners ---------------------------------------------
@@ -131,12 +138,13 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         raise NotImplementedError
 
     # -- fitting -----------------------------------------------------------------
-    def _fit_candidate(self, candidate, X, y, return_error=False):
+    def _fit_candidate(self, candidate, X, y, return_error=False, check_predict=True):
         """Clone and fit a candidate; a one-class support set gets a constant.
 
         None when the candidate cannot be fitted on these rows (it is then
         scored as the worst and skipped at adaptation); with ``return_error``
-        the ValueError it raised instead.
+        the ValueError it raised instead. ``check_predict``: also check that the
+        fitted model predicts (meta-training scores it right away instead).
         """
         if self._is_classifier() and np.unique(y).size < 2:
             return DummyClassifier(strategy="prior").fit(X, y)
@@ -147,7 +155,8 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
                              if self.random_state is not None else None)
         try:
             model.fit(X, y)
-            model.predict(X[:1])
+            if check_predict:
+                model.predict(X[:1])
         except ValueError as exc:
             if not return_error and not np.isfinite(X).all():
                 raise  # the candidate refuses NaN/infinity: the data, not the size
@@ -174,12 +183,33 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         scorer = check_scoring(candidates[0], scoring=self.scoring)
         rng = np.random.RandomState(_seed(self.random_state))
         seeds = rng.randint(np.iinfo(np.int32).max, size=tasks.n_tasks)
-        results = Parallel(n_jobs=self.n_jobs)(
+        jobs = (
             delayed(_evaluate_task)(
                 self, X_t, y_t, classification, self.n_shots, seeds[t], candidates,
                 scorer, self.n_episodes, tasks.task_ids[t])
             for t, (X_t, y_t) in enumerate(tasks)
         )
+        # finite features (checked once here) need no finiteness check, and the
+        # candidates' parameters (validated once here) no validation, in every one of
+        # the n_tasks x n_episodes x n_candidates small fits
+        finite = tasks.X.dtype.kind != "f" or bool(np.isfinite(tasks.X).all())
+        for cand in candidates:
+            for est in [cand, *cand.get_params(deep=True).values()]:
+                if hasattr(est, "_validate_params") and not isinstance(est, type):
+                    est._validate_params()
+        with config_context(assume_finite=finite, skip_parameter_validation=True):
+            if self.verbose:  # a progress bar needs the results as they come
+                from tqdm.auto import tqdm
+
+                jobs = list(jobs)
+                try:
+                    results = list(tqdm(
+                        Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
+                        total=tasks.n_tasks, desc=type(self).__name__, unit="task"))
+                except ValueError:  # a backend without generators (Ray): no bar
+                    results = Parallel(n_jobs=self.n_jobs)(jobs)
+            else:
+                results = Parallel(n_jobs=self.n_jobs)(jobs)
         kept = [i for i, r in enumerate(results) if r is not None]
         if not kept:
             raise ValueError(

@@ -89,7 +89,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
     def __init__(self, estimator, param_grid, *, n_shots=5, n_neighbors=5, n_episodes=3,
                  scoring=None, meta_model=None, label_space="auto", n_jobs=None,
-                 random_state=None):
+                 verbose=0, random_state=None):
         self.estimator = estimator
         self.param_grid = param_grid
         self.n_shots = n_shots
@@ -99,6 +99,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         self.meta_model = meta_model
         self.label_space = label_space
         self.n_jobs = n_jobs
+        self.verbose = verbose
         self.random_state = random_state
 
     def _candidates(self):
