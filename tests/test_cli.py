@@ -87,7 +87,8 @@ def test_end_to_end_classification(tmp_path, table, capsys, monkeypatch):
     png = (tmp_path / "out" / "few_shot_curve.png").read_bytes()
     assert png.startswith(b"\x89PNG")
     (display,) = displays
-    assert display.ax_.get_xlabel().startswith("Shots")
+    assert display.ax_.get_xlabel() in ("Shots (labelled rows in the support set)",
+                                        "Shots (labelled rows per class)")
     assert display.ax_.get_ylabel() == "roc_auc"
     legend = display.ax_.get_legend()
     assert legend is not None

@@ -286,7 +286,7 @@ def run(args):
         "versions": _versions(),
     }
     title = f"{ds.name.split(' (')[0]}: {n_test} held-out tasks, {args.episodes} episodes"
-    xlabel = f"Shots (labelled rows {unit} in the support set)"
+    xlabel = f"Shots (labelled rows {unit})"
     paths, _ = _report.write_outputs(args.output, rows, meta, scoring=scoring,
                                      title=title, xlabel=xlabel)
     if len(paths) < 3:
