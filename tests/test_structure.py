@@ -94,18 +94,7 @@ def _public_estimators():
     return sorted(set(out), key=lambda c: c.__name__)
 
 
-# the ensembles (sklearn_meta/ensemble, another owner's files) still stack 6 project
-# classes; strict: this fails as soon as they are flattened, to drop the mark
-_SIX = {"MixtureOfExpertsClassifier", "MixtureOfExpertsRegressor", "TaskEnsembleClassifier",
-        "TaskEnsembleRegressor"}
-
-
-@pytest.mark.parametrize(
-    "cls",
-    [pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="ensemble MRO: 6 classes"))
-     if c.__name__ in _SIX else c for c in _public_estimators()],
-    ids=lambda c: c.__name__,
-)
+@pytest.mark.parametrize("cls", _public_estimators(), ids=lambda c: c.__name__)
 def test_at_most_five_project_classes_in_the_mro(cls):
     own = [k for k in cls.__mro__ if k.__module__.startswith("sklearn_meta")]
     assert len(own) <= 5, [k.__name__ for k in own]

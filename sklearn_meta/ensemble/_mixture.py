@@ -16,13 +16,15 @@ from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
+    _combine,
+    _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
     _softmax,
 )
 
 
-class _MixtureOfExpertsMixin:
+class _MixtureOfExperts(_MemberEnsemble):
     """Hard-to-soft EM over tasks: each task belongs to one of K experts.
 
     The generative model: a task picks expert ``k`` with probability given by
@@ -45,25 +47,26 @@ class _MixtureOfExpertsMixin:
 
     def _meta_fit(self, tasks):
         _refuse_per_task(tasks, type(self).__name__)
+        members = self._members()
         rng = check_random_state(self.random_state)
         n_tasks = tasks.n_tasks
         K = min(self.n_experts, n_tasks)
         tidx = tasks.task_index
         X, y = tasks.X, tasks.y
-        resp = self._initial_responsibilities(tasks, K, rng)
+        resp = self._initial_responsibilities(members, tasks, K, rng)
         variances = None
         self.loss_curve_ = []
         for it in range(self.max_iter):
             experts = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._fit_member)(X, y, resp[tidx, k]) for k in range(K)
+                delayed(members.fit)(X, y, resp[tidx, k]) for k in range(K)
             )
-            outputs = self._outputs(experts, X)
-            if not self._is_classifier():
+            outputs = members.outputs(experts, X)
+            if not members.is_classifier:
                 sq = (outputs - y) ** 2
                 w = resp[tidx].T
                 variances = np.maximum((w * sq).sum(1) / np.maximum(w.sum(1), 1e-12),
                                        1e-6 * max(np.var(y), 1e-12))
-            nll = self._nll(outputs, y, variances)           # (K, n)
+            nll = members.nll(outputs, y, variances)         # (K, n)
             task_nll = np.add.reduceat(nll, tasks.starts[:-1], axis=1).T  # (T, K)
             log_prior = np.log(np.maximum(resp.mean(axis=0), 1e-12))
             scores = log_prior - task_nll / self.temperature
@@ -88,7 +91,7 @@ class _MixtureOfExpertsMixin:
         self.n_iter_ = it + 1
         self.gate_ = self._fit_gate(X, resp[tidx])
 
-    def _initial_responsibilities(self, tasks, K, rng):
+    def _initial_responsibilities(self, members, tasks, K, rng):
         """Cluster the tasks by what their own models predict (k-means).
 
         Each task's model, fitted on its rows alone, is described by its
@@ -99,9 +102,9 @@ class _MixtureOfExpertsMixin:
         if K == 1:
             resp[:] = 1.0
             return resp
-        models = self._fit_per_task(tasks)
+        models = members.fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
-        signature = self._outputs(models, ref).reshape(tasks.n_tasks, -1)
+        signature = members.outputs(models, ref).reshape(tasks.n_tasks, -1)
         labels = KMeans(K, n_init=4, random_state=rng.randint(2**31 - 1)).fit_predict(signature)
         resp[np.arange(tasks.n_tasks), labels] = 1.0
         return resp
@@ -143,12 +146,13 @@ class _MixtureOfExpertsMixin:
     def _adapt(self, X, y, X_unlabeled):
         rows = X if X_unlabeled is None else np.vstack([X, X_unlabeled])
         log_prior = np.log(np.maximum(self._gate_proba(rows).mean(axis=0), 1e-12))
-        nll = self._nll(self._outputs(self.experts_, X), y, self.expert_variances_)
+        members = self._members()
+        nll = members.nll(members.outputs(self.experts_, X), y, self.expert_variances_)
         return _softmax(log_prior - nll.sum(axis=1) / self.temperature)
 
     def _combined_output(self, X, state):
         weights = self._gate_proba(X) if state is None else state
-        return self._combine(weights, self._outputs(self.experts_, X))
+        return _combine(weights, self._members().outputs(self.experts_, X))
 
     @property
     def weights_(self):
@@ -225,8 +229,7 @@ _DOC = fill_docstring("""{summary}
 """)
 
 
-class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
-                                 BaseMetaClassifier):
+class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     __doc__ = _DOC.format(
         summary="Mixture of classifiers over kinds of tasks, with a learned gate.",
         lik="", extra=" The tasks must share one label set.",
@@ -251,9 +254,10 @@ class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
-        **_MixtureOfExpertsMixin._parameter_constraints,
+        **_MixtureOfExperts._parameter_constraints,
         "label_space": [StrOptions({"auto", "shared"})],
     }
+    _members_type = _ClassifierMembers
 
     def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
                  temperature=1.0, label_space="auto", n_jobs=None, random_state=None):
@@ -267,8 +271,7 @@ class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
         self.random_state = random_state
 
 
-class MixtureOfExpertsRegressor(_RegressorMembers, _MixtureOfExpertsMixin,
-                                BaseMetaRegressor):
+class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     __doc__ = _DOC.format(
         summary="Mixture of regressors over kinds of tasks, with a learned gate.",
         lik=", Gaussian with each expert's residual variance", extra="",
@@ -292,8 +295,9 @@ class MixtureOfExpertsRegressor(_RegressorMembers, _MixtureOfExpertsMixin,
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,
-        **_MixtureOfExpertsMixin._parameter_constraints,
+        **_MixtureOfExperts._parameter_constraints,
     }
+    _members_type = _RegressorMembers
 
     def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
                  temperature=1.0, n_jobs=None, random_state=None):

@@ -11,6 +11,8 @@ from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
+    _combine,
+    _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
     _softmax,
@@ -25,7 +27,7 @@ class _EnsembleState:
         self.task_model = task_model
 
 
-class _TaskEnsembleMixin:
+class _TaskEnsemble(_MemberEnsemble):
     """Meta-fit one expert per task; adapt weights them on the support set."""
 
     _parameter_constraints: dict = {
@@ -38,15 +40,16 @@ class _TaskEnsembleMixin:
 
     def _meta_fit(self, tasks):
         _refuse_per_task(tasks, type(self).__name__)
-        self.estimators_ = self._fit_per_task(tasks)
-        if not self._is_classifier():
+        members = self._members()
+        self.estimators_ = members.fit_per_task(tasks)
+        if not members.is_classifier:
             # noise scale of the Gaussian likelihood: mean within-task variance
             sq = np.add.reduceat(tasks.y**2, tasks.starts[:-1])
             s = np.add.reduceat(tasks.y, tasks.starts[:-1])
             within = (sq - s**2 / tasks.sizes).sum() / tasks.sizes.sum()
             self.target_variance_ = max(float(within), 1e-12)
 
-    def _out_of_fold(self, X, y):
+    def _out_of_fold(self, members, X, y):
         """Outputs of a per-task model on each support row it did not see."""
         n = X.shape[0]
         n_folds = int(min(self.n_folds, n))
@@ -55,24 +58,25 @@ class _TaskEnsembleMixin:
         out = None
         for f in range(n_folds):
             test = folds == f
-            pred = self._member_output(self._fit_member(X[~test], y[~test]), X[test])
+            pred = members.output(members.fit(X[~test], y[~test]), X[test])
             if out is None:
                 out = np.zeros((n,) + pred.shape[1:])
             out[test] = pred
         return out
 
     def _adapt(self, X, y, X_unlabeled):
-        outputs = self._outputs(self.estimators_, X)
+        members = self._members()
+        outputs = members.outputs(self.estimators_, X)
         task_model = None
         if self.include_task_model and X.shape[0] > 1:
-            outputs = np.concatenate([outputs, self._out_of_fold(X, y)[None]])
-            task_model = self._fit_member(X, y)
+            outputs = np.concatenate([outputs, self._out_of_fold(members, X, y)[None]])
+            task_model = members.fit(X, y)
         if self.weighting == "softmax":
-            nll = self._nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
+            nll = members.nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
             weights = _softmax(-nll / self.temperature)
         else:
             A = outputs.reshape(outputs.shape[0], -1).T
-            weights, _ = nnls(A, self._targets(y).ravel())
+            weights, _ = nnls(A, members.targets(y).ravel())
             total = weights.sum()
             weights = weights / total if total > 0 else np.full_like(weights, 1 / len(weights))
         return _EnsembleState(weights, task_model)
@@ -87,8 +91,8 @@ class _TaskEnsembleMixin:
                 models.append(state.task_model)
             weights = state.weights
         keep = np.flatnonzero(weights > 1e-6 * weights.max())
-        outputs = self._outputs([models[i] for i in keep], X)
-        return self._combine(weights[keep] / weights[keep].sum(), outputs)
+        outputs = self._members().outputs([models[i] for i in keep], X)
+        return _combine(weights[keep] / weights[keep].sum(), outputs)
 
     @property
     def weights_(self):
@@ -162,7 +166,7 @@ _DOC = fill_docstring("""{summary}
 """)
 
 
-class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaClassifier):
+class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
     __doc__ = _DOC.format(
         summary="Weighted ensemble of per-task classifiers (model fusion).",
         loss="log loss", targets="one-hot labels", outputs="class probabilities",
@@ -190,9 +194,10 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
-        **_TaskEnsembleMixin._parameter_constraints,
+        **_TaskEnsemble._parameter_constraints,
         "label_space": [StrOptions({"auto", "shared"})],
     }
+    _members_type = _ClassifierMembers
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
                  include_task_model=False, n_folds=3, label_space="auto", n_jobs=None,
@@ -208,7 +213,7 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
         self.random_state = random_state
 
 
-class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegressor):
+class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     __doc__ = _DOC.format(
         summary="Weighted ensemble of per-task regressors (model fusion).",
         loss="Gaussian negative log-likelihood (squared error over twice the "
@@ -234,8 +239,9 @@ class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegre
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,
-        **_TaskEnsembleMixin._parameter_constraints,
+        **_TaskEnsemble._parameter_constraints,
     }
+    _members_type = _RegressorMembers
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
                  include_task_model=False, n_folds=3, n_jobs=None, random_state=None):
