@@ -44,7 +44,6 @@ from .tasks import (
     split_support_query,
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
-from .utils._docstrings import fill_doc
 from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
@@ -343,7 +342,6 @@ class BaseMetaEstimator(BaseEstimator):
             except ValueError as named:
                 raise named from exc
 
-    @fill_doc
     def adapt(self, X_support, y_support, X_unlabeled=None):
         """Adapt the meta-learned model to one new task.
 
@@ -353,7 +351,10 @@ class BaseMetaEstimator(BaseEstimator):
 
         Parameters
         ----------
-        %(support_set)s
+        X_support : array-like of shape (n_support, n_features)
+            Labelled rows of the new task.
+        y_support : array-like of shape (n_support,)
+            Their targets.
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled rows of the same task, used by learners that adapt
             semi-supervised or transductively; ignored by the others.
@@ -463,13 +464,13 @@ class BaseMetaEstimator(BaseEstimator):
             return self._predict(X, state, **kwargs)
         return classes[self._predict_codes(X, state, len(classes))]
 
-    @fill_doc
     def predict(self, X, **predict_params):
         """Predict with the adapted model (zero-shot before any ``adapt``).
 
         Parameters
         ----------
-        %(query_rows)s
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
         **predict_params : dict
             Learner-specific options (e.g. ``return_std`` of a regressor).
 
@@ -482,13 +483,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_arrays(self._validate_X(X), **predict_params)
 
     @available_if(_has_classifier_hook("predict_proba"))
-    @fill_doc
     def predict_proba(self, X):
         """Class probabilities with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        %(query_rows)s
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
 
         Returns
         -------
@@ -501,13 +502,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_proba(X, state, len(classes))
 
     @available_if(_has_classifier_hook("predict_proba"))
-    @fill_doc
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
         Parameters
         ----------
-        %(query_rows)s
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
 
         Returns
         -------
@@ -518,13 +519,13 @@ class BaseMetaEstimator(BaseEstimator):
             return np.log(self.predict_proba(X))
 
     @available_if(_has_classifier_hook("decision_function"))
-    @fill_doc
     def decision_function(self, X):
         """Confidence scores with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        %(query_rows)s
+        X : array-like of shape (n_samples, n_features)
+            Query rows.
 
         Returns
         -------

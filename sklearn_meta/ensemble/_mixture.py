@@ -12,7 +12,6 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -163,12 +162,13 @@ class _MixtureOfExperts(_MemberEnsemble):
         return adapted.state
 
 
-_DOC = fill_docstring("""{summary}
+class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
+    """Mixture of classifiers over kinds of tasks, with a learned gate.
 
     Tasks come in a few kinds, each explained by one of ``n_experts``
     experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
     the training tasks: every task's posterior over experts (the likelihood
-    of all its rows under each expert{lik}, times the mixing weights),
+    of all its rows under each expert, times the mixing weights),
     then every expert refitted on all rows weighted by their task's
     posterior (in parallel with ``n_jobs``; estimators without
     ``sample_weight`` get the rows of the tasks they explain best). A gate,
@@ -180,22 +180,24 @@ _DOC = fill_docstring("""{summary}
     given) times the likelihood of the support set under each expert,
     tempered by ``temperature``. ``predict`` mixes the experts with these
     weights; before any ``adapt`` each row is mixed by the gate (the classic
-    input-dependent mixture of experts).{extra}
+    input-dependent mixture of experts). The tasks must share one label set.
 
     Parameters
     ----------
     estimator : estimator object, default=None
-        The expert; ``{default}`` when None.
+        The expert; ``LogisticRegression()`` when None.
     n_experts : int, default=4
         Number of experts (at most the number of training tasks).
     n_shots : int, default=5
-        Support rows {per} drawn by ``score``.
+        Support rows per class drawn by ``score``.
     max_iter : int, default=20
         Maximum EM iterations; EM stops earlier when no task changes expert.
     temperature : float, default=1.0
         Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
         assignment of tasks to experts.
-{label_space}    n_jobs : int, default=None
+    label_space : {"auto", "shared"}, default="auto"
+        Tasks must share their labels; per-task label sets are refused.
+    n_jobs : int, default=None
         Parallel jobs of the expert fits (joblib; any joblib backend).
     random_state : int, RandomState instance or None, default=None
         Seeds the initial assignment of tasks to experts and the episodes of
@@ -213,33 +215,25 @@ _DOC = fill_docstring("""{summary}
         Posterior over experts of every training task.
     weights_ : ndarray of shape (n_experts,)
         Posterior over experts of the adapted task.
-{attributes}    n_iter_ : int
+    classes_ : ndarray
+        The labels shared by the tasks.
+    n_iter_ : int
         EM iterations run.
     loss_curve_ : list of float
         Negative log-likelihood per row of the task mixture at each iteration.
-    %(fitted_features)s
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
 
     See Also
     --------
-    {see_also}
+    MixtureOfExpertsRegressor : The same for regression.
+    TaskEnsembleClassifier : One expert per training task.
 
     Examples
     --------
-{example}
-""")
-
-
-class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
-    __doc__ = _DOC.format(
-        summary="Mixture of classifiers over kinds of tasks, with a learned gate.",
-        lik="", extra=" The tasks must share one label set.",
-        default="LogisticRegression()", per="per class",
-        label_space='    label_space : {"auto", "shared"}, default="auto"\n'
-                    "        Tasks must share their labels; per-task label sets are refused.\n",
-        attributes="    classes_ : ndarray\n        The labels shared by the tasks.\n",
-        see_also="MixtureOfExpertsRegressor : The same for regression.\n"
-                 "    TaskEnsembleClassifier : One expert per training task.",
-        example="""    >>> import numpy as np
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsClassifier
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(400, 2)
@@ -249,8 +243,8 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     >>> est = MixtureOfExpertsClassifier(n_experts=2, random_state=0)
     >>> est = est.fit(X, y, groups=groups)
     >>> est.adapt([[1.0, 0.0], [-1.0, 0.0]], [0, 1]).predict([[2.0, 0.0]])
-    array([0])""",
-    )
+    array([0])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
@@ -272,15 +266,76 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
 
 
 class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
-    __doc__ = _DOC.format(
-        summary="Mixture of regressors over kinds of tasks, with a learned gate.",
-        lik=", Gaussian with each expert's residual variance", extra="",
-        default="Ridge()", per="per task", label_space="",
-        attributes="    expert_variances_ : ndarray of shape (n_experts,)\n"
-                   "        Residual variance of every expert on the rows it explains.\n",
-        see_also="MixtureOfExpertsClassifier : The same for classification.\n"
-                 "    TaskEnsembleRegressor : One expert per training task.",
-        example="""    >>> import numpy as np
+    """Mixture of regressors over kinds of tasks, with a learned gate.
+
+    Tasks come in a few kinds, each explained by one of ``n_experts``
+    experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
+    the training tasks: every task's posterior over experts (the likelihood
+    of all its rows under each expert, Gaussian with each expert's residual
+    variance, times the mixing weights),
+    then every expert refitted on all rows weighted by their task's
+    posterior (in parallel with ``n_jobs``; estimators without
+    ``sample_weight`` get the rows of the tasks they explain best). A gate,
+    a multinomial logistic regression from a row's features to its task's
+    expert, is learned last.
+
+    ``adapt`` re-estimates the mixing weights for the new task: the gate's
+    prior averaged over the support rows (and ``X_unlabeled`` rows, when
+    given) times the likelihood of the support set under each expert,
+    tempered by ``temperature``. ``predict`` mixes the experts with these
+    weights; before any ``adapt`` each row is mixed by the gate (the classic
+    input-dependent mixture of experts).
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The expert; ``Ridge()`` when None.
+    n_experts : int, default=4
+        Number of experts (at most the number of training tasks).
+    n_shots : int, default=5
+        Support rows per task drawn by ``score``.
+    max_iter : int, default=20
+        Maximum EM iterations; EM stops earlier when no task changes expert.
+    temperature : float, default=1.0
+        Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
+        assignment of tasks to experts.
+    n_jobs : int, default=None
+        Parallel jobs of the expert fits (joblib; any joblib backend).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial assignment of tasks to experts and the episodes of
+        ``score``.
+
+    Attributes
+    ----------
+    experts_ : list of estimators
+        The fitted experts.
+    gate_ : LogisticRegression or None
+        The gate (None when all tasks chose one expert).
+    mixing_weights_ : ndarray of shape (n_experts,)
+        Share of training tasks per expert.
+    task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
+        Posterior over experts of every training task.
+    weights_ : ndarray of shape (n_experts,)
+        Posterior over experts of the adapted task.
+    expert_variances_ : ndarray of shape (n_experts,)
+        Residual variance of every expert on the rows it explains.
+    n_iter_ : int
+        EM iterations run.
+    loss_curve_ : list of float
+        Negative log-likelihood per row of the task mixture at each iteration.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
+
+    See Also
+    --------
+    MixtureOfExpertsClassifier : The same for classification.
+    TaskEnsembleRegressor : One expert per training task.
+
+    Examples
+    --------
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsRegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(400, 1)
@@ -290,8 +345,8 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     >>> est = MixtureOfExpertsRegressor(n_experts=2, random_state=0)
     >>> est = est.fit(X, y, groups=groups)
     >>> est.adapt([[1.0]], [-2.0]).predict([[3.0]]).round(1)
-    array([-6.])""",
-    )
+    array([-6.])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,

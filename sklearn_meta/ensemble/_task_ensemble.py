@@ -7,7 +7,6 @@ from scipy.optimize import nnls
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..utils._docstrings import fill_docstring
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -107,7 +106,8 @@ class _TaskEnsemble(_MemberEnsemble):
         return adapted.state.weights
 
 
-_DOC = fill_docstring("""{summary}
+class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
+    """Weighted ensemble of per-task classifiers (model fusion).
 
     ``fit`` trains one expert per training task: a clone of ``estimator``
     fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
@@ -115,24 +115,25 @@ _DOC = fill_docstring("""{summary}
 
     * ``weighting="softmax"``: weight proportional to
       ``exp(-support_loss / temperature)``, the support loss being the
-      summed {loss} (Bayesian model averaging at ``temperature=1``; larger
+      summed log loss (Bayesian model averaging at ``temperature=1``; larger
       temperatures spread the weight);
     * ``weighting="stacking"``: non-negative least squares of the support
-      {targets} on the experts' {outputs}, normalised to sum to one.
+      one-hot labels on the experts' class probabilities, normalised to sum
+      to one.
 
     With ``include_task_model`` a clone fitted on the support set itself is
     one more member; its support loss is measured out of fold (``n_folds``
     folds), so it gains weight only when the support set is informative
     enough. ``predict`` averages the members with these weights (uniformly
-    before any ``adapt``).{extra}
+    before any ``adapt``). The tasks must share one label set.
 
     Parameters
     ----------
     estimator : estimator object, default=None
-        The expert fitted on each task; ``{default}`` when None.
+        The expert fitted on each task; ``LogisticRegression()`` when None.
     n_shots : int, default=5
-        Support rows {per} drawn by ``score``.
-    weighting : {{"softmax", "stacking"}}, default="softmax"
+        Support rows per class drawn by ``score``.
+    weighting : {"softmax", "stacking"}, default="softmax"
         How ``adapt`` weights the experts.
     temperature : float, default=1.0
         Temperature of the softmax weighting.
@@ -142,7 +143,9 @@ _DOC = fill_docstring("""{summary}
     n_folds : int, default=3
         Folds of the out-of-fold support loss of the task model (at most one
         per support row).
-{label_space}    n_jobs : int, default=None
+    label_space : {"auto", "shared"}, default="auto"
+        Tasks must share their labels; per-task label sets are refused.
+    n_jobs : int, default=None
         Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
         Dask through ``joblib.parallel_config(backend="dask")``).
     random_state : int, RandomState instance or None, default=None
@@ -154,30 +157,21 @@ _DOC = fill_docstring("""{summary}
         The fitted experts, one per training task in task order.
     weights_ : ndarray of shape (n_members,)
         Member weights of the adapted task.
-    %(fitted_features)s
-{attributes}
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
+    classes_ : ndarray
+        The labels shared by the tasks.
+
     See Also
     --------
-    {see_also}
+    TaskEnsembleRegressor : The same for regression.
+    MixtureOfExpertsClassifier : Experts over clusters of tasks.
 
     Examples
     --------
-{example}
-""")
-
-
-class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
-    __doc__ = _DOC.format(
-        summary="Weighted ensemble of per-task classifiers (model fusion).",
-        loss="log loss", targets="one-hot labels", outputs="class probabilities",
-        extra=" The tasks must share one label set.",
-        default="LogisticRegression()", per="per class",
-        label_space='    label_space : {"auto", "shared"}, default="auto"\n'
-                    "        Tasks must share their labels; per-task label sets are refused.\n",
-        attributes="    classes_ : ndarray\n        The labels shared by the tasks.\n",
-        see_also="TaskEnsembleRegressor : The same for regression.\n"
-                 "    MixtureOfExpertsClassifier : Experts over clusters of tasks.",
-        example="""    >>> import numpy as np
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleClassifier
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(200, 2)
@@ -189,8 +183,8 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
     >>> est.adapt(X_new, (-X_new[:, 0] > 0).astype(int)).weights_.round(2)
     array([0.  , 0.  , 0.52, 0.48])
     >>> est.predict([[2.0, 0.0], [-2.0, 0.0]])
-    array([0, 1])""",
-    )
+    array([0, 1])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
@@ -214,18 +208,70 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
 
 
 class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
-    __doc__ = _DOC.format(
-        summary="Weighted ensemble of per-task regressors (model fusion).",
-        loss="Gaussian negative log-likelihood (squared error over twice the "
-             "mean within-task target variance)",
-        targets="values", outputs="predictions", extra="",
-        default="Ridge()", per="per task", label_space="",
-        attributes="    target_variance_ : float\n"
-                   "        Mean within-task variance of the target, the noise scale of\n"
-                   "        the softmax weighting.\n",
-        see_also="TaskEnsembleClassifier : The same for classification.\n"
-                 "    MixtureOfExpertsRegressor : Experts over clusters of tasks.",
-        example="""    >>> import numpy as np
+    """Weighted ensemble of per-task regressors (model fusion).
+
+    ``fit`` trains one expert per training task: a clone of ``estimator``
+    fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
+    weights the experts by how well they predict the new task's support set:
+
+    * ``weighting="softmax"``: weight proportional to
+      ``exp(-support_loss / temperature)``, the support loss being the
+      summed Gaussian negative log-likelihood (squared error over twice the
+      mean within-task target variance; Bayesian model averaging at
+      ``temperature=1``; larger temperatures spread the weight);
+    * ``weighting="stacking"``: non-negative least squares of the support
+      values on the experts' predictions, normalised to sum to one.
+
+    With ``include_task_model`` a clone fitted on the support set itself is
+    one more member; its support loss is measured out of fold (``n_folds``
+    folds), so it gains weight only when the support set is informative
+    enough. ``predict`` averages the members with these weights (uniformly
+    before any ``adapt``).
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The expert fitted on each task; ``Ridge()`` when None.
+    n_shots : int, default=5
+        Support rows per task drawn by ``score``.
+    weighting : {"softmax", "stacking"}, default="softmax"
+        How ``adapt`` weights the experts.
+    temperature : float, default=1.0
+        Temperature of the softmax weighting.
+    include_task_model : bool, default=False
+        Whether a model fitted on the support set joins the ensemble (costs
+        ``n_folds + 1`` fits per ``adapt``).
+    n_folds : int, default=3
+        Folds of the out-of-fold support loss of the task model (at most one
+        per support row).
+    n_jobs : int, default=None
+        Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
+        Dask through ``joblib.parallel_config(backend="dask")``).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the episodes drawn by ``score``.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        The fitted experts, one per training task in task order.
+    weights_ : ndarray of shape (n_members,)
+        Member weights of the adapted task.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
+    target_variance_ : float
+        Mean within-task variance of the target, the noise scale of
+        the softmax weighting.
+
+    See Also
+    --------
+    TaskEnsembleClassifier : The same for classification.
+    MixtureOfExpertsRegressor : Experts over clusters of tasks.
+
+    Examples
+    --------
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleRegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(200, 1)
@@ -234,8 +280,8 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     >>> y = slope * X[:, 0] + 0.1 * rng.randn(200)
     >>> est = TaskEnsembleRegressor(random_state=0).fit(X, y, groups=groups)
     >>> est.adapt([[1.0], [2.0]], [-1.0, -2.0]).predict([[3.0]]).round(1)
-    array([-3.])""",
-    )
+    array([-3.])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,

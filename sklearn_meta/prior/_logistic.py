@@ -7,14 +7,7 @@ from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
-from ..utils._docstrings import fill_doc
-from ..utils._gaussian_prior import (
-    _PRIOR_PARAMS_DOC,
-    _GaussianPriorMixin,
-    _logdet,
-    _segment_sum,
-    _with_intercept,
-)
+from ..utils._gaussian_prior import _GaussianPriorMixin, _logdet, _segment_sum, _with_intercept
 
 
 def _softmax_ref(logits):
@@ -134,9 +127,8 @@ def _map_one_task(Xd, codes, w, mean, precision, n_steps, tol):
     return w
 
 
-@fill_doc
 class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
-    __doc__ = f"""Logistic regression with a Gaussian prior learned from many tasks.
+    """Logistic regression with a Gaussian prior learned from many tasks.
 
     Each task is a (multinomial) logistic regression whose weights, one
     vector per class besides the first (the reference class) with an
@@ -156,11 +148,25 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     ----------
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-{_PRIOR_PARAMS_DOC.format(max_iter=50, tol=1e-4)}    newton_steps : int, default=10
+    covariance : {"full", "diag", "low_rank"}, default="full"
+        Family of the prior covariance: a full matrix, a diagonal (one
+        variance per weight), or a factor model ``U U^T + diag(psi)`` with
+        ``rank`` factors (directions in which tasks vary together).
+    rank : int, default=2
+        Number of factors of ``covariance="low_rank"``.
+    max_iter : int, default=50
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default=1e-4
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the prior covariance, keeping it positive
+        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
+    newton_steps : int, default=10
         Maximum Newton steps of ``adapt`` (each halved when it would not
         decrease the objective); they stop when the step is below 1e-8.
         Each EM iteration of ``fit`` runs at most 3, warm-started.
-    label_space : {{"auto", "shared"}}, default="auto"
+    label_space : {"auto", "shared"}, default="auto"
         Tasks must share their labels; per-task label sets are refused.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.
@@ -187,7 +193,10 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         at each EM iteration.
     classes_ : ndarray
         The labels shared by the tasks.
-    %(fitted_features)s
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
 
     See Also
     --------

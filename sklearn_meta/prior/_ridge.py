@@ -3,9 +3,7 @@
 import numpy as np
 
 from ..base import BaseMetaRegressor
-from ..utils._docstrings import fill_doc
 from ..utils._gaussian_prior import (
-    _PRIOR_PARAMS_DOC,
     _GaussianPriorMixin,
     _ridge_e_step,
     _ridge_noise,
@@ -22,9 +20,8 @@ class _RidgeState:
         self.cov = cov
 
 
-@fill_doc
 class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
-    __doc__ = f"""Bayesian ridge regression with a prior learned from many tasks.
+    """Bayesian ridge regression with a prior learned from many tasks.
 
     Each task is a linear model ``y = X @ coef_t + intercept_t + noise`` whose
     weights come from one Gaussian prior shared by all tasks. ``fit`` learns
@@ -43,7 +40,21 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     ----------
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-{_PRIOR_PARAMS_DOC.format(max_iter=100, tol=1e-5)}    random_state : int, RandomState instance or None, default=None
+    covariance : {"full", "diag", "low_rank"}, default="full"
+        Family of the prior covariance: a full matrix, a diagonal (one
+        variance per weight), or a factor model ``U U^T + diag(psi)`` with
+        ``rank`` factors (directions in which tasks vary together).
+    rank : int, default=2
+        Number of factors of ``covariance="low_rank"``.
+    max_iter : int, default=100
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default=1e-5
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    reg_covar : float, default=1e-6
+        Added to the diagonal of the prior covariance, keeping it positive
+        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
+    random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.
 
     Attributes
@@ -64,7 +75,10 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
         EM iterations run.
     loss_curve_ : list of float
         Negative log marginal likelihood per training row at each iteration.
-    %(fitted_features)s
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
 
     See Also
     --------

@@ -3,11 +3,9 @@
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils import get_tags
 
-from ..utils._docstrings import fill_doc
-from ._base import _CandidateSelectorMixin, _selector_docs
+from ._base import _CandidateSelectorMixin
 
 
-@fill_doc(**_selector_docs("candidate"))
 class AlgorithmSelector(_CandidateSelectorMixin):
     """Pick the estimator for a new task, learned from how candidates did on past tasks.
 
@@ -27,8 +25,11 @@ class AlgorithmSelector(_CandidateSelectorMixin):
     estimators : list of estimators or of (name, estimator) pairs
         The candidates. Names default to the class names (numbered when
         repeated).
-    %(n_shots)s
-    %(n_episodes)s
+    n_shots : int, default=5
+        Support rows per class (per task for regression) of the meta-training
+        episodes and of ``score``.
+    n_episodes : int, default=3
+        Episodes per training task; scores and meta-features are averaged.
     scoring : str, callable or None, default=None
         Scorer of the candidates on the query rows; the estimators' ``score``
         when None.
@@ -36,7 +37,15 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         Multi-output regressor from standardised meta-features to the
         candidates' relative scores; ``RandomForestRegressor(n_estimators=50,
         min_samples_leaf=3)`` when None.
-    %(label_space_n_jobs)s
+    label_space : {"auto", "shared", "per_task"}, default="auto"
+        Label setting of classification tasks.
+    n_jobs : int, default=None
+        Parallel jobs over training tasks (joblib; any joblib backend). The
+        training tasks are evaluated independently, so ``fit`` scales with the
+        jobs (about 10 ms per task and candidate on one core for a small linear
+        model; ``benchmarks/scale.py``).
+    verbose : int, default=0
+        Show a progress bar over the training tasks during ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the meta-training episodes, the default meta-model and the
         episodes of ``score``.
@@ -45,10 +54,23 @@ class AlgorithmSelector(_CandidateSelectorMixin):
     ----------
     names_ : list of str
         Names of the candidates.
-    %(score_attributes)s
+    task_scores_ : ndarray of shape (n_tasks, n_candidates)
+        Mean query score of every candidate on every training task.
+    metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
+        Mean support-set meta-features of every training task.
+    mean_relative_scores_ : ndarray of shape (n_candidates,)
+        Relative score of every candidate averaged over tasks.
+    meta_model_ : regressor
+        The fitted meta-model.
+    estimator_ : estimator or None
+        The best candidate on average, fitted on all training rows (the
+        zero-shot model); None with per-task label sets.
     ranking_ : list of str
         Candidate names for the adapted task, best first (set by ``adapt``).
-    %(fitted_features)s
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
 
     See Also
     --------

@@ -7,11 +7,9 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from ..utils._docstrings import fill_doc
-from ._base import _CandidateSelectorMixin, _selector_docs
+from ._base import _CandidateSelectorMixin
 
 
-@fill_doc(**_selector_docs("configuration"))
 class HyperparameterWarmStart(_CandidateSelectorMixin):
     """Choose an estimator's hyperparameters for a new task from similar past tasks.
 
@@ -31,13 +29,17 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
     Parameters
     ----------
-    %(wrapped_estimator)s
+    estimator : estimator object
+        Any scikit-learn classifier or regressor.
     param_grid : dict or list of dicts
         Configurations, as for :class:`~sklearn.model_selection.GridSearchCV`.
-    %(n_shots)s
+    n_shots : int, default=5
+        Support rows per class (per task for regression) of the meta-training
+        episodes and of ``score``.
     n_neighbors : int, default=5
         Training tasks whose scores rank the configurations of a new task.
-    %(n_episodes)s
+    n_episodes : int, default=3
+        Episodes per training task; scores and meta-features are averaged.
     scoring : str, callable or None, default=None
         Scorer of the configurations on the query rows; the estimator's
         ``score`` when None.
@@ -45,7 +47,15 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         Predicts every configuration's relative score (0 worst, 1 best in a
         task) from standardised meta-features; ``KNeighborsRegressor``
         with ``n_neighbors`` neighbours when None.
-    %(label_space_n_jobs)s
+    label_space : {"auto", "shared", "per_task"}, default="auto"
+        Label setting of classification tasks.
+    n_jobs : int, default=None
+        Parallel jobs over training tasks (joblib; any joblib backend). The
+        training tasks are evaluated independently, so ``fit`` scales with the
+        jobs (about 10 ms per task and candidate on one core for a small linear
+        model; ``benchmarks/scale.py``).
+    verbose : int, default=0
+        Show a progress bar over the training tasks during ``fit``.
     random_state : int, RandomState instance or None, default=None
         Seeds the meta-training episodes and the episodes of ``score``.
 
@@ -53,10 +63,23 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
     ----------
     configurations_ : list of dict
         The configurations of ``param_grid``, in grid order.
-    %(score_attributes)s
+    task_scores_ : ndarray of shape (n_tasks, n_configurations)
+        Mean query score of every configuration on every training task.
+    metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
+        Mean support-set meta-features of every training task.
+    mean_relative_scores_ : ndarray of shape (n_configurations,)
+        Relative score of every configuration averaged over tasks.
+    meta_model_ : regressor
+        The fitted meta-model.
+    estimator_ : estimator or None
+        The best configuration on average, fitted on all training rows (the
+        zero-shot model); None with per-task label sets.
     ranking_ : list of dict
         Configurations for the adapted task, best first (set by ``adapt``).
-    %(fitted_features)s
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names seen during ``fit`` (DataFrames only).
 
     See Also
     --------
@@ -118,7 +141,6 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         """Configurations for the adapted task, best first."""
         return [self.configurations_[i] for i in self._adapted_state().ranking]
 
-    @fill_doc
     def suggest_param_grid(self, X_support, y_support, n_configurations=5):
         """The best configurations for a task, as a ``GridSearchCV`` grid.
 
@@ -126,7 +148,10 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
         Parameters
         ----------
-        %(support_set)s
+        X_support : array-like of shape (n_support, n_features)
+            Labelled rows of the new task.
+        y_support : array-like of shape (n_support,)
+            Their targets.
         n_configurations : int, default=5
             How many configurations to return.
 
