@@ -44,6 +44,7 @@ from .tasks import (
     split_support_query,
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
+from .utils._docstrings import fill_doc
 from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
@@ -342,6 +343,7 @@ class BaseMetaEstimator(BaseEstimator):
             except ValueError as named:
                 raise named from exc
 
+    @fill_doc
     def adapt(self, X_support, y_support, X_unlabeled=None):
         """Adapt the meta-learned model to one new task.
 
@@ -351,10 +353,7 @@ class BaseMetaEstimator(BaseEstimator):
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-            Labelled rows of the new task.
-        y_support : array-like of shape (n_support,)
-            Their targets.
+        %(support_set)s
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled rows of the same task, used by learners that adapt
             semi-supervised or transductively; ignored by the others.
@@ -464,13 +463,13 @@ class BaseMetaEstimator(BaseEstimator):
             return self._predict(X, state, **kwargs)
         return classes[self._predict_codes(X, state, len(classes))]
 
+    @fill_doc
     def predict(self, X, **predict_params):
         """Predict with the adapted model (zero-shot before any ``adapt``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
         **predict_params : dict
             Learner-specific options (e.g. ``return_std`` of a regressor).
 
@@ -483,13 +482,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_arrays(self._validate_X(X), **predict_params)
 
     @available_if(_has_classifier_hook("predict_proba"))
+    @fill_doc
     def predict_proba(self, X):
         """Class probabilities with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------
@@ -502,13 +501,13 @@ class BaseMetaEstimator(BaseEstimator):
         return self._predict_proba(X, state, len(classes))
 
     @available_if(_has_classifier_hook("predict_proba"))
+    @fill_doc
     def predict_log_proba(self, X):
         """Log of :meth:`predict_proba`.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------
@@ -519,13 +518,13 @@ class BaseMetaEstimator(BaseEstimator):
             return np.log(self.predict_proba(X))
 
     @available_if(_has_classifier_hook("decision_function"))
+    @fill_doc
     def decision_function(self, X):
         """Confidence scores with the adapted (or zero-shot) model.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
 
         Returns
         -------
@@ -689,8 +688,9 @@ def _names(task_ids, idx, limit=5):
 def _episodic_score_tags(tags):
     """The one place that sets ``poor_score``: ``score`` is episodic (it adapts to
     ``n_shots`` rows per task), not the training-set score scikit-learn's checks
-    expect. Called by the classifier and regressor bases after their scikit-learn mixin,
-    which resets its sub-tags."""
+    expect. Called last by every tags hook that sets the estimator type: the
+    classifier and regressor bases (after their scikit-learn mixin, which resets its
+    sub-tags) and the wrappers whose type follows a wrapped estimator."""
     for sub in (tags.classifier_tags, tags.regressor_tags):
         if sub is not None:
             sub.poor_score = True

@@ -14,9 +14,21 @@ from __future__ import annotations
 
 import numpy as np
 
+from .utils._docstrings import fill_doc
+
 __all__ = ["FewShotCurveDisplay"]
 
 _REQUIRED_COLUMNS = ("estimator", "n_shots", "mean")
+
+
+# Docstring paragraphs shared by the two constructors.
+_DOCS = {
+    "plot_target": """\
+ax : matplotlib Axes, default=None
+    Axes to draw on; a new figure and axes when None.
+**plot_kw : dict
+    Further keyword arguments of :meth:`plot`.""",
+}
 
 
 def _check_matplotlib(caller):
@@ -244,6 +256,7 @@ class FewShotCurveDisplay:
                     fontsize="x-small", va="bottom", ha="left", alpha=0.8)
 
     @classmethod
+    @fill_doc(**_DOCS)
     def from_results(cls, results, *, estimator_names=None, score_name=None,
                      ax=None, **plot_kw):
         """Plot the table returned by ``evaluate_few_shot``.
@@ -259,10 +272,7 @@ class FewShotCurveDisplay:
             appearance, when None.
         score_name : str, default=None
             y-axis label; the table's ``scoring`` (else "Score") when None.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure and axes when None.
-        **plot_kw : dict
-            Further keyword arguments of :meth:`plot`.
+        %(plot_target)s
 
         Returns
         -------
@@ -314,6 +324,7 @@ class FewShotCurveDisplay:
         return display.plot(ax=ax, **plot_kw)
 
     @classmethod
+    @fill_doc(**_DOCS)
     def from_estimator(cls, estimator, train, test, *, n_shots=(1, 5),
                        n_episodes=100, n_way=None, n_queries=None, scoring=None,
                        random_state=None, verbose=0, score_name=None, ax=None,
@@ -344,10 +355,7 @@ class FewShotCurveDisplay:
             Progress output of the evaluation.
         score_name : str, default=None
             y-axis label; the scoring's name when None.
-        ax : matplotlib Axes, default=None
-            Axes to draw on; a new figure and axes when None.
-        **plot_kw : dict
-            Further keyword arguments of :meth:`plot`.
+        %(plot_target)s
 
         Returns
         -------

@@ -16,6 +16,7 @@ from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import check_is_fitted
 
 from .tasks import as_task_arrays, is_task_sequence
+from .utils._docstrings import fill_doc
 
 __all__ = ["Pipeline", "make_pipeline"]
 
@@ -81,15 +82,13 @@ class Pipeline(_SkPipeline):
             X, y, groups = as_task_arrays(X)
         return super().fit(X, y, **self._final_params(params, groups=groups))
 
+    @fill_doc
     def adapt(self, X_support, y_support, X_unlabeled=None):
         """Transform the support set with the fitted steps, then adapt.
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-            Labelled rows of the new task.
-        y_support : array-like of shape (n_support,)
-            Their targets.
+        %(support_set)s
         X_unlabeled : array-like of shape (n_unlabeled, n_features), default=None
             Unlabelled rows of the task, transformed the same way.
 

@@ -1,9 +1,11 @@
 """The per-task baseline: a fresh estimator fitted on the support set only."""
 
 from ..base import BaseMetaEstimator
+from ..utils._docstrings import fill_doc
 from ._wrapped import _WrappedEstimatorMixin
 
 
+@fill_doc
 class PerTaskEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     """Fit a clone of any scikit-learn estimator on each new task's support set.
 
@@ -15,8 +17,7 @@ class PerTaskEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     Parameters
     ----------
-    estimator : estimator object
-        Any scikit-learn classifier or regressor.
+    %(wrapped_estimator)s
     n_shots : int, default=5
         Support rows per class (per task for regression) drawn by ``score``.
     label_space : {"auto", "shared", "per_task"}, default="auto"
@@ -30,10 +31,7 @@ class PerTaskEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     estimator_ : estimator or None
         The estimator fitted on all meta-training rows (zero-shot model);
         None when tasks have their own label sets.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
     classes_ : ndarray
         Labels of the adapted task, else those seen in ``fit`` (classifiers).
 

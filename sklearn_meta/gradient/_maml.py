@@ -1,11 +1,14 @@
 """MAML (Finn et al., 2017), second and first order, on the gradient engine."""
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ._base import CLASSIFIER_CONSTRAINTS, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
+from ._docs import PARAMS
 
 __all__ = ["MAMLClassifier", "MAMLRegressor"]
 
 
+@fill_doc(**PARAMS)
 class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
     """Model-agnostic meta-learning (MAML) for classification.
 
@@ -19,124 +22,18 @@ class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(40, 40)
-        Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation between the layers of the default MLP.
-    module : callable or None, default=None
-        ``module(n_inputs, n_outputs) -> torch.nn.Module`` replacing the default MLP. It is
-        called at every ``fit`` (a clone builds fresh weights), with the torch seed set from
-        ``random_state``.
-    base_estimator : estimator or None, default=None
-        Residual mode: a scikit-learn model (e.g. ``HistGradientBoostingClassifier()``)
-        fitted on the meta-training rows; the network then meta-learns a correction added
-        to its output (to the base model's centred log-probabilities, or its prediction),
-        so meta-training starts from the pooled model instead of from scratch. The offsets
-        of the training rows are out of fold over 5 folds of tasks; at ``adapt`` and
-        ``predict`` they come from the model fitted on all rows (``base_estimator_``).
-        Classification needs one label set shared by all tasks.
-    n_shots : int, default=5
-        Support rows per class (classifiers) or per task (regressors) of the meta-training
-        episodes and of the episodes drawn by ``score``.
-    n_way : int or None, default=None
-        Classes per meta-training episode when tasks have their own label sets (None: the
-        most classes of any training task); ``adapt`` then accepts up to ``n_way`` classes.
-        Ignored when all tasks share one label set.
-    n_queries : int or None, default=None
-        Query rows per class (per task for regressors) of a meta-training episode
-        (None: ``n_shots``).
-    meta_batch_size : int, default=16
-        Tasks per meta-iteration, processed together (batched, no Python loop).
-    inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
-        Step size of the inner (adaptation) gradient steps (the initial value of the learned
-        per-parameter step sizes for Meta-SGD).
-    inner_steps : int, default=5
-        Inner gradient steps on a support set during meta-training.
-    adapt_steps : int or None, default=None
-        Gradient steps of ``adapt`` (None: ``inner_steps``; fine-tuning: default 20).
-    first_order : bool, default=False
-        Drop the second-order terms of the meta-gradient (first-order MAML): faster, and its
-        memory does not grow with ``inner_steps``.
-    label_space : {"auto", "shared", "per_task"}, default="auto"
-        Label setting of the tasks (see :class:`~sklearn_meta.base.BaseMetaClassifier`).
-    unlabeled_weight : float, default=0.0
-        Weight of a term on unlabelled rows added to the inner loss (semi-supervised,
-        transductive adaptation): information maximisation, i.e. the mean prediction
-        entropy (entropy minimisation) minus the entropy of the mean prediction (which keeps
-        the rows from all going to one class). ``adapt(..., X_unlabeled=X)`` uses it, and
-        meta-training uses the query rows as unlabelled rows when it is > 0.
-    meta_lr : float, default=1e-3
-        Learning rate of the Adam optimiser of the meta-parameters.
-    max_iter : int, default=1000
-        Meta-iterations (one meta-batch each). 0 keeps the initial network.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the tasks, score them every
-        ``validation_interval`` meta-iterations (adapt on a support set, score its query
-        set), stop when the score has not improved by ``tol`` for ``n_iter_no_change``
-        checks, and keep the best meta-parameters.
-    validation_fraction : float, default=0.1
-        Fraction of the tasks held out for early stopping.
-    validation_interval : int, default=10
-        Meta-iterations between two checks (validation score, or mean training loss
-        without early stopping).
-    n_iter_no_change : int, default=10
-        Validation checks without improvement by ``tol`` before stopping (early stopping).
-    tol : float or None, default=1e-4
-        Validation-score improvement that counts for early stopping; 0 or None never stops
-        before ``max_iter``. Training never stops on the meta-training loss, a noisy sample
-        over random episodes.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
-        without improvement.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; ``"auto"`` uses CUDA when available. Fitted parameters are stored
-        on the CPU, so a model fitted on a GPU pickles and predicts on a CPU-only machine
-        (with ``device="auto"`` or ``"cpu"``).
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the meta-training episodes and ``score``'s episodes;
-        results are reproducible on the CPU for a fixed value.
-    verbose : int, default=0
-        Show a progress bar with the meta-training loss.
-    warm_start : bool, default=False
-        Continue from the current meta-parameters at the next ``fit``.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by ``partial_fit`` (a uniform sample of the
-        stream); 0 disables replay.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.
+    %(network_params)s
+    %(episode_params)s
+    %(inner_params)s
+    %(label_params)s
+    %(training_params)s
+    %(replay_params)s
 
     Attributes
     ----------
-    module_ : torch.nn.Module
-        The meta-trained network (CPU).
-    params_ : dict of str to torch.Tensor
-        The meta-parameters (network weights) as CPU tensors.
-    n_outputs_ : int
-        Outputs of the network used after adaptation.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Meta-training loss of every meta-iteration: the mean query loss after adaptation
-        (fine-tuning: the pooled training loss).
-    validation_scores_ : list of float or None
-        Validation score at every check (accuracy or R^2), with ``early_stopping``.
-    best_validation_score_ : float or None
-        Best of ``validation_scores_``.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
-    classes_ : ndarray
-        Labels of the adapted task, else the labels seen in ``fit``.
-    meta_classes_ : ndarray
-        All labels seen in ``fit``.
+    %(gradient_attributes)s
+    %(fitted_features)s
+    %(classes_attributes)s
 
     See Also
     --------
@@ -228,6 +125,7 @@ class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.replay_ratio = replay_ratio
 
 
+@fill_doc(**PARAMS)
 class MAMLRegressor(_GradientMetaLearner, BaseMetaRegressor):
     """Model-agnostic meta-learning (MAML) for regression.
 
@@ -236,108 +134,18 @@ class MAMLRegressor(_GradientMetaLearner, BaseMetaRegressor):
 
     Parameters
     ----------
-    hidden_layer_sizes : array-like of int, default=(40, 40)
-        Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).
-    activation : {"relu", "tanh", "logistic", "identity"}, default="relu"
-        Activation between the layers of the default MLP.
-    module : callable or None, default=None
-        ``module(n_inputs, n_outputs) -> torch.nn.Module`` replacing the default MLP. It is
-        called at every ``fit`` (a clone builds fresh weights), with the torch seed set from
-        ``random_state``.
-    base_estimator : estimator or None, default=None
-        Residual mode: a scikit-learn model (e.g. ``HistGradientBoostingClassifier()``)
-        fitted on the meta-training rows; the network then meta-learns a correction added
-        to its output (to the base model's centred log-probabilities, or its prediction),
-        so meta-training starts from the pooled model instead of from scratch. The offsets
-        of the training rows are out of fold over 5 folds of tasks; at ``adapt`` and
-        ``predict`` they come from the model fitted on all rows (``base_estimator_``).
-        Classification needs one label set shared by all tasks.
-    n_shots : int, default=5
-        Support rows per class (classifiers) or per task (regressors) of the meta-training
-        episodes and of the episodes drawn by ``score``.
-    n_queries : int or None, default=None
-        Query rows per class (per task for regressors) of a meta-training episode
-        (None: ``n_shots``).
-    meta_batch_size : int, default=16
-        Tasks per meta-iteration, processed together (batched, no Python loop).
-    inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
-        Step size of the inner (adaptation) gradient steps (the initial value of the learned
-        per-parameter step sizes for Meta-SGD).
-    inner_steps : int, default=5
-        Inner gradient steps on a support set during meta-training.
-    adapt_steps : int or None, default=None
-        Gradient steps of ``adapt`` (None: ``inner_steps``; fine-tuning: default 20).
-    first_order : bool, default=False
-        Drop the second-order terms of the meta-gradient (first-order MAML): faster, and its
-        memory does not grow with ``inner_steps``.
-    meta_lr : float, default=1e-3
-        Learning rate of the Adam optimiser of the meta-parameters.
-    max_iter : int, default=1000
-        Meta-iterations (one meta-batch each). 0 keeps the initial network.
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the tasks, score them every
-        ``validation_interval`` meta-iterations (adapt on a support set, score its query
-        set), stop when the score has not improved by ``tol`` for ``n_iter_no_change``
-        checks, and keep the best meta-parameters.
-    validation_fraction : float, default=0.1
-        Fraction of the tasks held out for early stopping.
-    validation_interval : int, default=10
-        Meta-iterations between two checks (validation score, or mean training loss
-        without early stopping).
-    n_iter_no_change : int, default=10
-        Validation checks without improvement by ``tol`` before stopping (early stopping).
-    tol : float or None, default=1e-4
-        Validation-score improvement that counts for early stopping; 0 or None never stops
-        before ``max_iter``. Training never stops on the meta-training loss, a noisy sample
-        over random episodes.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 after ``max(1, n_iter_no_change // 2)`` checks
-        without improvement.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; ``"auto"`` uses CUDA when available. Fitted parameters are stored
-        on the CPU, so a model fitted on a GPU pickles and predicts on a CPU-only machine
-        (with ``device="auto"`` or ``"cpu"``).
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the meta-training episodes and ``score``'s episodes;
-        results are reproducible on the CPU for a fixed value.
-    verbose : int, default=0
-        Show a progress bar with the meta-training loss.
-    warm_start : bool, default=False
-        Continue from the current meta-parameters at the next ``fit``.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by ``partial_fit`` (a uniform sample of the
-        stream); 0 disables replay.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.
+    %(network_params)s
+    %(n_shots)s
+    %(n_queries)s
+    %(meta_batch_size)s
+    %(inner_params)s
+    %(training_params)s
+    %(replay_params)s
 
     Attributes
     ----------
-    module_ : torch.nn.Module
-        The meta-trained network (CPU).
-    params_ : dict of str to torch.Tensor
-        The meta-parameters (network weights) as CPU tensors.
-    n_outputs_ : int
-        Outputs of the network used after adaptation.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Meta-training loss of every meta-iteration: the mean query loss after adaptation
-        (fine-tuning: the pooled training loss).
-    validation_scores_ : list of float or None
-        Validation score at every check (accuracy or R^2), with ``early_stopping``.
-    best_validation_score_ : float or None
-        Best of ``validation_scores_``.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(gradient_attributes)s
+    %(fitted_features)s
 
     See Also
     --------

@@ -8,6 +8,7 @@ from torch.func import functional_call
 
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier
+from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from .._nn._prototypes import (
     class_prototypes,
@@ -27,6 +28,7 @@ class _Prototypes:
         self.params = params
 
 
+@fill_doc
 class ProtoNetClassifier(_TorchMetaLearnerMixin,
                          BaseMetaClassifier):
     """Prototypical network: nearest class mean in a meta-learned embedding.
@@ -73,42 +75,18 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the tasks, check the episode accuracy on them
         every ``validation_interval`` iterations and keep the best embedding.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
+    %(validation_monitoring)s
     fine_tune_steps : int, default=0
         Adam steps that fine-tune a copy of the embedding on the support set at
         ``adapt`` (prototypical loss of the support rows against their prototypes);
         0 keeps the meta-learned embedding (fastest).
     fine_tune_lr : float, default=1e-3
         Learning rate of those steps.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.
+    %(replay)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set (see
         :class:`~sklearn_meta.base.BaseMetaClassifier`).
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -129,10 +107,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         Validation accuracy at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

@@ -8,14 +8,16 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
+from ..utils._docstrings import fill_doc
 from ..utils._gaussian_prior import _logdet
-from ._base import _initial_covariance, _MixedEffectsMixin
+from ._base import _SHARED_PARAMS, _initial_covariance, _MixedEffectsMixin
 from ._laplace import _newton_one, _newton_tasks, _proba, _row_nll
 
 #: Probabilities of the pooled model are clipped here before taking logs.
 _EPS = 1e-9
 
 
+@fill_doc(mixed_effects_params=_SHARED_PARAMS)
 class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
     """A pooled classifier plus per-task random effects with a learned prior.
 
@@ -47,54 +49,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         without preprocessing, and the pandas categorical columns of a
         DataFrame (coded with the categories seen in ``fit``; others count as
         missing) are its categorical features.
-    random_effects : {"intercept", "intercept+slope", "linear"}, default="linear"
-        The per-task effects added to the pooled model's margin ``m``
-        (per class logit for more than two classes):
-
-        - ``"intercept"``: ``m + a_t``;
-        - ``"intercept+slope"``: ``m + a_t + s_t (m - c)``, a task-specific
-          shift and scale of the pooled margin (``c`` is the mean training
-          margin, for conditioning);
-        - ``"linear"``: the same plus ``x_std @ w_t``, a linear effect of the
-          standardised ``effect_features`` (missing values count as the mean).
-
-        ``"linear"`` is the default: measured on the churn and school maths
-        collections (``benchmarks/mixed_effects.py``) it was the best of the
-        three on both and never significantly worse than the best baseline;
-        ``"intercept"`` and ``"intercept+slope"`` were significantly worse than
-        a linear model with a learned prior on school maths, where the pooled
-        boosting model is weaker than a linear one and the schools differ in
-        their slopes. ``prior_scale="auto"`` keeps the extra effects from
-        over-fitting where tasks share everything.
-    effect_features : array-like of int, str or bool, default=None
-        Features with a random linear effect when ``random_effects="linear"``:
-        column indices, names (DataFrames) or a boolean mask; None means all but
-        the pandas categorical columns.
-    covariance : {"auto", "full", "diag", "low_rank"}, default="auto"
-        Family of the prior covariance of the effects. ``"auto"``: ``"full"``
-        for one logit (regression, binary) without linear effects, else
-        ``"diag"`` (one variance per effect).
-    rank : int, default=2
-        Number of factors of ``covariance="low_rank"``.
-    cv : int, default=5
-        Number of folds of tasks (task ``i`` is in fold ``i % cv``) over which
-        the training tasks' margins are computed out of fold; fewer when there
-        are fewer tasks. With a single training task the margins are in-sample.
-    prior_scale : "auto" or float, default="auto"
-        Factor on the covariance learned by empirical Bayes. ``"auto"`` picks
-        it from 1e-3 to 1.5 by the query loss of few-shot splits of the
-        training tasks (support sets of 1, 2 and 4 times ``n_shots``, on the
-        out-of-fold margins): near 0 when adapting from a few rows does not pay
-        (tasks share everything), about 1 when the prior is right. A float fixes
-        it (1.0: plain empirical Bayes).
-    max_iter : int, default=100
-        Maximum number of EM iterations learning the prior.
-    tol : float, default=1e-6
-        EM stops when the negative log marginal likelihood per row improves by
-        less than ``tol`` (relative).
-    reg_covar : float, default=1e-6
-        Added to the diagonal of the prior covariance, keeping it positive
-        definite.
+    %(mixed_effects_params)s
     newton_steps : int, default=5
         Maximum damped Newton steps of ``adapt`` (they stop early when the
         step is below 1e-6). Each EM iteration of ``fit`` runs at most 3,
@@ -139,10 +94,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         at each EM iteration.
     classes_ : ndarray
         The labels shared by the tasks.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

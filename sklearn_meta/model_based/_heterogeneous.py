@@ -39,6 +39,7 @@ from .._torch import _TorchMetaLearnerMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
+from ..utils._docstrings import fill_doc
 from ._neural_process import gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
@@ -414,6 +415,46 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         return X, names, state, classes
 
 
+# Parameter paragraphs shared by the classifier and the regressor.
+_DOCS = {
+    "network": """\
+embedding_dim : int, default=16
+    Width of the column and row embeddings.
+hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
+    Hidden layers of the default cell network; its first entry is also the width of
+    the set networks.
+activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    Activation of the default cell network.
+module : callable, default=None
+    ``module(2 * embedding_dim + 2, hidden) -> torch.nn.Module``: your cell network,
+    applied to every cell of a row (column embedding, value, value times embedding,
+    missing flag) before the cells are pooled over the row's columns; ``hidden`` is
+    ``hidden_layer_sizes[0]``.
+column_dropout : float, default=0.5
+    Meta-training episodes hide a random fraction (up to this) of every task's
+    columns, so the model learns to predict from whichever columns a task has.""",
+    "training": """\
+meta_lr : float, default=1e-3
+    Adam learning rate.
+tol : float or None, default=1e-4
+    Stop when the monitored score has not improved by ``tol`` for
+    ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.""",
+    "columns": """\
+The tasks may have different columns: give them as pandas DataFrames (aligned by column
+name; a column a task lacks is absent, which is not the same as a missing value, NaN),
+or as one table with ``groups`` where a column missing on every row of a task is absent
+from it. ``adapt`` and ``predict`` accept a DataFrame with any columns (any subset of
+the columns of ``fit``, in any order, and new ones) and predict each query row from the
+columns it has in common with the support set.""",
+    "checks": """\
+Notes
+-----
+Because columns are matched by name and any subset of them (or new ones) is accepted,
+scikit-learn's ``check_dataframe_column_names_consistency`` (which expects an error for
+reordered, new or missing column names) does not apply; every other check passes.""",
+}
+
+
 class _quiet:
     """Silence numpy's all-NaN-column warnings of nanmean/nanstd."""
 
@@ -438,6 +479,7 @@ _COMMON_CONSTRAINTS = {
 }
 
 
+@fill_doc(**_DOCS)
 class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifier):
     """Neural-process classifier for tasks with different columns.
 
@@ -450,12 +492,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
     position, so one model serves tasks with different columns and uses columns never
     seen in meta-training. ``adapt`` is one forward pass.
 
-    The tasks may have different columns: give them as pandas DataFrames (aligned by column
-    name; a column a task lacks is absent, which is not the same as a missing value, NaN),
-    or as one table with ``groups`` where a column missing on every row of a task is absent
-    from it. ``adapt`` and ``predict`` accept a DataFrame with any columns (any subset of
-    the columns of ``fit``, in any order, and new ones) and predict each query row from the
-    columns it has in common with the support set.
+    %(columns)s
 
     Read more in the :ref:`User Guide <heterogeneous_columns>`.
 
@@ -470,57 +507,18 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
-    embedding_dim : int, default=16
-        Width of the column and row embeddings.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
-        Hidden layers of the default cell network; its first entry is also the width of
-        the set networks.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default cell network.
-    module : callable, default=None
-        ``module(2 * embedding_dim + 2, hidden) -> torch.nn.Module``: your cell network,
-        applied to every cell of a row (column embedding, value, value times embedding,
-        missing flag) before the cells are pooled over the row's columns; ``hidden`` is
-        ``hidden_layer_sizes[0]``.
-    column_dropout : float, default=0.5
-        Meta-training episodes hide a random fraction (up to this) of every task's
-        columns, so the model learns to predict from whichever columns a task has.
+    %(network)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(training)s
     max_iter : int, default=1000
         Meta-iterations.
     early_stopping : bool, default=False
         Keep the network with the best episode accuracy on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
+    %(validation_monitoring)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -543,21 +541,14 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         Validation accuracy at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
     HeterogeneousNeuralProcessRegressor : The regression counterpart.
     NeuralProcessClassifier : For tasks that share one set of columns.
 
-    Notes
-    -----
-    Because columns are matched by name and any subset of them (or new ones) is accepted,
-    scikit-learn's ``check_dataframe_column_names_consistency`` (which expects an error for
-    reordered, new or missing column names) does not apply; every other check passes.
+    %(checks)s
 
     References
     ----------
@@ -735,6 +726,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         return logits[:, 1] - logits[:, 0] if len(classes) == 2 else logits
 
 
+@fill_doc(**_DOCS)
 class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor):
     """Neural-process regressor for tasks with different columns.
 
@@ -749,12 +741,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
     seen in meta-training. ``adapt`` is one forward pass; before any ``adapt`` it
     predicts from an empty support set (the meta-learned prior mean).
 
-    The tasks may have different columns: give them as pandas DataFrames (aligned by column
-    name; a column a task lacks is absent, which is not the same as a missing value, NaN),
-    or as one table with ``groups`` where a column missing on every row of a task is absent
-    from it. ``adapt`` and ``predict`` accept a DataFrame with any columns (any subset of
-    the columns of ``fit``, in any order, and new ones) and predict each query row from the
-    columns it has in common with the support set.
+    %(columns)s
 
     Targets are standardised with the mean and scale of the meta-training targets.
 
@@ -767,55 +754,16 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         and ``n_shots``) and of ``score``.
     n_queries : int, default=10
         Query rows per meta-training episode.
-    embedding_dim : int, default=16
-        Width of the column and row embeddings.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(32,)
-        Hidden layers of the default cell network; its first entry is also the width of
-        the set networks.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default cell network.
-    module : callable, default=None
-        ``module(2 * embedding_dim + 2, hidden) -> torch.nn.Module``: your cell network,
-        applied to every cell of a row (column embedding, value, value times embedding,
-        missing flag) before the cells are pooled over the row's columns; ``hidden`` is
-        ``hidden_layer_sizes[0]``.
-    column_dropout : float, default=0.5
-        Meta-training episodes hide a random fraction (up to this) of every task's
-        columns, so the model learns to predict from whichever columns a task has.
+    %(network)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(training)s
     max_iter : int, default=1000
         Meta-iterations.
     early_stopping : bool, default=False
         Keep the network with the lowest query mean squared error on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(validation_monitoring)s
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -837,21 +785,14 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         Negative validation mean squared error at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
     HeterogeneousNeuralProcessClassifier : The classification counterpart.
     NeuralProcessRegressor : For tasks that share one set of columns.
 
-    Notes
-    -----
-    Because columns are matched by name and any subset of them (or new ones) is accepted,
-    scikit-learn's ``check_dataframe_column_names_consistency`` (which expects an error for
-    reordered, new or missing column names) does not apply; every other check passes.
+    %(checks)s
 
     References
     ----------

@@ -11,6 +11,7 @@ from .._nn import _residual
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from .._nn._prototypes import logits_loss
+from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from ._attention import NeuralProcessNet
 
@@ -97,6 +98,38 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
         return out if offsets is None else out + self._tensor(offsets)[None]
 
 
+# Parameter paragraphs shared by the classifier and the regressor.
+_DOCS = {
+    "network": """\
+embedding_dim : int, default=64
+    Width of the row encodings, tokens and attention.
+n_heads : int, default=4
+    Attention heads (must divide ``embedding_dim``).
+n_layers : int, default=2
+    Self-attention blocks over the support tokens.
+hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
+    Hidden layers of the default row-encoder MLP.
+activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+    Activation of the default row encoder.
+module : callable, default=None
+    ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
+base_estimator : estimator or None, default=None
+    Residual mode: a scikit-learn model fitted on the meta-training rows (out of fold
+    over 5 folds of tasks for the training episodes; ``base_estimator_`` on all rows
+    at ``adapt``/``predict``). The classifier adds the network's logits to the base
+    model's centred log-probabilities; the regressor reads and predicts the residuals
+    ``y - base prediction``. Needs one label set shared by all tasks.""",
+    "meta_lr": """\
+meta_lr : float, default=1e-3
+    Adam learning rate.""",
+    "tol": """\
+tol : float or None, default=1e-4
+    Stop when the monitored score has not improved by ``tol`` for
+    ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.""",
+}
+
+
+@fill_doc(**_DOCS)
 class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
     """Attentive neural-process classifier: reads the support set, no gradient steps.
 
@@ -119,64 +152,20 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
-    embedding_dim : int, default=64
-        Width of the row encodings, tokens and attention.
-    n_heads : int, default=4
-        Attention heads (must divide ``embedding_dim``).
-    n_layers : int, default=2
-        Self-attention blocks over the support tokens.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
-        Hidden layers of the default row-encoder MLP.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default row encoder.
-    module : callable, default=None
-        ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
-    base_estimator : estimator or None, default=None
-        Residual mode: a scikit-learn model fitted on the meta-training rows (out of fold
-        over 5 folds of tasks for the training episodes; ``base_estimator_`` on all rows
-        at ``adapt``/``predict``). The classifier adds the network's logits to the base
-        model's centred log-probabilities; the regressor reads and predicts the residuals
-        ``y - base prediction``. Needs one label set shared by all tasks.
+    %(network)s
     meta_batch_size : int, default=8
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
+    %(meta_lr)s
     max_iter : int, default=500
         Meta-iterations (per call of ``partial_fit``).
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(tol)s
     early_stopping : bool, default=False
         Keep the network with the best episode accuracy on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.
+    %(validation_monitoring)s
+    %(replay)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -194,10 +183,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         Validation accuracy at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -330,6 +316,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         return self._decode(X, state)[0].double().cpu().numpy()
 
 
+@fill_doc(**_DOCS)
 class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
     """Attentive neural-process regressor with predictive uncertainty.
 
@@ -353,62 +340,18 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         0 to ``n_shots``) and of ``score``.
     n_queries : int, default=10
         Query rows per meta-training episode.
-    embedding_dim : int, default=64
-        Width of the row encodings, tokens and attention.
-    n_heads : int, default=4
-        Attention heads (must divide ``embedding_dim``).
-    n_layers : int, default=2
-        Self-attention blocks over the support tokens.
-    hidden_layer_sizes : array-like of shape (n_layers,), default=(64,)
-        Hidden layers of the default row-encoder MLP.
-    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
-        Activation of the default row encoder.
-    module : callable, default=None
-        ``module(n_features, embedding_dim) -> torch.nn.Module``: your row encoder.
-    base_estimator : estimator or None, default=None
-        Residual mode: a scikit-learn model fitted on the meta-training rows (out of fold
-        over 5 folds of tasks for the training episodes; ``base_estimator_`` on all rows
-        at ``adapt``/``predict``). The classifier adds the network's logits to the base
-        model's centred log-probabilities; the regressor reads and predicts the residuals
-        ``y - base prediction``. Needs one label set shared by all tasks.
+    %(network)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
-    meta_lr : float, default=1e-3
-        Adam learning rate.
+    %(meta_lr)s
     max_iter : int, default=1000
         Meta-iterations (per call of ``partial_fit``).
-    tol : float or None, default=1e-4
-        Stop when the monitored score has not improved by ``tol`` for
-        ``n_iter_no_change`` checks; None trains ``max_iter`` iterations.
+    %(tol)s
     early_stopping : bool, default=False
         Keep the network with the lowest query mean squared error on held-out tasks.
-    validation_fraction : float, default=0.1
-        Fraction of tasks held out with ``early_stopping``.
-    validation_interval : int, default=20
-        Meta-iterations between two checks.
-    n_iter_no_change : int, default=10
-        Checks without improvement before stopping.
-    lr_schedule : {"constant", "plateau"}, default="constant"
-        ``"plateau"`` divides ``meta_lr`` by 5 when the monitored score stalls.
-    replay_buffer_size : int, default=100
-        Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
-    replay_ratio : float, default=0.5
-        Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        Where to compute; the fitted model is stored on the CPU.
-    distributed : {"auto", True, False}, default="auto"
-        Meta-train on the ranks of an initialised ``torch.distributed`` process group (a
-        script launched with ``torchrun``): every rank draws the same meta-batch and
-        computes the meta-gradient of its slice of the tasks, the meta-gradients are
-        all-reduced, and all ranks end with the meta-parameters of a one-process fit.
-        ``"auto"``: when a process group is initialised; ``True``: an error when none is;
-        ``False``: this process alone.
-    verbose : int, default=0
-        Show a progress bar of meta-training.
-    warm_start : bool, default=False
-        Continue from the previous fit's network.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the network's weights, the episodes and ``score``.
+    %(validation_monitoring)s
+    %(replay)s
+    %(torch_runtime)s
 
     Attributes
     ----------
@@ -426,10 +369,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         Negative validation mean squared error at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -548,13 +488,13 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
             return mean
         return mean, std[0].double().cpu().numpy() * self.y_scale_
 
+    @fill_doc
     def predict(self, X, return_std=False):
         """Predict with the adapted model (the prior mean before any ``adapt``).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
+        %(query_rows)s
         return_std : bool, default=False
             Also return the predictive standard deviation of every row.
 

@@ -7,7 +7,14 @@ from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
-from ..utils._gaussian_prior import _GaussianPriorMixin, _logdet, _segment_sum, _with_intercept
+from ..utils._docstrings import fill_doc
+from ..utils._gaussian_prior import (
+    _PRIOR_DOCS,
+    _GaussianPriorMixin,
+    _logdet,
+    _segment_sum,
+    _with_intercept,
+)
 
 
 def _softmax_ref(logits):
@@ -127,6 +134,7 @@ def _map_one_task(Xd, codes, w, mean, precision, n_steps, tol):
     return w
 
 
+@fill_doc(**_PRIOR_DOCS)
 class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     """Logistic regression with a Gaussian prior learned from many tasks.
 
@@ -148,20 +156,13 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     ----------
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-    covariance : {"full", "diag", "low_rank"}, default="full"
-        Family of the prior covariance: a full matrix, a diagonal (one
-        variance per weight), or a factor model ``U U^T + diag(psi)`` with
-        ``rank`` factors (directions in which tasks vary together).
-    rank : int, default=2
-        Number of factors of ``covariance="low_rank"``.
+    %(prior_covariance)s
     max_iter : int, default=50
         Maximum number of EM iterations of ``fit``.
     tol : float, default=1e-4
         EM stops when the negative log marginal likelihood per row improves
         by less than ``tol`` (relative).
-    reg_covar : float, default=1e-6
-        Added to the diagonal of the prior covariance, keeping it positive
-        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
+    %(reg_covar)s
     newton_steps : int, default=10
         Maximum Newton steps of ``adapt`` (each halved when it would not
         decrease the objective); they stop when the step is below 1e-8.
@@ -193,10 +194,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         at each EM iteration.
     classes_ : ndarray
         The labels shared by the tasks.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

@@ -3,7 +3,9 @@
 import numpy as np
 
 from ..base import BaseMetaRegressor
+from ..utils._docstrings import fill_doc
 from ..utils._gaussian_prior import (
+    _PRIOR_DOCS,
     _GaussianPriorMixin,
     _ridge_e_step,
     _ridge_noise,
@@ -20,6 +22,7 @@ class _RidgeState:
         self.cov = cov
 
 
+@fill_doc(**_PRIOR_DOCS)
 class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     """Bayesian ridge regression with a prior learned from many tasks.
 
@@ -40,20 +43,13 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     ----------
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-    covariance : {"full", "diag", "low_rank"}, default="full"
-        Family of the prior covariance: a full matrix, a diagonal (one
-        variance per weight), or a factor model ``U U^T + diag(psi)`` with
-        ``rank`` factors (directions in which tasks vary together).
-    rank : int, default=2
-        Number of factors of ``covariance="low_rank"``.
+    %(prior_covariance)s
     max_iter : int, default=100
         Maximum number of EM iterations of ``fit``.
     tol : float, default=1e-5
         EM stops when the negative log marginal likelihood per row improves
         by less than ``tol`` (relative).
-    reg_covar : float, default=1e-6
-        Added to the diagonal of the prior covariance, keeping it positive
-        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
+    %(reg_covar)s
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.
 
@@ -75,10 +71,7 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
         EM iterations run.
     loss_curve_ : list of float
         Negative log marginal likelihood per training row at each iteration.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

@@ -3,9 +3,11 @@
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils import get_tags
 
-from ._base import _CandidateSelectorMixin
+from ..utils._docstrings import fill_doc
+from ._base import _DOCS, _CandidateSelectorMixin
 
 
+@fill_doc(**_DOCS)
 class AlgorithmSelector(_CandidateSelectorMixin):
     """Pick the estimator for a new task, learned from how candidates did on past tasks.
 
@@ -25,11 +27,8 @@ class AlgorithmSelector(_CandidateSelectorMixin):
     estimators : list of estimators or of (name, estimator) pairs
         The candidates. Names default to the class names (numbered when
         repeated).
-    n_shots : int, default=5
-        Support rows per class (per task for regression) of the meta-training
-        episodes and of ``score``.
-    n_episodes : int, default=3
-        Episodes per training task; scores and meta-features are averaged.
+    %(n_shots)s
+    %(n_episodes)s
     scoring : str, callable or None, default=None
         Scorer of the candidates on the query rows; the estimators' ``score``
         when None.
@@ -37,15 +36,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         Multi-output regressor from standardised meta-features to the
         candidates' relative scores; ``RandomForestRegressor(n_estimators=50,
         min_samples_leaf=3)`` when None.
-    label_space : {"auto", "shared", "per_task"}, default="auto"
-        Label setting of classification tasks.
-    n_jobs : int, default=None
-        Parallel jobs over training tasks (joblib; any joblib backend). The
-        training tasks are evaluated independently, so ``fit`` scales with the
-        jobs (about 10 ms per task and candidate on one core for a small linear
-        model; ``benchmarks/scale.py``).
-    verbose : int, default=0
-        Show a progress bar over the training tasks during ``fit``.
+    %(label_space_n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Seeds the meta-training episodes, the default meta-model and the
         episodes of ``score``.
@@ -54,23 +45,10 @@ class AlgorithmSelector(_CandidateSelectorMixin):
     ----------
     names_ : list of str
         Names of the candidates.
-    task_scores_ : ndarray of shape (n_tasks, n_candidates)
-        Mean query score of every candidate on every training task.
-    metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
-        Mean support-set meta-features of every training task.
-    mean_relative_scores_ : ndarray of shape (n_candidates,)
-        Relative score of every candidate averaged over tasks.
-    meta_model_ : regressor
-        The fitted meta-model.
-    estimator_ : estimator or None
-        The best candidate on average, fitted on all training rows (the
-        zero-shot model); None with per-task label sets.
+    %(score_attributes)s
     ranking_ : list of str
         Candidate names for the adapted task, best first (set by ``adapt``).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------

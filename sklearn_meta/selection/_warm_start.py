@@ -7,9 +7,11 @@ from sklearn.model_selection import ParameterGrid
 from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from ._base import _CandidateSelectorMixin
+from ..utils._docstrings import fill_doc
+from ._base import _DOCS, _CandidateSelectorMixin
 
 
+@fill_doc(**_DOCS)
 class HyperparameterWarmStart(_CandidateSelectorMixin):
     """Choose an estimator's hyperparameters for a new task from similar past tasks.
 
@@ -29,17 +31,13 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
     Parameters
     ----------
-    estimator : estimator object
-        Any scikit-learn classifier or regressor.
+    %(wrapped_estimator)s
     param_grid : dict or list of dicts
         Configurations, as for :class:`~sklearn.model_selection.GridSearchCV`.
-    n_shots : int, default=5
-        Support rows per class (per task for regression) of the meta-training
-        episodes and of ``score``.
+    %(n_shots)s
     n_neighbors : int, default=5
         Training tasks whose scores rank the configurations of a new task.
-    n_episodes : int, default=3
-        Episodes per training task; scores and meta-features are averaged.
+    %(n_episodes)s
     scoring : str, callable or None, default=None
         Scorer of the configurations on the query rows; the estimator's
         ``score`` when None.
@@ -47,39 +45,18 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         Predicts every configuration's relative score (0 worst, 1 best in a
         task) from standardised meta-features; ``KNeighborsRegressor``
         with ``n_neighbors`` neighbours when None.
-    label_space : {"auto", "shared", "per_task"}, default="auto"
-        Label setting of classification tasks.
-    n_jobs : int, default=None
-        Parallel jobs over training tasks (joblib; any joblib backend). The
-        training tasks are evaluated independently, so ``fit`` scales with the
-        jobs (about 10 ms per task and candidate on one core for a small linear
-        model; ``benchmarks/scale.py``).
-    verbose : int, default=0
-        Show a progress bar over the training tasks during ``fit``.
+    %(label_space_n_jobs)s
     random_state : int, RandomState instance or None, default=None
         Seeds the meta-training episodes and the episodes of ``score``.
 
     Attributes
     ----------
     configurations_ : list of dict
-        The configurations of ``param_grid``, in grid order.
-    task_scores_ : ndarray of shape (n_tasks, n_configurations)
-        Mean query score of every configuration on every training task.
-    metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
-        Mean support-set meta-features of every training task.
-    mean_relative_scores_ : ndarray of shape (n_configurations,)
-        Relative score of every configuration averaged over tasks.
-    meta_model_ : regressor
-        The fitted meta-model.
-    estimator_ : estimator or None
-        The best configuration on average, fitted on all training rows (the
-        zero-shot model); None with per-task label sets.
+        The configurations of ``param_grid``, in grid order (the candidates).
+    %(score_attributes)s
     ranking_ : list of dict
         Configurations for the adapted task, best first (set by ``adapt``).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Feature names seen during ``fit`` (DataFrames only).
+    %(fitted_features)s
 
     See Also
     --------
@@ -141,6 +118,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         """Configurations for the adapted task, best first."""
         return [self.configurations_[i] for i in self._adapted_state().ranking]
 
+    @fill_doc
     def suggest_param_grid(self, X_support, y_support, n_configurations=5):
         """The best configurations for a task, as a ``GridSearchCV`` grid.
 
@@ -148,10 +126,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
 
         Parameters
         ----------
-        X_support : array-like of shape (n_support, n_features)
-            Labelled rows of the new task.
-        y_support : array-like of shape (n_support,)
-            Their targets.
+        %(support_set)s
         n_configurations : int, default=5
             How many configurations to return.
 
