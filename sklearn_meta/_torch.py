@@ -33,7 +33,7 @@ from ._nn._trainer import (
     ProgressBar,
     Trainer,
 )
-from ._episodes import _EpisodeSampler
+from ._nn._sampler import _EpisodeSampler
 from ._nn._continual import _validate_more_tasks, _with_classes
 from ._nn._fit import Run, fit_episodes
 from ._nn._modules import _ACTIVATIONS, _build_module, _make_mlp  # noqa: F401

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._episodes import _EpisodeSampler
+from .._nn._sampler import _EpisodeSampler
 from .._nn import _residual
 from .._nn._fit import Run, fit_episodes
 from .._torch import (
