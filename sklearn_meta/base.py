@@ -699,8 +699,9 @@ def _names(task_ids, idx, limit=5):
 def _episodic_score_tags(tags):
     """The one place that sets ``poor_score``: ``score`` is episodic (it adapts to
     ``n_shots`` rows per task), not the training-set score scikit-learn's checks
-    expect. Called by the classifier and regressor bases after their scikit-learn mixin,
-    which resets its sub-tags."""
+    expect. Called last by every tags hook that sets the estimator type: the
+    classifier and regressor bases (after their scikit-learn mixin, which resets its
+    sub-tags) and the wrappers whose type follows a wrapped estimator."""
     for sub in (tags.classifier_tags, tags.regressor_tags):
         if sub is not None:
             sub.poor_score = True
