@@ -13,12 +13,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_docstring
+from ..utils._math import softmax
+from ..utils._seeds import seed_of
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
@@ -67,7 +68,7 @@ class _MixtureOfExpertsMixin:
             task_nll = np.add.reduceat(nll, tasks.starts[:-1], axis=1).T  # (T, K)
             log_prior = np.log(np.maximum(resp.mean(axis=0), 1e-12))
             scores = log_prior - task_nll / self.temperature
-            new_resp = _softmax(scores)
+            new_resp = softmax(scores)
             self.loss_curve_.append(float(-logsumexp(scores, axis=1).sum() / len(y)))
             converged = np.array_equal(new_resp.argmax(1), resp.argmax(1)) and it > 0
             resp = new_resp
@@ -102,7 +103,7 @@ class _MixtureOfExpertsMixin:
         models = self._fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
         signature = self._outputs(models, ref).reshape(tasks.n_tasks, -1)
-        labels = KMeans(K, n_init=4, random_state=rng.randint(2**31 - 1)).fit_predict(signature)
+        labels = KMeans(K, n_init=4, random_state=seed_of(rng)).fit_predict(signature)
         resp[np.arange(tasks.n_tasks), labels] = 1.0
         return resp
 
@@ -144,7 +145,7 @@ class _MixtureOfExpertsMixin:
         rows = X if X_unlabeled is None else np.vstack([X, X_unlabeled])
         log_prior = np.log(np.maximum(self._gate_proba(rows).mean(axis=0), 1e-12))
         nll = self._nll(self._outputs(self.experts_, X), y, self.expert_variances_)
-        return _softmax(log_prior - nll.sum(axis=1) / self.temperature)
+        return softmax(log_prior - nll.sum(axis=1) / self.temperature)
 
     def _combined_output(self, X, state):
         weights = self._gate_proba(X) if state is None else state

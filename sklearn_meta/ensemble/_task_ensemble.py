@@ -8,12 +8,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_docstring
+from ..utils._math import softmax
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
@@ -69,7 +69,7 @@ class _TaskEnsembleMixin:
             task_model = self._fit_member(X, y)
         if self.weighting == "softmax":
             nll = self._nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
-            weights = _softmax(-nll / self.temperature)
+            weights = softmax(-nll / self.temperature)
         else:
             A = outputs.reshape(outputs.shape[0], -1).T
             weights, _ = nnls(A, self._targets(y).ravel())
