@@ -192,6 +192,9 @@ def run(args):
         raise CLIError(f"--threads {args.threads}: must be at least 1.")
     if args.episodes < 1:
         raise CLIError(f"--episodes {args.episodes}: must be at least 1.")
+    if args.jobs is not None and args.jobs == 0:
+        raise CLIError("--jobs 0: give the number of parallel jobs (1 or more), or -1 for "
+                       "all cores.")
     if not 0 < args.test_size < 1:
         raise CLIError(f"--test-size {args.test_size:g}: must be a fraction between 0 and 1 "
                        "(the share of tasks held out for evaluation).")
