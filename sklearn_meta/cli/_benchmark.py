@@ -84,7 +84,14 @@ def _make_model(pre, est):
 
     from ..pipeline import make_pipeline
 
-    return make_pipeline(clone(pre), est)
+    pre = clone(pre)
+    if getattr(est, "_reads_absent_columns", False) and any(
+            name == "numeric" for name, _, _ in pre.transformers):
+        # a learner that tells a column a task lacks from a missing value (the
+        # heterogeneous neural process): numeric NaN is kept (StandardScaler passes it
+        # through), so a column missing on every row of a task stays absent there
+        pre.set_params(numeric__simpleimputer="passthrough")
+    return make_pipeline(pre, est)
 
 
 def _versions():

@@ -10,7 +10,7 @@ from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
 from ..utils._math import segment_sum, softmax
 from ..utils._gaussian_prior import (
-    _PRIOR_PARAMS_DOC,
+    _PRIOR_DOCS,
     _GaussianPriorMixin,
     _logdet,
     _with_intercept,
@@ -130,9 +130,9 @@ def _map_one_task(Xd, codes, w, mean, precision, n_steps, tol):
     return w
 
 
-@fill_doc
+@fill_doc(**_PRIOR_DOCS)
 class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
-    __doc__ = f"""Logistic regression with a Gaussian prior learned from many tasks.
+    """Logistic regression with a Gaussian prior learned from many tasks.
 
     Each task is a (multinomial) logistic regression whose weights, one
     vector per class besides the first (the reference class) with an
@@ -152,11 +152,18 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     ----------
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-{_PRIOR_PARAMS_DOC.format(max_iter=50, tol=1e-4)}    newton_steps : int, default=10
+    %(prior_covariance)s
+    max_iter : int, default=50
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default=1e-4
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    %(reg_covar)s
+    newton_steps : int, default=10
         Maximum Newton steps of ``adapt`` (each halved when it would not
         decrease the objective); they stop when the step is below 1e-8.
         Each EM iteration of ``fit`` runs at most 3, warm-started.
-    label_space : {{"auto", "shared"}}, default="auto"
+    label_space : {"auto", "shared"}, default="auto"
         Tasks must share their labels; per-task label sets are refused.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.

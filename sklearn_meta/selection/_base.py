@@ -29,17 +29,17 @@ from ..tasks import _split_support_query, _task_name
 from ..utils._seeds import seed_of
 
 
-def _selector_docs(item):
-    """Docstring paragraphs shared by the selectors; ``item`` names what they rank."""
-    return {
-        "n_shots": """\
+#: Docstring paragraphs of both selectors (placeholder lines of their class bodies);
+#: a *candidate* is one of the estimators or configurations they choose among.
+_DOCS = {
+    "n_shots": """\
 n_shots : int, default=5
     Support rows per class (per task for regression) of the meta-training
     episodes and of ``score``.""",
-        "n_episodes": """\
+    "n_episodes": """\
 n_episodes : int, default=3
     Episodes per training task; scores and meta-features are averaged.""",
-        "label_space_n_jobs": """\
+    "label_space_n_jobs": """\
 label_space : {"auto", "shared", "per_task"}, default="auto"
     Label setting of classification tasks.
 n_jobs : int, default=None
@@ -49,19 +49,19 @@ n_jobs : int, default=None
     model; ``benchmarks/scale.py``).
 verbose : int, default=0
     Show a progress bar over the training tasks during ``fit``.""",
-        "score_attributes": f"""\
-task_scores_ : ndarray of shape (n_tasks, n_{item}s)
-    Mean query score of every {item} on every training task.
+    "score_attributes": """\
+task_scores_ : ndarray of shape (n_tasks, n_candidates)
+    Mean query score of every candidate on every training task.
 metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
     Mean support-set meta-features of every training task.
-mean_relative_scores_ : ndarray of shape (n_{item}s,)
-    Relative score of every {item} averaged over tasks.
+mean_relative_scores_ : ndarray of shape (n_candidates,)
+    Relative score of every candidate averaged over tasks.
 meta_model_ : regressor
     The fitted meta-model.
 estimator_ : estimator or None
-    The best {item} on average, fitted on all training rows (the
+    The best candidate on average, fitted on all training rows (the
     zero-shot model); None with per-task label sets.""",
-    }
+}
 
 
 class _SelectionState:

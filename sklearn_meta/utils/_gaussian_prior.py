@@ -159,19 +159,17 @@ def _ridge_noise(stats, modes, covs):
     return max(float((resid + trace).sum() / n.sum()), 1e-12)
 
 
-_PRIOR_PARAMS_DOC = """
-    covariance : {{"full", "diag", "low_rank"}}, default="full"
-        Family of the prior covariance: a full matrix, a diagonal (one
-        variance per weight), or a factor model ``U U^T + diag(psi)`` with
-        ``rank`` factors (directions in which tasks vary together).
-    rank : int, default=2
-        Number of factors of ``covariance="low_rank"``.
-    max_iter : int, default={max_iter}
-        Maximum number of EM iterations of ``fit``.
-    tol : float, default={tol}
-        EM stops when the negative log marginal likelihood per row improves
-        by less than ``tol`` (relative).
-    reg_covar : float, default=1e-6
-        Added to the diagonal of the prior covariance, keeping it positive
-        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
-"""
+#: Docstring paragraphs of the Gaussian-prior learners (``fill_doc`` placeholders).
+_PRIOR_DOCS = {
+    "prior_covariance": """\
+covariance : {"full", "diag", "low_rank"}, default="full"
+    Family of the prior covariance: a full matrix, a diagonal (one
+    variance per weight), or a factor model ``U U^T + diag(psi)`` with
+    ``rank`` factors (directions in which tasks vary together).
+rank : int, default=2
+    Number of factors of ``covariance="low_rank"``.""",
+    "reg_covar": """\
+reg_covar : float, default=1e-6
+    Added to the diagonal of the prior covariance, keeping it positive
+    definite (as in :class:`~sklearn.mixture.GaussianMixture`).""",
+}
