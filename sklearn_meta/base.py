@@ -58,8 +58,9 @@ def _routing_enabled():
     return bool(get_config().get("enable_metadata_routing", False))
 
 
-def _warn_if_scored_as_one_task(estimator, n_rows):
-    """``score`` got no ``groups``: say so where that can be said honestly.
+def _warn_if_scored_as_one_task(estimator, n_rows, *, scorer=None, n_shots=None):
+    """``score`` (or an episodic scorer) got no ``groups``: say so where that can be
+    said honestly, once per call.
 
     An estimator fitted on several tasks that is scored without ``groups`` scores all
     rows as one task: always worth a warning. With metadata routing enabled,
@@ -67,26 +68,36 @@ def _warn_if_scored_as_one_task(estimator, n_rows):
     means the caller had none. With routing disabled they never pass them (only the
     splitter gets task ids), and a direct call cannot be told apart from
     ``GridSearchCV`` / ``cross_validate``, so the warning also says how to route them.
+
+    ``scorer`` is what the user passed, as the message names it: ``None`` for the
+    estimator's own ``score``, else the scorer's repr (``episodic_scorer('roc_auc')``),
+    with the support size ``n_shots`` it uses.
     """
     n_fit = getattr(estimator, "_n_fit_tasks", 1)
     routing = _routing_enabled()
     if routing and n_fit <= 1:
         return
-    message = (f"{type(estimator).__name__}.score got no groups, so all {n_rows} rows "
-               f"are scored as ONE task (one support set of n_shots={estimator.n_shots} "
-               "rows)")
+    name = type(estimator).__name__
+    what = f"{name}.score" if scorer is None else str(scorer)
+    n_shots = estimator.n_shots if n_shots is None else n_shots
+    message = (f"{what} got no groups, so all {n_rows} rows are scored as ONE task "
+               f"(one support set of n_shots={n_shots} rows)")
     if n_fit > 1:
-        message += f", but {type(estimator).__name__} was fitted on {n_fit} tasks"
+        message += f", but {name} was fitted on {n_fit} tasks"
     message += ". Pass groups=task_ids to score every task on its own support set"
     if not routing:
         message += (
             "; under GridSearchCV or cross_validate, enable metadata routing so that "
-            "the meta-learner receives them: sklearn.set_config("
-            "enable_metadata_routing=True), then pass groups=... to GridSearchCV.fit or "
-            "params={'groups': ...} to cross_validate (a plain scorer such as "
-            "scoring='accuracy' scores the meta-learned model zero-shot; "
-            "sklearn_meta.model_selection.episodic_scorer('accuracy') scores few-shot)"
+            f"{what} receives them: sklearn.set_config(enable_metadata_routing=True), "
+            "then pass groups=... to GridSearchCV.fit or params={'groups': ...} to "
+            "cross_validate"
         )
+        if scorer is None:
+            message += (
+                " (a plain scorer such as scoring='accuracy' scores the meta-learned "
+                "model zero-shot; sklearn_meta.model_selection.episodic_scorer('accuracy')"
+                " scores few-shot)"
+            )
     warnings.warn(message + ".", UserWarning, stacklevel=3)
 
 

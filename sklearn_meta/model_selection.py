@@ -34,7 +34,7 @@ from sklearn.utils._metadata_requests import (
 )
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .base import _episodic_score
+from .base import _episodic_score, _warn_if_scored_as_one_task
 from .tasks import (
     _check_groups,
     _split_by_groups,
@@ -611,8 +611,15 @@ class _EpisodicScorer(_MetadataRequester):
         self.support = support
 
     def __repr__(self):
-        extra = "" if self.support is None else f", support={self.support!r}"
-        return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots}{extra})"
+        # as the user wrote it: the metric, then only the options they set
+        args = [] if self.scoring is None else [repr(self.scoring) if isinstance(
+            self.scoring, str) else getattr(self.scoring, "__name__", repr(self.scoring))]
+        args += [f"{k}={v!r}" for k, v in (("n_shots", self.n_shots),
+                                            ("n_queries", self.n_queries),
+                                            ("support", self.support),
+                                            ("random_state", self.random_state))
+                 if v is not None]
+        return f"episodic_scorer({', '.join(args)})"
 
     def _get_metadata_request(self):
         # a scorer has no ``score`` method for the class-level request to be
@@ -626,7 +633,6 @@ class _EpisodicScorer(_MetadataRequester):
 
     def __call__(self, estimator, X, y, groups=None, sample_weight=None):
         y = column_or_1d(np.asarray(y))
-        groups = np.zeros(len(y), dtype=np.int64) if groups is None else _check_groups(groups, len(y))
         name, scorer = _resolve_scoring(self.scoring, is_classifier(estimator))
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=float)
@@ -645,6 +651,10 @@ class _EpisodicScorer(_MetadataRequester):
                 f"{type(final).__name__} has no n_shots parameter; pass "
                 "episodic_scorer(..., n_shots=k) to set the support size."
             )
+        if groups is None:  # one warning per call, naming this scorer
+            _warn_if_scored_as_one_task(final, len(y), scorer=self, n_shots=n_shots)
+            groups = np.zeros(len(y), dtype=np.int64)
+        groups = _check_groups(groups, len(y))
         return _episodic_score(estimator, X, y, groups, score_fn, sample_weight=sample_weight,
                                random_state=rs, n_shots=n_shots, n_queries=self.n_queries,
                                support=self.support, scorer_name=repr(name))
@@ -666,8 +676,9 @@ def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, support=None,
     scoring=episodic_scorer("roc_auc"))`` scores few-shot on held-out tasks.
 
     A plain scorer name given to ``cross_validate`` instead scores the
-    zero-shot predictions of the meta-learned model (no adaptation); the
-    meta-learner warns when that happens on held-out tasks.
+    zero-shot predictions of the meta-learned model (no adaptation). Called without
+    ``groups`` (metadata routing off, or no task ids passed), the scorer scores all
+    rows as one task and warns once per call, naming itself.
 
     Parameters
     ----------
