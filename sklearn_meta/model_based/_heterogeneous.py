@@ -43,7 +43,7 @@ from .._nn._prototypes import logits_loss
 from .._torch import _TorchMetaLearnerMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
-from ..tasks import TaskSet, is_task_sequence
+from ..tasks import TaskSet
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from ._neural_process import gaussian_nll
@@ -386,7 +386,10 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
             new.extend(c for c in frame.columns if c not in known and c not in new)
             return frame.reindex(columns=names)
 
-        X = [(align(Xi), yi) for Xi, yi in X] if is_task_sequence(X, y) else align(X)
+        if y is None and isinstance(X, (list, tuple)):  # a list of (X, y) tasks
+            X = [(align(Xi), yi) for Xi, yi in X]
+        else:
+            X = align(X)
         if new:
             warnings.warn(
                 f"partial_fit: column(s) {[str(c) for c in new]} were not in the first "
