@@ -91,8 +91,8 @@ def _many_class_table(n_classes=15, n_rows=12, seed=0):
 
 
 @pytest.mark.parametrize(
-    "cls", [MAMLClassifier, MetaSGDClassifier, ANILClassifier, ReptileClassifier,
-            FineTuneClassifier, ProtoNetClassifier, NeuralProcessClassifier])
+    "cls", [c for _, c in all_estimators(type_filter="classifier")
+            if "n_way" in inspect.signature(c).parameters], ids=lambda c: c.__name__)
 def test_n_way_on_many_class_table_implies_per_task_labels(cls):
     X, y = _many_class_table()
     est = cls(n_way=5, **_TINY).fit(X, y)
