@@ -40,6 +40,8 @@ torch 2.13.0+cpu already installed -- never let a peer pull another torch)::
     # (shadowing any project's ``tests``): exclude it
     sed -i 's/packages=find_packages(),/packages=find_packages(exclude=["tests", "tests.*"]),/' setup.py
     pip install --no-deps --no-build-isolation /tmp/l2l/learn2learn-0.2.0
+    # (in a fresh venv, e.g. ``python -m venv /tmp/l2lvenv --system-site-packages``:
+    # ``pip install wheel`` first, or the build fails with "invalid command 'bdist_wheel'")
 
 ``import learn2learn`` imports gym, torchvision, ... (not installed); this script loads
 only ``learn2learn/algorithms/maml.py`` (and the two small modules it imports) by
