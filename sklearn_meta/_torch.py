@@ -210,7 +210,7 @@ class _TorchMetaLearnerMixin:
         n_classes = len(self.meta_classes_) if kind == "shared" else None
         return _EpisodeSampler(
             tasks.X, tasks.y, tasks.starts, kind=kind, n_shots=self.n_shots,
-            n_queries=self.n_queries, n_way=getattr(self, "n_way", None),
+            n_queries=self.n_queries, n_way=self.n_way if kind == "per_task" else None,
             n_classes=n_classes, meta_batch_size=self.meta_batch_size,
             task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
         )

@@ -39,9 +39,9 @@ from .tasks import (
     _split_by_groups,
     _supports_episode,
     _task_name,
+    _is_task_sequence,
+    _split_support_query,
     as_task_arrays,
-    is_task_sequence,
-    split_support_query,
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
 from .utils._docstrings import fill_doc
@@ -101,7 +101,6 @@ def _warn_if_scored_as_one_task(estimator, n_rows, *, scorer=None, n_shots=None)
     warnings.warn(message + ".", UserWarning, stacklevel=3)
 
 
-_seed = seed_of  # one seed per fit (utils/_seeds.py)
 
 
 class _Adaptation:
@@ -212,7 +211,7 @@ class BaseMetaEstimator(BaseEstimator):
 
     def _validate_tasks(self, X, y, groups):
         """Validate any input form of ``fit`` into a :class:`TaskSet`."""
-        if is_task_sequence(X, y):
+        if _is_task_sequence(X, y):
             if groups is not None:
                 raise ValueError(
                     "groups was given with a list of (X, y) tasks; the task of "
@@ -618,7 +617,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
     left.
     """
     task_ids, order, starts = _split_by_groups(groups)
-    rng = np.random.default_rng(_seed(random_state))
+    rng = np.random.default_rng(seed_of(random_state))
     est = copy.copy(estimator)
     classification = is_classifier(estimator)
     final = getattr(estimator, "_final_estimator", estimator)
@@ -633,7 +632,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
                                  n_queries=n_queries, support=support):
             small.append(t)
             continue
-        s_idx, q_idx = split_support_query(
+        s_idx, q_idx = _split_support_query(
             y[rows], n_shots, rng, classification=classification,
             n_queries=n_queries, task_id=task_ids[t], support=support,
         )
@@ -677,7 +676,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
                 t = small[0]
                 rows = order[starts[t]:starts[t + 1]]
                 try:
-                    split_support_query(y[rows], n_shots, 0, classification=classification,
+                    _split_support_query(y[rows], n_shots, 0, classification=classification,
                                         n_queries=n_queries, task_id=task_ids[t],
                                         support=support)
                 except ValueError as exc:

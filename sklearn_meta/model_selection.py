@@ -36,15 +36,16 @@ from sklearn.utils.validation import column_or_1d, indexable
 
 from .base import _episodic_score, _warn_if_scored_as_one_task
 from .tasks import (
+    _check_episode_labels,
     _check_groups,
-    _split_by_groups,
+    _is_task_sequence,
     _resolve_support,
+    _split_by_groups,
+    _split_support_query,
     _supports_episode,
     as_task_arrays,
-    check_episode_labels,
-    is_task_sequence,
-    split_support_query,
 )
+from .utils._seeds import seed_of
 
 __all__ = [
     "sample_episode",
@@ -52,7 +53,6 @@ __all__ = [
     "class_disjoint_split",
     "evaluate_few_shot",
     "episodic_scorer",
-    "episodic_score",
 ]
 
 
@@ -64,7 +64,7 @@ def _as_xyg(data, name="data"):
     """Read tasks given as a task list, a tuple (X, y[, groups]) or a Bunch."""
     if isinstance(data, Bunch) or (isinstance(data, dict) and "X" in data):
         return data["X"], np.asarray(data["y"]), data.get("groups")
-    if is_task_sequence(data):
+    if _is_task_sequence(data):
         return as_task_arrays(data)
     if isinstance(data, tuple) and len(data) in (2, 3):
         X, y = data[0], np.asarray(data[1])
@@ -116,7 +116,7 @@ def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
     ((2, 2), (4, 2), 2)
     """
     y = column_or_1d(np.asarray(y))
-    s, q = split_support_query(y, n_shots, random_state, classification=classification,
+    s, q = _split_support_query(y, n_shots, random_state, classification=classification,
                                n_way=n_way, n_queries=n_queries, support=support)
     return _take(X, s), y[s], _take(X, q), y[q]
 
@@ -154,7 +154,7 @@ def task_train_test_split(X, y=None, groups=None, *, test_size=0.25, random_stat
     >>> len(np.unique(gtr)), len(np.unique(gte)), set(gtr) & set(gte)
     (2, 2, set())
     """
-    if is_task_sequence(X, y):
+    if _is_task_sequence(X, y):
         n = len(X)
         split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
         tr, te = next(split.split(np.zeros(n), groups=np.arange(n)))
@@ -274,7 +274,7 @@ def _draw_episodes(y, groups, n_episodes, n_shots, n_way, n_queries, classificat
         return episodes, task_ids, n_skipped
     for t in pool[np.arange(int(n_episodes)) % pool.size]:
         rows = rows_of[t]
-        s, q = split_support_query(y[rows], n_shots, rng, classification=classification,
+        s, q = _split_support_query(y[rows], n_shots, rng, classification=classification,
                                    n_way=n_way, n_queries=n_queries, task_id=task_ids[t],
                                    support=support)
         s, q = rows[s], rows[q]
@@ -367,7 +367,7 @@ def _summarise(rows, scores, episodes, *, reference=None, seed=0):
     return rows
 
 
-def episodic_score(estimator, X_support, y_support, X_query, y_query,
+def _score_episode(estimator, X_support, y_support, X_query, y_query,
                    scoring=None, X_unlabeled=None):
     """Adapt a fitted meta-learner to one support set and score its query set.
 
@@ -398,7 +398,7 @@ def episodic_score(estimator, X_support, y_support, X_query, y_query,
     """
     classifier = is_classifier(estimator)
     if classifier and getattr(estimator, "_label_space_", "per_task") == "per_task":
-        check_episode_labels(y_support, y_query)
+        _check_episode_labels(y_support, y_query)
     _, scorer = _resolve_scoring(scoring, classifier)
     est = copy.copy(estimator)
     est.adapt(X_support, y_support, X_unlabeled=X_unlabeled)
@@ -544,7 +544,7 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
     per_task = classification and (
         new_labels or n_way is not None or any(_per_task_labels(e) for _, e in named))
     support = _resolve_support(support, classification, per_task)
-    base_seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    base_seed = seed_of(random_state)
     progress = None
     if verbose:
         from tqdm.auto import tqdm

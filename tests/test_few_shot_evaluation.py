@@ -19,7 +19,7 @@ from sklearn_meta.model_selection import (
     sample_episode,
     task_train_test_split,
 )
-from sklearn_meta.tasks import _split_by_groups, split_support_query
+from sklearn_meta.tasks import _split_by_groups, _split_support_query
 
 
 def _uneven_binary(seed=0):
@@ -106,7 +106,7 @@ def test_model_selection_tools_get_finite_scores_on_uneven_tasks(tool):
 def test_errors_name_task_and_class_label():
     y = np.array(["spam"] * 6 + ["ham"] * 2)
     with pytest.raises(ValueError, match=r"task 'site 7' has 2 row\(s\) of class 'ham'"):
-        split_support_query(y, 3, 0, task_id="site 7")
+        _split_support_query(y, 3, 0, task_id="site 7")
 
 
 def test_task_ids_sort_naturally():
@@ -122,14 +122,14 @@ def test_support_random_draws_k_rows_whatever_their_classes():
     y = np.array([0] * 30 + [1] * 3)
     seen = set()
     for seed in range(40):
-        s, q = split_support_query(y, 4, seed, support="random")
+        s, q = _split_support_query(y, 4, seed, support="random")
         assert len(s) == 4 and len(q) == 29 and not set(s) & set(q)
         seen.add(int(y[s].sum()))
     assert 0 in seen  # random draws often miss the rare class: not 4 per class
-    s, q = split_support_query(y, 2, 0, support="per_class")
+    s, q = _split_support_query(y, 2, 0, support="per_class")
     assert np.bincount(y[s]).tolist() == [2, 2]
     with pytest.raises(ValueError, match="support"):
-        split_support_query(y, 2, 0, support="stratified")
+        _split_support_query(y, 2, 0, support="stratified")
 
 
 def test_support_defaults_and_overrides():

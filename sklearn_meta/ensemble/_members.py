@@ -22,6 +22,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
 from ..baselines._wrapped import _Constant
+from ..utils._math import softmax
 
 _PROBA_FLOOR = 1e-4
 
@@ -40,12 +41,6 @@ def _refuse_per_task(tasks, name):
             "mean the same in every task, or a metric learner for N-way "
             "episodes."
         )
-
-
-def _softmax(scores):
-    scores = scores - scores.max(axis=-1, keepdims=True)
-    e = np.exp(scores)
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 class _Members:
@@ -178,7 +173,7 @@ class _ClassifierMembers(_Members):
             p1 = expit(scores[:, :, 0])
             proba = np.stack([1 - p1, p1], axis=2)
         else:
-            proba = _softmax(scores)
+            proba = softmax(scores)
         out = np.zeros(scores.shape[:2] + (len(self.classes),))
         out[:, :, classes[0]] = proba
         return out

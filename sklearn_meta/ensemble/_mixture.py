@@ -13,6 +13,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_doc
+from ..utils._math import softmax
+from ..utils._seeds import seed_of
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -20,7 +22,6 @@ from ._members import (
     _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
@@ -70,7 +71,7 @@ class _MixtureOfExperts(_MemberEnsemble):
             task_nll = np.add.reduceat(nll, tasks.starts[:-1], axis=1).T  # (T, K)
             log_prior = np.log(np.maximum(resp.mean(axis=0), 1e-12))
             scores = log_prior - task_nll / self.temperature
-            new_resp = _softmax(scores)
+            new_resp = softmax(scores)
             self.loss_curve_.append(float(-logsumexp(scores, axis=1).sum() / len(y)))
             converged = np.array_equal(new_resp.argmax(1), resp.argmax(1)) and it > 0
             resp = new_resp
@@ -105,7 +106,7 @@ class _MixtureOfExperts(_MemberEnsemble):
         models = members.fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
         signature = members.outputs(models, ref).reshape(tasks.n_tasks, -1)
-        labels = KMeans(K, n_init=4, random_state=rng.randint(2**31 - 1)).fit_predict(signature)
+        labels = KMeans(K, n_init=4, random_state=seed_of(rng)).fit_predict(signature)
         resp[np.arange(tasks.n_tasks), labels] = 1.0
         return resp
 
@@ -148,7 +149,7 @@ class _MixtureOfExperts(_MemberEnsemble):
         log_prior = np.log(np.maximum(self._gate_proba(rows).mean(axis=0), 1e-12))
         members = self._members()
         nll = members.nll(members.outputs(self.experts_, X), y, self.expert_variances_)
-        return _softmax(log_prior - nll.sum(axis=1) / self.temperature)
+        return softmax(log_prior - nll.sum(axis=1) / self.temperature)
 
     def _combined_output(self, X, state):
         weights = self._gate_proba(X) if state is None else state

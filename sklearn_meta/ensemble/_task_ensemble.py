@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_doc
+from ..utils._math import softmax
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -15,7 +16,6 @@ from ._members import (
     _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
@@ -73,7 +73,7 @@ class _TaskEnsemble(_MemberEnsemble):
             task_model = members.fit(X, y)
         if self.weighting == "softmax":
             nll = members.nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
-            weights = _softmax(-nll / self.temperature)
+            weights = softmax(-nll / self.temperature)
         else:
             A = outputs.reshape(outputs.shape[0], -1).T
             weights, _ = nnls(A, members.targets(y).ravel())

@@ -35,6 +35,9 @@ from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._math import softmax
 from . import _engine
 
+# Adapted logits beyond this count as divergence (probabilities saturate at 0/1).
+_MAX_LOGIT = 1e2
+
 GRADIENT_CONSTRAINTS = {
     **_TORCH_PARAMETER_CONSTRAINTS,
     "n_queries": [Interval(Integral, 1, None, closed="left"), None],
@@ -91,19 +94,29 @@ class Algorithm:
     new_head : bool
         With per-task labels, pretrain one output per (task, class) and adapt a new,
         zero ``n_way`` head (fine-tuning).
+    first_order : bool or None
+        Detach the inner steps from the meta-gradient; None: the estimator's
+        ``first_order`` parameter. Reptile and fine-tuning never backpropagate through
+        the inner loop.
+    inner_loop : bool
+        Meta-training runs ``inner_steps`` inner steps per episode; False (fine-tuning's
+        pretraining): none, the only steps are the ``adapt_steps`` of ``adapt``.
     """
 
     scope: Optional[str] = "all"
     learned_lr: bool = False
     update: Callable = maml_update
     new_head: bool = False
+    first_order: Optional[bool] = None
+    inner_loop: bool = True
 
 
 MAML = Algorithm()
 METASGD = Algorithm(learned_lr=True)
 ANIL = Algorithm(scope="head")
-REPTILE = Algorithm(update=reptile_update)
-FINETUNE = Algorithm(scope=None, update=pretrain_update, new_head=True)
+REPTILE = Algorithm(update=reptile_update, first_order=True)
+FINETUNE = Algorithm(scope=None, update=pretrain_update, new_head=True, first_order=True,
+                     inner_loop=False)
 
 
 class _GradientMetaLearner(_TorchMetaLearnerMixin):
@@ -120,17 +133,18 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         return self.fine_tune if scope is None else scope
 
     def _inner_config(self, steps):
+        first_order = self._algorithm.first_order
         return _engine.InnerConfig(
             loss=self._loss(),
             steps=steps,
-            first_order=getattr(self, "first_order", True),
+            first_order=self.first_order if first_order is None else first_order,
             scope=self._scope(),
-            unlabeled_weight=getattr(self, "unlabeled_weight", 0.0),
+            # the information-maximisation term is on class probabilities: classifiers
+            unlabeled_weight=self.unlabeled_weight if self._is_classifier() else 0.0,
         )
 
     def _adapt_steps(self):
-        steps = getattr(self, "adapt_steps", None)
-        return self.inner_steps if steps is None else steps
+        return self.inner_steps if self.adapt_steps is None else self.adapt_steps
 
     def _kind(self, tasks):
         return "regression" if tasks.label_space is None else tasks.label_space
@@ -248,7 +262,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                     "custom module."
                 )
             lr = self.inner_lr if lrs is None else lrs
-            cfg = self._inner_config(getattr(self, "inner_steps", 0))  # FineTune: none
+            cfg = self._inner_config(self.inner_steps if algorithm.inner_loop else 0)
             cfg0 = self._inner_config(0)
             reference = []
             names = list(net)
@@ -334,6 +348,10 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                                     class_mask, X_u, m_u)
         fitted = _engine.forward(model, adapted, X_t)
         diverged = not bool(torch.isfinite(fitted).all())
+        if not diverged and self._loss() == "ce":
+            # logits this large give probabilities of exactly 0 and 1: no few rows justify
+            # them (a new head fitted with a huge inner_lr, as FineTune's or ANIL's)
+            diverged = bool(fitted.abs().max() > _MAX_LOGIT)
         same = all(k in params and params[k].shape in (v.shape, v.shape[1:])
                    for k, v in adapted.items())  # adapted tensors may carry a task axis
         if not diverged and same:
@@ -351,8 +369,9 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             lr = "the learned inner learning rates" if self._algorithm.learned_lr else (
                 f"inner_lr={self.inner_lr}")
             warnings.warn(
-                f"Adaptation diverged (non-finite outputs, or a support loss over "
-                f"{_EXPLOSION:.0e} times the meta-learned model's, after "
+                f"Adaptation diverged (non-finite outputs, logits over {_MAX_LOGIT:g}, "
+                f"or a support loss over {_EXPLOSION:.0e} times the meta-learned model's, "
+                "after "
                 f"{self._adapt_steps()} steps with {lr}); predicting with the "
                 "meta-learned parameters instead. Lower adapt_steps or inner_lr, or "
                 "rescale the targets/features.",

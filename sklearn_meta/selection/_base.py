@@ -22,10 +22,11 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..base import BaseMetaEstimator, _seed
+from ..base import BaseMetaEstimator
 from ..baselines._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
-from ..tasks import _task_name, split_support_query
+from ..tasks import _split_support_query, _task_name
+from ..utils._seeds import seed_of
 
 
 #: Docstring paragraphs of both selectors (placeholder lines of their class bodies);
@@ -93,7 +94,7 @@ def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, sc
         return None
     feats, scores = [], []
     for _ in range(n_episodes):
-        s, q = split_support_query(y, shots, rng, classification=classification,
+        s, q = _split_support_query(y, shots, rng, classification=classification,
                                    task_id=task_id)
         feats.append(_metafeatures(X[s], _local_codes(y[s]) if classification else y[s],
                                    np.array([0, len(s)]), classification=classification)[0])
@@ -151,7 +152,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         model = clone(candidate)
         if "random_state" in model.get_params() and model.get_params()["random_state"] is None:
             # seed candidates that have none, so that fit is reproducible
-            model.set_params(random_state=_seed(self.random_state)
+            model.set_params(random_state=seed_of(self.random_state)
                              if self.random_state is not None else None)
         try:
             model.fit(X, y)
@@ -181,8 +182,8 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         candidates = [c for _, c in self._candidates()]
         classification = self._is_classifier()
         scorer = check_scoring(candidates[0], scoring=self.scoring)
-        rng = np.random.RandomState(_seed(self.random_state))
-        seeds = rng.randint(np.iinfo(np.int32).max, size=tasks.n_tasks)
+        rng = np.random.RandomState(seed_of(self.random_state))
+        seeds = seed_of(rng, size=tasks.n_tasks)
         jobs = (
             delayed(_evaluate_task)(
                 self, X_t, y_t, classification, self.n_shots, seeds[t], candidates,
