@@ -122,8 +122,7 @@ def test_families_do_not_import_each_others_private_modules():
         for mod in _imports(name, path):
             p = mod.split(".")
             if len(p) >= 3 and p[1] in families and p[1] != parts[1] and p[2].startswith("_"):
-                if parts[1] in {"gradient", "metric", "model_based", "continual"}:
-                    pytest.fail(f"{name} imports {mod}")
+                pytest.fail(f"{name} imports {mod}")
 
 
 def _documented_params(doc):

@@ -2,7 +2,7 @@
 
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
-from ._wrapped import _WrappedEstimatorMixin
+from ..utils._wrapped import _WrappedEstimatorMixin
 
 
 @fill_doc

@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
-from ._wrapped import _Constant, _WrappedEstimatorMixin
+from ..utils._wrapped import _Constant, _WrappedEstimatorMixin
 
 
 @fill_doc

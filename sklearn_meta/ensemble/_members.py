@@ -21,7 +21,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
-from ..baselines._wrapped import _Constant
+from ..utils._wrapped import _Constant
 from ..utils._math import softmax
 
 _PROBA_FLOOR = 1e-4

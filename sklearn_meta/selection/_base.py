@@ -23,7 +23,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..base import BaseMetaEstimator
-from ..baselines._wrapped import _WrappedEstimatorMixin
+from ..utils._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
 from ..tasks import _split_support_query, _task_name
 from ..utils._seeds import seed_of

@@ -1,4 +1,8 @@
-"""Shared code of the baselines that wrap one scikit-learn estimator."""
+"""Shared code of the meta-estimators that wrap scikit-learn estimators.
+
+Used by the baselines, the selectors and (``_Constant``) the ensembles: a cross-family
+helper, so it lives in ``utils`` (no family imports another family's private module).
+"""
 
 import numpy as np
 from sklearn.base import clone
