@@ -37,6 +37,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -54,6 +55,7 @@ SECTION = "## Tasks with different columns (issue 14)"
 
 def bootstrap_ci(values, rng, n_boot=2000):
     values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
     idx = rng.integers(0, len(values), size=(n_boot, len(values)))
     means = values[idx].mean(axis=1)
     return float(values.mean()), float(np.quantile(means, 0.025)), float(
@@ -82,6 +84,17 @@ class _PerTask:
             return np.full(len(X), self.model_[1])
         return self.model_.predict(X.to_numpy())
 
+    def predict_proba(self, X):
+        if isinstance(self.model_, tuple):
+            return np.ones((len(X), 1))
+        return self.model_.predict_proba(X.to_numpy())
+
+    @property
+    def classes_(self):
+        if isinstance(self.model_, tuple):
+            return np.array([self.model_[1]])
+        return self.model_.classes_
+
 
 class _Union:
     """A sklearn-meta learner fed the union of the training columns (pooled models)."""
@@ -101,9 +114,20 @@ class _Union:
     def predict(self, X):
         return self.est.predict(X.reindex(columns=self.cols))
 
+    def predict_proba(self, X):
+        return self.est.predict_proba(X.reindex(columns=self.cols))
 
-def evaluate(learners, train, test, shots, n_episodes, classification, seed):
-    """Per-task scores {learner: {k: array(n_tasks)}} and adapt times (s per adapt)."""
+    @property
+    def classes_(self):
+        return self.est.classes_
+
+
+def evaluate(learners, train, test, shots, n_episodes, classification, seed, auc=False):
+    """Per-task scores {learner: {k: array(n_tasks)}} and adapt times (s per adapt).
+
+    ``auc``: also the query ROC AUC (second scores dict; NaN for a task whose query
+    rows are all of one class in every episode).
+    """
     fitted, fit_time = {}, {}
     for name, make in learners.items():
         t0 = time.perf_counter()
@@ -111,11 +135,13 @@ def evaluate(learners, train, test, shots, n_episodes, classification, seed):
         fit_time[name] = time.perf_counter() - t0
     rng = np.random.default_rng(seed)
     scores = {n: {k: [] for k in shots} for n in learners}
+    aucs = {n: {k: [] for k in shots} for n in learners}
     adapt_time = {n: [] for n in learners}
     for X, y in test:
         y = np.asarray(y)
         for k in shots:
             per = {n: [] for n in learners}
+            per_auc = {n: [] for n in learners}
             for _ in range(n_episodes):
                 idx = rng.permutation(len(y))
                 s, q = idx[:k], idx[k:]
@@ -126,15 +152,34 @@ def evaluate(learners, train, test, shots, n_episodes, classification, seed):
                     pred = est.predict(X.iloc[q])
                     if classification:
                         per[n].append(np.mean(pred == y[q]))
+                        if auc and len(np.unique(y[q])) == 2:
+                            per_auc[n].append(roc_auc_score(
+                                y[q], _positive_proba(est, X.iloc[q])))
                     else:
                         per[n].append(np.mean((pred - y[q]) ** 2))
             for n in learners:
                 scores[n][k].append(np.mean(per[n]))
-    return scores, fit_time, {n: float(np.mean(v)) for n, v in adapt_time.items()}
+                aucs[n][k].append(np.mean(per_auc[n]) if per_auc[n] else np.nan)
+    times = {n: float(np.mean(v)) for n, v in adapt_time.items()}
+    if auc:
+        return scores, fit_time, times, aucs
+    return scores, fit_time, times
+
+
+def _positive_proba(est, X):
+    """Probability of the positive class (1); 0/1 for a one-class support set."""
+    proba = est.predict_proba(X)
+    classes = list(est.classes_)
+    if 1 in classes:
+        return proba[:, classes.index(1)]
+    return np.zeros(len(X))
+
+
+OURS = ("HeterogeneousNP", "HeterogeneousNP + HGB residual")
 
 
 def table(title, scores, fit_time, adapt_time, shots, n_tasks, metric, higher, rng,
-          ours="HeterogeneousNP"):
+          ours=OURS):
     lines = [f"### {title}", "",
              f"{n_tasks} held-out tasks; {metric} ({'higher' if higher else 'lower'} is "
              "better), mean over tasks with a 95% bootstrap CI over tasks; the last "
@@ -145,11 +190,11 @@ def table(title, scores, fit_time, adapt_time, shots, n_tasks, metric, higher, r
              "| --- | ---: | --- | --- | ---: | ---: |"]
     for k in shots:
         means = {n: np.mean(v[k]) for n, v in scores.items()}
-        base = [n for n in scores if n != ours]
+        base = [n for n in scores if n not in ours]
         best = (max if higher else min)(base, key=lambda n: means[n])
         for n in scores:
             m, lo, hi = bootstrap_ci(scores[n][k], rng)
-            if n == ours:
+            if n in ours:
                 d = np.asarray(scores[n][k]) - np.asarray(scores[best][k])
                 dm, dlo, dhi = bootstrap_ci(d, rng)
                 diff = f"{dm:+.3f} [{dlo:+.3f}, {dhi:+.3f}] vs {best}"
@@ -169,6 +214,7 @@ def _learners(classification, hnp_params, refit=True):
         hnp = HeterogeneousNeuralProcessRegressor
     learners = {
         "HeterogeneousNP": lambda: hnp(**hnp_params),
+        "HeterogeneousNP + HGB residual": lambda: hnp(**hnp_params, base_estimator=hgb()),
         "PerTask(Logistic/Ridge)": lambda: _PerTask(classification),
         "Pooled(HGB, union)": lambda: _Union(PooledEstimator(hgb())),
     }
@@ -240,27 +286,33 @@ def main(argv=None):
     churn = load_heterogeneous_churn(random_state=args.seed)
     states = np.arange(len(churn.tasks))
     folds = GroupKFold(n_splits=4).split(states, groups=states)
-    all_scores, fit_t, adapt_t = None, {}, {}
+    all_scores, all_auc, fit_t, adapt_t = None, None, {}, {}
     for tr, te in folds:
         train = [churn.tasks[i] for i in tr]
         test = [churn.tasks[i] for i in te]
         params = dict(common, n_shots=5, max_iter=iters // 2, embedding_dim=32,
                       hidden_layer_sizes=(64,))
-        s, f, a = evaluate(_learners(True, params), train, test, shots, args.episodes,
-                           True, args.seed)
+        s, f, a, u = evaluate(_learners(True, params), train, test, shots, args.episodes,
+                              True, args.seed, auc=True)
         if all_scores is None:
-            all_scores = s
+            all_scores, all_auc = s, u
         else:
             for n in s:
                 for k in shots:
                     all_scores[n][k] += s[n][k]
+                    all_auc[n][k] += u[n][k]
         for n in f:
             fit_t[n] = fit_t.get(n, 0) + f[n] / 4
             adapt_t[n] = adapt_t.get(n, 0) + a[n] / 4
-    out += table("Churn by state made heterogeneous (load_heterogeneous_churn: 8-16 of the "
-                 "20 columns per state; 4 folds over the 51 states, 38 meta-training states "
-                 "per fold; fit s is per fold)", all_scores, fit_t, adapt_t, shots,
-                 len(churn.tasks), "accuracy", True, rng)
+    title = ("Churn by state made heterogeneous (load_heterogeneous_churn: 8-16 of the "
+             "20 columns per state; 4 folds over the 51 states, 38 meta-training states "
+             "per fold; fit s is per fold)")
+    out += table(title, all_scores, fit_t, adapt_t, shots, len(churn.tasks), "accuracy",
+                 True, rng)
+    out.append("")
+    n_auc = min(int(np.sum(~np.isnan(v[k]))) for v in all_auc.values() for k in shots)
+    out += table(title.replace("(load_", "ROC AUC (load_"), all_auc, fit_t, adapt_t, shots,
+                 n_auc, "ROC AUC", True, rng)
     out.append("")
     out.append(f"Total run time {time.time() - t_start:.0f} s.")
     text = "\n".join(out) + "\n"

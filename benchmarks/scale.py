@@ -24,6 +24,7 @@ Usage::
 
 import argparse
 import inspect
+import signal
 import statistics
 import time
 import warnings
@@ -77,7 +78,26 @@ def _table(classifier, n_tasks, n_rows, seed=0):
     return X, y, groups
 
 
-def _run(est, X, y, groups, X_query):
+class _TimeCap(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise _TimeCap
+
+
+def _run(est, X, y, groups, X_query, cap=None):
+    if cap:
+        signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, cap)
+    try:
+        return _timed(est, X, y, groups, X_query)
+    finally:
+        if cap:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _timed(est, X, y, groups, X_query):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t0 = time.perf_counter()
@@ -99,6 +119,9 @@ def main(argv=None):
     parser.add_argument("--max-iter", type=int, default=20)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument("--only", nargs="*", default=None, help="substrings of names")
+    parser.add_argument("--time-cap", type=float, default=None,
+                        help="seconds per estimator and table (fit + adapt + predict); "
+                             "a run over it is reported as 'over the cap'")
     parser.add_argument("--cases", nargs="*", default=["many", "big"],
                         choices=["many", "big"])
     args = parser.parse_args(argv)
@@ -121,7 +144,12 @@ def main(argv=None):
                 run.set_params(**shots)
             shown = {**settings, **shots} or ""
             try:
-                fit_time, adapt_time, finite = _run(run, X, y, groups, X[:1000])
+                fit_time, adapt_time, finite = _run(run, X, y, groups, X[:1000],
+                                                    args.time_cap)
+            except _TimeCap:
+                print(f"| {label} | {shown} | {desc} | over the cap of {args.time_cap:.0f} s "
+                      "| | |", flush=True)
+                continue
             except Exception as exc:  # report, keep going
                 print(f"| {label} | {shown} | {desc} | error: "
                       f"{type(exc).__name__}: {str(exc)[:80]} | | |", flush=True)

@@ -39,9 +39,9 @@ from .tasks import (
     _split_by_groups,
     _supports_episode,
     _task_name,
+    _is_task_sequence,
+    _split_support_query,
     as_task_arrays,
-    is_task_sequence,
-    split_support_query,
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
 from .utils._docstrings import fill_doc
@@ -58,8 +58,9 @@ def _routing_enabled():
     return bool(get_config().get("enable_metadata_routing", False))
 
 
-def _warn_if_scored_as_one_task(estimator, n_rows):
-    """``score`` got no ``groups``: say so where that can be said honestly.
+def _warn_if_scored_as_one_task(estimator, n_rows, *, scorer=None, n_shots=None):
+    """``score`` (or an episodic scorer) got no ``groups``: say so where that can be
+    said honestly, once per call.
 
     An estimator fitted on several tasks that is scored without ``groups`` scores all
     rows as one task: always worth a warning. With metadata routing enabled,
@@ -67,30 +68,39 @@ def _warn_if_scored_as_one_task(estimator, n_rows):
     means the caller had none. With routing disabled they never pass them (only the
     splitter gets task ids), and a direct call cannot be told apart from
     ``GridSearchCV`` / ``cross_validate``, so the warning also says how to route them.
+
+    ``scorer`` is what the user passed, as the message names it: ``None`` for the
+    estimator's own ``score``, else the scorer's repr (``episodic_scorer('roc_auc')``),
+    with the support size ``n_shots`` it uses.
     """
     n_fit = getattr(estimator, "_n_fit_tasks", 1)
     routing = _routing_enabled()
     if routing and n_fit <= 1:
         return
-    message = (f"{type(estimator).__name__}.score got no groups, so all {n_rows} rows "
-               f"are scored as ONE task (one support set of n_shots={estimator.n_shots} "
-               "rows)")
+    name = type(estimator).__name__
+    what = f"{name}.score" if scorer is None else str(scorer)
+    n_shots = estimator.n_shots if n_shots is None else n_shots
+    message = (f"{what} got no groups, so all {n_rows} rows are scored as ONE task "
+               f"(one support set of n_shots={n_shots} rows)")
     if n_fit > 1:
-        message += f", but {type(estimator).__name__} was fitted on {n_fit} tasks"
+        message += f", but {name} was fitted on {n_fit} tasks"
     message += ". Pass groups=task_ids to score every task on its own support set"
     if not routing:
         message += (
             "; under GridSearchCV or cross_validate, enable metadata routing so that "
-            "the meta-learner receives them: sklearn.set_config("
-            "enable_metadata_routing=True), then pass groups=... to GridSearchCV.fit or "
-            "params={'groups': ...} to cross_validate (a plain scorer such as "
-            "scoring='accuracy' scores the meta-learned model zero-shot; "
-            "sklearn_meta.model_selection.episodic_scorer('accuracy') scores few-shot)"
+            f"{what} receives them: sklearn.set_config(enable_metadata_routing=True), "
+            "then pass groups=... to GridSearchCV.fit or params={'groups': ...} to "
+            "cross_validate"
         )
+        if scorer is None:
+            message += (
+                " (a plain scorer such as scoring='accuracy' scores the meta-learned "
+                "model zero-shot; sklearn_meta.model_selection.episodic_scorer('accuracy')"
+                " scores few-shot)"
+            )
     warnings.warn(message + ".", UserWarning, stacklevel=3)
 
 
-_seed = seed_of  # one seed per fit (utils/_seeds.py)
 
 
 class _Adaptation:
@@ -201,7 +211,7 @@ class BaseMetaEstimator(BaseEstimator):
 
     def _validate_tasks(self, X, y, groups):
         """Validate any input form of ``fit`` into a :class:`TaskSet`."""
-        if is_task_sequence(X, y):
+        if _is_task_sequence(X, y):
             if groups is not None:
                 raise ValueError(
                     "groups was given with a list of (X, y) tasks; the task of "
@@ -607,7 +617,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
     left.
     """
     task_ids, order, starts = _split_by_groups(groups)
-    rng = np.random.default_rng(_seed(random_state))
+    rng = np.random.default_rng(seed_of(random_state))
     est = copy.copy(estimator)
     classification = is_classifier(estimator)
     final = getattr(estimator, "_final_estimator", estimator)
@@ -622,7 +632,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
                                  n_queries=n_queries, support=support):
             small.append(t)
             continue
-        s_idx, q_idx = split_support_query(
+        s_idx, q_idx = _split_support_query(
             y[rows], n_shots, rng, classification=classification,
             n_queries=n_queries, task_id=task_ids[t], support=support,
         )
@@ -666,7 +676,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
                 t = small[0]
                 rows = order[starts[t]:starts[t + 1]]
                 try:
-                    split_support_query(y[rows], n_shots, 0, classification=classification,
+                    _split_support_query(y[rows], n_shots, 0, classification=classification,
                                         n_queries=n_queries, task_id=task_ids[t],
                                         support=support)
                 except ValueError as exc:
@@ -688,8 +698,9 @@ def _names(task_ids, idx, limit=5):
 def _episodic_score_tags(tags):
     """The one place that sets ``poor_score``: ``score`` is episodic (it adapts to
     ``n_shots`` rows per task), not the training-set score scikit-learn's checks
-    expect. Called by the classifier and regressor bases after their scikit-learn mixin,
-    which resets its sub-tags."""
+    expect. Called last by every tags hook that sets the estimator type: the
+    classifier and regressor bases (after their scikit-learn mixin, which resets its
+    sub-tags) and the wrappers whose type follows a wrapped estimator."""
     for sub in (tags.classifier_tags, tags.regressor_tags):
         if sub is not None:
             sub.poor_score = True

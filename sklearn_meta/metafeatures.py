@@ -64,6 +64,8 @@ import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
+from .utils._math import segment_sum
+
 __all__ = ["compute_metafeatures", "metafeature_names"]
 
 _COMMON = [
@@ -187,20 +189,13 @@ def compute_metafeatures(X, y, groups=None, *, task_type="auto"):
     return _metafeatures(X, y.astype(np.float64), starts, classification=False)
 
 
-def _segment_sum(values, starts):
-    """Sums of ``values`` over the row segments ``starts[i]:starts[i + 1]``."""
-    if values.shape[0] == 0:
-        return np.zeros((len(starts) - 1,) + values.shape[1:])
-    return np.add.reduceat(values, starts[:-1], axis=0)
-
-
 def _fill_missing(X, starts, tidx):
     """``X`` with NaN replaced by the column mean of its task (0 for an all-NaN column)."""
     nan = np.isnan(X)
     if not nan.any():
         return X
-    counts = _segment_sum((~nan).astype(np.float64), starts)
-    means = _segment_sum(np.where(nan, 0.0, X), starts) / np.maximum(counts, 1.0)
+    counts = segment_sum((~nan).astype(np.float64), starts)
+    means = segment_sum(np.where(nan, 0.0, X), starts) / np.maximum(counts, 1.0)
     return np.where(nan, means[tidx], X)
 
 
@@ -236,12 +231,12 @@ def _metafeatures_unchecked(X, y, starts, *, classification):
     size_col = sizes[:, None]
     X = _fill_missing(X, starts, tidx)
 
-    mean = _segment_sum(X, starts) / size_col
+    mean = segment_sum(X, starts) / size_col
     centred = X - mean[tidx]
-    var = _segment_sum(centred**2, starts) / size_col
+    var = segment_sum(centred**2, starts) / size_col
     std = np.sqrt(var)
-    m3 = _segment_sum(centred**3, starts) / size_col
-    m4 = _segment_sum(centred**4, starts) / size_col
+    m3 = segment_sum(centred**3, starts) / size_col
+    m4 = segment_sum(centred**4, starts) / size_col
     skew = m3 / (var + _EPS) ** 1.5
     kurt = m4 / (var + _EPS) ** 2 - 3.0
     kurt = np.where(var > _EPS, kurt, 0.0)
@@ -270,16 +265,16 @@ def _metafeatures_unchecked(X, y, starts, *, classification):
         dist = ((X[:, None, :] - cmean[tidx]) ** 2).sum(axis=2)
         dist = np.where(present[tidx], dist, np.inf)
         correct = (np.argmin(dist, axis=1) == y).astype(np.float64)
-        centroid_acc = _segment_sum(correct, starts) / sizes
+        centroid_acc = segment_sum(correct, starts) / sizes
         # target: indicator of the task's most frequent class
         target = (y == np.argmax(counts, axis=1)[tidx]).astype(np.float64)
     else:
         target = y
 
-    t_mean = _segment_sum(target, starts) / sizes
+    t_mean = segment_sum(target, starts) / sizes
     t_c = target - t_mean[tidx]
-    t_var = _segment_sum(t_c**2, starts) / sizes
-    cov = _segment_sum(centred * t_c[:, None], starts) / size_col
+    t_var = segment_sum(t_c**2, starts) / sizes
+    cov = segment_sum(centred * t_c[:, None], starts) / size_col
     corr = np.abs(cov) / (np.sqrt(var * t_var[:, None]) + _EPS)
 
     common = [
@@ -299,10 +294,10 @@ def _metafeatures_unchecked(X, y, starts, *, classification):
     else:
         # ridge landmarker: batched (n_tasks, d, d) solves on centred data
         gram = np.einsum("ni,nj->nij", centred, centred)
-        gram = _segment_sum(gram.reshape(n, d * d), starts).reshape(n_tasks, d, d)
+        gram = segment_sum(gram.reshape(n, d * d), starts).reshape(n_tasks, d, d)
         coef = _ridge_coef(gram + np.eye(d), (cov * size_col)[:, :, None])
         resid = t_c - np.einsum("ni,ni->n", centred, coef[tidx])
-        rss = _segment_sum(resid**2, starts)
+        rss = segment_sum(resid**2, starts)
         r2 = 1.0 - rss / (t_var * sizes + _EPS)
         extra = [t_mean, np.sqrt(t_var), np.where(t_var > _EPS, r2, 0.0)]
     return np.column_stack(common + extra)

@@ -34,17 +34,18 @@ from sklearn.utils._metadata_requests import (
 )
 from sklearn.utils.validation import column_or_1d, indexable
 
-from .base import _episodic_score
+from .base import _episodic_score, _warn_if_scored_as_one_task
 from .tasks import (
+    _check_episode_labels,
     _check_groups,
-    _split_by_groups,
+    _is_task_sequence,
     _resolve_support,
+    _split_by_groups,
+    _split_support_query,
     _supports_episode,
     as_task_arrays,
-    check_episode_labels,
-    is_task_sequence,
-    split_support_query,
 )
+from .utils._seeds import seed_of
 
 __all__ = [
     "sample_episode",
@@ -52,7 +53,6 @@ __all__ = [
     "class_disjoint_split",
     "evaluate_few_shot",
     "episodic_scorer",
-    "episodic_score",
 ]
 
 
@@ -64,7 +64,7 @@ def _as_xyg(data, name="data"):
     """Read tasks given as a task list, a tuple (X, y[, groups]) or a Bunch."""
     if isinstance(data, Bunch) or (isinstance(data, dict) and "X" in data):
         return data["X"], np.asarray(data["y"]), data.get("groups")
-    if is_task_sequence(data):
+    if _is_task_sequence(data):
         return as_task_arrays(data)
     if isinstance(data, tuple) and len(data) in (2, 3):
         X, y = data[0], np.asarray(data[1])
@@ -116,7 +116,7 @@ def sample_episode(X, y, *, n_shots, n_way=None, n_queries=None,
     ((2, 2), (4, 2), 2)
     """
     y = column_or_1d(np.asarray(y))
-    s, q = split_support_query(y, n_shots, random_state, classification=classification,
+    s, q = _split_support_query(y, n_shots, random_state, classification=classification,
                                n_way=n_way, n_queries=n_queries, support=support)
     return _take(X, s), y[s], _take(X, q), y[q]
 
@@ -154,7 +154,7 @@ def task_train_test_split(X, y=None, groups=None, *, test_size=0.25, random_stat
     >>> len(np.unique(gtr)), len(np.unique(gte)), set(gtr) & set(gte)
     (2, 2, set())
     """
-    if is_task_sequence(X, y):
+    if _is_task_sequence(X, y):
         n = len(X)
         split = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state)
         tr, te = next(split.split(np.zeros(n), groups=np.arange(n)))
@@ -274,7 +274,7 @@ def _draw_episodes(y, groups, n_episodes, n_shots, n_way, n_queries, classificat
         return episodes, task_ids, n_skipped
     for t in pool[np.arange(int(n_episodes)) % pool.size]:
         rows = rows_of[t]
-        s, q = split_support_query(y[rows], n_shots, rng, classification=classification,
+        s, q = _split_support_query(y[rows], n_shots, rng, classification=classification,
                                    n_way=n_way, n_queries=n_queries, task_id=task_ids[t],
                                    support=support)
         s, q = rows[s], rows[q]
@@ -367,7 +367,7 @@ def _summarise(rows, scores, episodes, *, reference=None, seed=0):
     return rows
 
 
-def episodic_score(estimator, X_support, y_support, X_query, y_query,
+def _score_episode(estimator, X_support, y_support, X_query, y_query,
                    scoring=None, X_unlabeled=None):
     """Adapt a fitted meta-learner to one support set and score its query set.
 
@@ -398,7 +398,7 @@ def episodic_score(estimator, X_support, y_support, X_query, y_query,
     """
     classifier = is_classifier(estimator)
     if classifier and getattr(estimator, "_label_space_", "per_task") == "per_task":
-        check_episode_labels(y_support, y_query)
+        _check_episode_labels(y_support, y_query)
     _, scorer = _resolve_scoring(scoring, classifier)
     est = copy.copy(estimator)
     est.adapt(X_support, y_support, X_unlabeled=X_unlabeled)
@@ -544,7 +544,7 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
     per_task = classification and (
         new_labels or n_way is not None or any(_per_task_labels(e) for _, e in named))
     support = _resolve_support(support, classification, per_task)
-    base_seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+    base_seed = seed_of(random_state)
     progress = None
     if verbose:
         from tqdm.auto import tqdm
@@ -611,8 +611,15 @@ class _EpisodicScorer(_MetadataRequester):
         self.support = support
 
     def __repr__(self):
-        extra = "" if self.support is None else f", support={self.support!r}"
-        return f"episodic_scorer({self.scoring!r}, n_shots={self.n_shots}{extra})"
+        # as the user wrote it: the metric, then only the options they set
+        args = [] if self.scoring is None else [repr(self.scoring) if isinstance(
+            self.scoring, str) else getattr(self.scoring, "__name__", repr(self.scoring))]
+        args += [f"{k}={v!r}" for k, v in (("n_shots", self.n_shots),
+                                            ("n_queries", self.n_queries),
+                                            ("support", self.support),
+                                            ("random_state", self.random_state))
+                 if v is not None]
+        return f"episodic_scorer({', '.join(args)})"
 
     def _get_metadata_request(self):
         # a scorer has no ``score`` method for the class-level request to be
@@ -626,7 +633,6 @@ class _EpisodicScorer(_MetadataRequester):
 
     def __call__(self, estimator, X, y, groups=None, sample_weight=None):
         y = column_or_1d(np.asarray(y))
-        groups = np.zeros(len(y), dtype=np.int64) if groups is None else _check_groups(groups, len(y))
         name, scorer = _resolve_scoring(self.scoring, is_classifier(estimator))
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=float)
@@ -645,6 +651,10 @@ class _EpisodicScorer(_MetadataRequester):
                 f"{type(final).__name__} has no n_shots parameter; pass "
                 "episodic_scorer(..., n_shots=k) to set the support size."
             )
+        if groups is None:  # one warning per call, naming this scorer
+            _warn_if_scored_as_one_task(final, len(y), scorer=self, n_shots=n_shots)
+            groups = np.zeros(len(y), dtype=np.int64)
+        groups = _check_groups(groups, len(y))
         return _episodic_score(estimator, X, y, groups, score_fn, sample_weight=sample_weight,
                                random_state=rs, n_shots=n_shots, n_queries=self.n_queries,
                                support=self.support, scorer_name=repr(name))
@@ -666,8 +676,9 @@ def episodic_scorer(scoring=None, *, n_shots=None, n_queries=None, support=None,
     scoring=episodic_scorer("roc_auc"))`` scores few-shot on held-out tasks.
 
     A plain scorer name given to ``cross_validate`` instead scores the
-    zero-shot predictions of the meta-learned model (no adaptation); the
-    meta-learner warns when that happens on held-out tasks.
+    zero-shot predictions of the meta-learned model (no adaptation). Called without
+    ``groups`` (metadata routing off, or no task ids passed), the scorer scores all
+    rows as one task and warns once per call, naming itself.
 
     Parameters
     ----------

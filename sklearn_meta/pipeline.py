@@ -15,7 +15,7 @@ from sklearn.pipeline import _name_estimators
 from sklearn.utils.metadata_routing import _routing_enabled
 from sklearn.utils.validation import check_is_fitted
 
-from .tasks import as_task_arrays, is_task_sequence
+from .tasks import _is_task_sequence, as_task_arrays
 from .utils._docstrings import fill_doc
 
 __all__ = ["Pipeline", "make_pipeline"]
@@ -78,7 +78,7 @@ class Pipeline(_SkPipeline):
         self : Pipeline
             The fitted pipeline.
         """
-        if is_task_sequence(X, y):
+        if _is_task_sequence(X, y):
             X, y, groups = as_task_arrays(X)
         return super().fit(X, y, **self._final_params(params, groups=groups))
 

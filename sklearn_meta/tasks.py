@@ -17,17 +17,12 @@ from numbers import Integral
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = [
-    "TaskSet",
-    "as_task_arrays",
-    "is_task_sequence",
-    "check_n_shots",
-    "check_episode_labels",
-    "split_support_query",
-]
+from .utils._seeds import seed_of
+
+__all__ = ["TaskSet", "as_task_arrays"]
 
 
-def is_task_sequence(X, y=None):
+def _is_task_sequence(X, y=None):
     """Return True when ``X`` is a sequence of ``(X, y)`` task pairs.
 
     Parameters
@@ -45,10 +40,10 @@ def is_task_sequence(X, y=None):
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_meta.tasks import is_task_sequence
-    >>> is_task_sequence([(np.zeros((3, 2)), np.zeros(3))])
+    >>> from sklearn_meta.tasks import _is_task_sequence
+    >>> _is_task_sequence([(np.zeros((3, 2)), np.zeros(3))])
     True
-    >>> is_task_sequence(np.zeros((3, 2)), np.zeros(3))
+    >>> _is_task_sequence(np.zeros((3, 2)), np.zeros(3))
     False
     """
     if y is not None or isinstance(X, np.ndarray) or sp.issparse(X):
@@ -314,7 +309,7 @@ def _task_name(task_id):
     return repr(task_id.item() if hasattr(task_id, "item") else task_id)
 
 
-def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,
+def _check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,
                   labels=None):
     """Check that one task has enough rows for ``n_shots`` support rows.
 
@@ -341,9 +336,9 @@ def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_meta.tasks import check_n_shots
-    >>> check_n_shots(np.array([0, 0, 1, 1]), n_shots=1)
-    >>> check_n_shots(np.array([0, 0, 1]), n_shots=1, task_id="B")
+    >>> from sklearn_meta.tasks import _check_n_shots
+    >>> _check_n_shots(np.array([0, 0, 1, 1]), n_shots=1)
+    >>> _check_n_shots(np.array([0, 0, 1]), n_shots=1, task_id="B")
     Traceback (most recent call last):
     ...
     ValueError: task 'B' has 1 row(s) of class 1 but n_shots=1 needs at least 2 ...
@@ -371,7 +366,7 @@ def check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,
         )
 
 
-def check_episode_labels(y_support, y_query):
+def _check_episode_labels(y_support, y_query):
     """Check that every query label occurs in the support set.
 
     In the per-task label setting a model can only predict labels it was
@@ -391,9 +386,9 @@ def check_episode_labels(y_support, y_query):
 
     Examples
     --------
-    >>> from sklearn_meta.tasks import check_episode_labels
-    >>> check_episode_labels(["a", "b"], ["b", "a", "a"])
-    >>> check_episode_labels(["a", "b"], ["c"])
+    >>> from sklearn_meta.tasks import _check_episode_labels
+    >>> _check_episode_labels(["a", "b"], ["b", "a", "a"])
+    >>> _check_episode_labels(["a", "b"], ["c"])
     Traceback (most recent call last):
     ...
     ValueError: the query set has label(s) ['c'] that the support set never had...
@@ -473,7 +468,7 @@ def _check_finite_tasks(X, task_ids, starts, allow_nan):
     )
 
 
-def split_support_query(y, n_shots, random_state=None, *, classification=True,
+def _split_support_query(y, n_shots, random_state=None, *, classification=True,
                         n_way=None, n_queries=None, task_id=None, support="per_class"):
     """Draw the support and query rows of one episode from one task.
 
@@ -521,9 +516,9 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn_meta.tasks import split_support_query
+    >>> from sklearn_meta.tasks import _split_support_query
     >>> y = np.array([0, 0, 0, 1, 1, 1])
-    >>> s, q = split_support_query(y, n_shots=2, random_state=0)
+    >>> s, q = _split_support_query(y, n_shots=2, random_state=0)
     >>> np.bincount(y[s]).tolist(), len(q)
     ([2, 2], 2)
     """
@@ -532,14 +527,14 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
         rng = random_state
     else:
         rng = np.random.default_rng(
-            None if random_state is None else check_random_state_seed(random_state)
+            None if random_state is None else seed_of(random_state, keep_int=True)
         )
     n = y.shape[0]
     if support not in ("per_class", "random"):
         raise ValueError(f"support={support!r} must be 'per_class' or 'random'.")
     if not classification:
         min_q = 2 if n_queries is None else n_queries
-        check_n_shots(y, n_shots, task_id=task_id, classification=False, n_queries=min_q)
+        _check_n_shots(y, n_shots, task_id=task_id, classification=False, n_queries=min_q)
         perm = rng.permutation(n)
         end = n if n_queries is None else n_shots + n_queries
         return np.sort(perm[:n_shots]), np.sort(perm[n_shots:end])
@@ -573,7 +568,7 @@ def split_support_query(y, n_shots, random_state=None, *, classification=True,
         perm = idx[rng.permutation(idx.shape[0])]
         end = None if n_queries is None else n_shots + n_queries
         return np.sort(perm[:n_shots]), np.sort(perm[n_shots:end])
-    check_n_shots(inverse[idx], n_shots, task_id=task_id, classification=True,
+    _check_n_shots(inverse[idx], n_shots, task_id=task_id, classification=True,
                   n_queries=min_q, labels=labels)
     perm = idx[rng.permutation(idx.shape[0])]
     perm = perm[np.argsort(inverse[perm], kind="stable")]
@@ -606,7 +601,7 @@ def _resolve_support(support, classification, per_task_labels):
 
 def _supports_episode(y, n_shots, *, classification=True, n_way=None, n_queries=None,
                       support="per_class"):
-    """Whether one task can give an episode (the rule of :func:`split_support_query`)."""
+    """Whether one task can give an episode (the rule of :func:`_split_support_query`)."""
     y = np.asarray(y)
     min_q = (2 if n_queries is None else n_queries) if not classification else (
         1 if n_queries is None else n_queries)
@@ -620,9 +615,3 @@ def _supports_episode(y, n_shots, *, classification=True, n_way=None, n_queries=
     enough = counts >= n_shots + min_q
     return bool(enough.sum() >= n_way) if n_way is not None else bool(enough.all())
 
-
-def check_random_state_seed(random_state):
-    """An int seed from an int or a ``numpy.random.RandomState``."""
-    if isinstance(random_state, (Integral, np.integer)):
-        return int(random_state)
-    return int(random_state.randint(np.iinfo(np.int32).max))

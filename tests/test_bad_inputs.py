@@ -2,6 +2,7 @@
 
 import copy
 import inspect
+import json
 import pickle
 import re
 import warnings
@@ -683,3 +684,143 @@ def test_selectors_parallel_fit_is_the_same_and_shows_progress(cls, args, capsys
         # candidates' parameters are validated once before the bulk of small fits
         HyperparameterWarmStart(make_pipeline(Ridge()), {"ridge__alpha": [-1.0]},
                                 n_episodes=1).fit(X, y, groups=g)
+
+
+# -- the CLI: bad files and options end in exit status 2 and a message, no traceback ----
+def _sites_csv(n_tasks=6, rows=12, sep=",", decimal=".", label=None, site=None):
+    """A small task table (site, x1, x2, label) as CSV text."""
+    rng = np.random.default_rng(0)
+    lines = [sep.join(["site", "x1", "x2", "label"])]
+    for t in range(n_tasks):
+        for i in range(rows):
+            x1, x2 = rng.normal(size=2)
+            lines.append(sep.join([
+                f"s{t}" if site is None else site,
+                f"{x1:.3f}".replace(".", decimal), f"{x2:.3f}".replace(".", decimal),
+                ("yes" if i % 2 else "no") if label is None else label]))
+    return "\n".join(lines) + "\n"
+
+
+def _with_gaps(text):
+    """inf and 'NA' cells in x1, every x2 cell empty."""
+    lines = text.splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    for i, row in enumerate(rows):
+        row[1] = {0: "inf", 1: "NA", 2: "-inf"}.get(i % 5, row[1])
+        row[2] = ""
+    return "\n".join([lines[0], *map(",".join, rows)]) + "\n"
+
+
+_TARGET = ["--target", "label", "--group", "site"]
+# name: (file name, file content (str or bytes; None: no file), extra options,
+#        the message on stderr)
+_CLI_BAD = {
+    "missing file": ("nope.csv", None, _TARGET, r"file '.*nope\.csv' does not exist"),
+    "empty file": ("e.csv", "", _TARGET, r"is empty; it needs a header row"),
+    "blank file": ("b.csv", "\n \n", _TARGET, r"is empty"),
+    "header only": ("h.csv", "site,x1,label\n", _TARGET, r"has a header but no data rows"),
+    "not text": ("bin.csv", bytes(range(256)) * 8, _TARGET, r"not a UTF-8 text CSV"),
+    "damaged gzip": ("d.csv.gz", b"\x1f\x8b\x08\x00garbage", _TARGET, r"damaged gzip"),
+    "ragged row": ("r.csv", "site,x,label\ns1,1,yes\ns2,1,2,3,no\n", _TARGET,
+                   r"not a valid CSV file with separator ','.*line 3"),
+    "duplicate columns": ("dup.csv", "site,x,x,label\ns1,1,2,yes\n", _TARGET,
+                          r"duplicate column names \['x'\]"),
+    "literal \\t, decimal commas without --decimal": (
+        "t.tsv", _sites_csv(sep="\t", decimal=","), ["--sep", "\\t", *_TARGET],
+        r"column 'x1' .* decimal comma .*--decimal ','"),
+    "decimal commas with ';' guessed": (
+        "c.csv", _sites_csv(sep=";", decimal=","), _TARGET,
+        r"column 'x1' .* decimal comma .*--decimal ','"),
+    "two-character --sep": ("a.csv", _sites_csv(), ["--sep", ";;", *_TARGET],
+                            r"--sep ';;': give one character"),
+    "--sep equal to --decimal": ("a.csv", _sites_csv(), ["--sep", ",", "--decimal", ",",
+                                                         *_TARGET], r"both ','"),
+    "group column all missing": ("g.csv", _sites_csv(site=""), _TARGET,
+                                 r"--group: column 'site' has no values"),
+    "target column all missing": ("y.csv", _sites_csv(label=""), _TARGET,
+                                  r"--target: column 'label' has no values"),
+    "missing target column": ("a.csv", _sites_csv(), ["--target", "lable", "--group", "site"],
+                              r"--target: column 'lable' is not in .*Did you mean 'label'"),
+    "missing group column": ("a.csv", _sites_csv(), ["--target", "label", "--group", "state"],
+                             r"--group: column 'state' is not in"),
+    "no --target": ("a.csv", _sites_csv(), ["--group", "site"], r"--data needs --target"),
+    "target is the group": ("a.csv", _sites_csv(), ["--target", "site", "--group", "site"],
+                            r"both 'site'"),
+    "unknown --drop column": ("a.csv", _sites_csv(), [*_TARGET, "--drop", "zz"],
+                              r"--drop: column 'zz'"),
+    "no feature columns": ("n.csv", "site,label\n" + "".join(
+        f"s{i % 5},{'yes' if i % 2 else 'no'}\n" for i in range(40)), _TARGET,
+        r"no feature columns"),
+    "one-task file": ("one.csv", _sites_csv(n_tasks=1), _TARGET,
+                      r"too few tasks: 1 distinct value\(s\) \['s0'\]"),
+    "two-task file": ("two.csv", _sites_csv(n_tasks=2), _TARGET, r"too few tasks: 2"),
+    "non-numeric target for regression": (
+        "a.csv", _sites_csv(), [*_TARGET, "--task-type", "regression"],
+        r"--task-type regression: column 'label' is not numeric \(e\.g\. 'no'\)"),
+    "one-class target": ("sc.csv", _sites_csv(label="yes"), _TARGET,
+                         r"single class 'yes' in every row"),
+    "constant regression target": ("cr.csv", _sites_csv(label="1.5"),
+                                   [*_TARGET, "--task-type", "regression"],
+                                   r"single value 1.5 in every row"),
+    "unknown learner": ("a.csv", _sites_csv(), [*_TARGET, "--learners", "banana"],
+                        r"unknown learner\(s\) \['banana'\]"),
+    "unknown scorer": ("a.csv", _sites_csv(), [*_TARGET, "--scoring", "banana"],
+                       r"'banana' is not a scikit-learn scorer"),
+    "--shots 0": ("a.csv", _sites_csv(), [*_TARGET, "--shots", "0"], r"--shots 0"),
+    "--episodes 0": ("a.csv", _sites_csv(), [*_TARGET, "--episodes", "0"], r"--episodes 0"),
+    "--test-size 1.5": ("a.csv", _sites_csv(), [*_TARGET, "--test-size", "1.5"],
+                        r"--test-size 1.5: must be a fraction"),
+    "--threads 0": ("a.csv", _sites_csv(), [*_TARGET, "--threads", "0"], r"--threads 0"),
+    "--jobs 0": ("a.csv", _sites_csv(), [*_TARGET, "--jobs", "0", "--learners", "pooled"],
+                 r"--jobs 0: give the number of parallel jobs"),
+}
+
+
+def _cli(tmp_path, capsys, file_name, content, options, *, output=None):
+    from sklearn_meta.cli import main
+
+    path = tmp_path / file_name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    argv = ["benchmark", "--data", str(path), *options, "--output",
+            str(output or tmp_path / "out"), "--quiet"]
+    if "--episodes" not in options:
+        argv += ["--episodes", "4"]
+    code = main(argv)  # an exception here is a traceback for the user: the test fails
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    return code, out, err
+
+
+@pytest.mark.parametrize("case", sorted(_CLI_BAD))
+def test_cli_bad_input_exits_2_naming_the_problem(case, tmp_path, capsys):
+    file_name, content, options, message = _CLI_BAD[case]
+    code, out, err = _cli(tmp_path, capsys, file_name, content, options)
+    assert code == 2, (out, err)
+    assert err.startswith("sklearn-meta benchmark: error: ") and err.count("\n") == 1, err
+    assert re.search(message, err), err
+
+
+@pytest.mark.parametrize("case, file_name, content, options", [
+    ("literal \\t and decimal commas", "t.tsv", _sites_csv(sep="\t", decimal=","),
+     ["--sep", "\\t", "--decimal", ","]),
+    ("tab given as 'tab'", "t.tsv", _sites_csv(sep="\t"), ["--sep", "tab"]),
+    ("separator guessed", "s.csv", _sites_csv(sep=";"), []),
+    ("inf, 'NA' and an empty feature column", "i.csv", _with_gaps(_sites_csv()), []),
+], ids=lambda v: v if isinstance(v, str) and len(v) < 40 and "\n" not in v else "")
+def test_cli_awkward_but_valid_files_run(case, file_name, content, options, tmp_path,
+                                         capsys):
+    code, out, err = _cli(tmp_path, capsys, file_name, content,
+                          [*options, *_TARGET, "--learners", "pooled", "--shots", "2"])
+    assert code == 0, err
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert doc["dataset"]["feature_columns"] == ["x1", "x2"]
+
+
+def test_cli_output_that_is_a_file_is_named(tmp_path, capsys):
+    (tmp_path / "taken").write_text("x")
+    code, _, err = _cli(tmp_path, capsys, "a.csv", _sites_csv(),
+                        [*_TARGET, "--learners", "pooled"], output=tmp_path / "taken")
+    assert code == 2 and "--output: cannot create" in err

@@ -15,8 +15,8 @@ from sklearn.metrics import accuracy_score
 
 from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
 from sklearn_meta.datasets import make_classification_tasks, make_regression_tasks
-from sklearn_meta.model_selection import episodic_score
-from sklearn_meta.tasks import TaskSet, as_task_arrays, check_n_shots, split_support_query
+from sklearn_meta.model_selection import _score_episode
+from sklearn_meta.tasks import TaskSet, as_task_arrays, _check_n_shots, _split_support_query
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def test_error_too_few_rows_for_shots(clf_data):
     with pytest.raises(ValueError, match=r"task 0 has \d+ row\(s\) but n_shots=50"):
         est.score(clf_data.X, clf_data.y, groups=clf_data.groups)
     with pytest.raises(ValueError, match="task 'B' has 2 row"):
-        check_n_shots(np.array([1.0, 2.0]), 5, task_id="B", classification=False)
+        _check_n_shots(np.array([1.0, 2.0]), 5, task_id="B", classification=False)
 
 
 def test_error_nan_names_task(clf_data):
@@ -189,7 +189,7 @@ def test_error_query_labels_not_in_support(per_task_data):
     labels = np.unique(y)
     s = np.isin(y, labels[:2]) if len(labels) > 2 else y == labels[0]
     with pytest.raises(ValueError, match="support set never had"):
-        episodic_score(est, X[s], y[s], X[~s], y[~s])
+        _score_episode(est, X[s], y[s], X[~s], y[~s])
 
 
 def test_error_empty_task_list():
@@ -259,9 +259,9 @@ def test_split_support_query_properties(counts, n_shots, seed):
     y = np.repeat(np.arange(len(counts)), counts)
     if min(counts) < n_shots + 1:
         with pytest.raises(ValueError, match="needs at least"):
-            split_support_query(y, n_shots, seed)
+            _split_support_query(y, n_shots, seed)
         return
-    s, q = split_support_query(y, n_shots, seed)
+    s, q = _split_support_query(y, n_shots, seed)
     assert np.intersect1d(s, q).size == 0
     np.testing.assert_array_equal(np.bincount(y[s]), n_shots)
     assert len(s) + len(q) == len(y)

@@ -93,6 +93,20 @@ def test_verdict_lines():
     assert "no meta-learner beats the pooled model on these tasks" in line
     assert line.endswith("use PooledEstimator.")
 
+    # a lower bound just above 0 is a win, and it is printed so: never "+0.000"
+    barely = [row("pooled", 0.70, baseline=True), row("maml", 0.71, 0.01, 0.0004, 0.02)]
+    (line,) = _report.verdict_lines(barely, scoring="roc_auc")
+    assert "meta-learning pays here" in line and "[+0.0004, +0.0200]" in line
+    assert "+0.000," not in line
+    # ... and one just below 0 is not, printed with its sign
+    below = [row("pooled", 0.70, baseline=True), row("maml", 0.71, 0.01, -0.0004, 0.02)]
+    (line,) = _report.verdict_lines(below, scoring="roc_auc")
+    assert "no meta-learner beats" in line and "[-0.0004, +0.0200]" in line
+    # the leaderboard prints the same interval as the verdict
+    rows = _report.rank_results([dict(r, n_episodes=40, n_tasks_skipped=0) for r in barely])
+    board = _report.format_leaderboard(rows, scoring="roc_auc")
+    assert "+0.0100 [+0.0004, +0.0200]" in board
+
 
 def test_plot_colours_fixed_baselines_dashed_outlier_kept_off(tmp_path):
     pytest.importorskip("matplotlib")

@@ -171,7 +171,7 @@ def test_a_process_group_of_one_rank_fits_as_one_process():
 
 
 def test_a_rank_without_a_task_computes_one_with_weight_0():
-    from sklearn_meta._episodes import _EpisodeSampler
+    from sklearn_meta._nn._sampler import _EpisodeSampler
 
     X, y, groups, _ = FITS["reptile"][1]()
     starts = np.r_[0, np.cumsum(np.bincount(groups))]

@@ -131,6 +131,7 @@ def test_batched_linear_outputs_equal_predict(cls, estimator, n_classes):
                                      n_classes=n_classes, random_state=0)
     est = cls(estimator).fit(data.tasks)
     X = data.tasks[0][0]
-    fast = est._outputs(est.estimators_, X)
-    slow = np.stack([est._member_output(m, X) for m in est.estimators_])
+    members = est._members()
+    fast = members.outputs(est.estimators_, X)
+    slow = np.stack([members.output(m, X) for m in est.estimators_])
     np.testing.assert_allclose(fast, slow, rtol=1e-10, atol=1e-12)

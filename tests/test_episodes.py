@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from sklearn_meta._episodes import _EpisodeSampler, _warn_skipped
+from sklearn_meta._nn._sampler import _EpisodeSampler, _warn_skipped
 
 
 def _stack(sizes, seed=0, labels=None):

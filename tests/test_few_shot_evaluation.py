@@ -19,7 +19,7 @@ from sklearn_meta.model_selection import (
     sample_episode,
     task_train_test_split,
 )
-from sklearn_meta.tasks import _split_by_groups, split_support_query
+from sklearn_meta.tasks import _split_by_groups, _split_support_query
 
 
 def _uneven_binary(seed=0):
@@ -106,7 +106,7 @@ def test_model_selection_tools_get_finite_scores_on_uneven_tasks(tool):
 def test_errors_name_task_and_class_label():
     y = np.array(["spam"] * 6 + ["ham"] * 2)
     with pytest.raises(ValueError, match=r"task 'site 7' has 2 row\(s\) of class 'ham'"):
-        split_support_query(y, 3, 0, task_id="site 7")
+        _split_support_query(y, 3, 0, task_id="site 7")
 
 
 def test_task_ids_sort_naturally():
@@ -122,14 +122,14 @@ def test_support_random_draws_k_rows_whatever_their_classes():
     y = np.array([0] * 30 + [1] * 3)
     seen = set()
     for seed in range(40):
-        s, q = split_support_query(y, 4, seed, support="random")
+        s, q = _split_support_query(y, 4, seed, support="random")
         assert len(s) == 4 and len(q) == 29 and not set(s) & set(q)
         seen.add(int(y[s].sum()))
     assert 0 in seen  # random draws often miss the rare class: not 4 per class
-    s, q = split_support_query(y, 2, 0, support="per_class")
+    s, q = _split_support_query(y, 2, 0, support="per_class")
     assert np.bincount(y[s]).tolist() == [2, 2]
     with pytest.raises(ValueError, match="support"):
-        split_support_query(y, 2, 0, support="stratified")
+        _split_support_query(y, 2, 0, support="stratified")
 
 
 def test_support_defaults_and_overrides():
@@ -229,6 +229,58 @@ def test_score_without_groups_after_fit_with_groups_warns():
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             one.score(data.X, data.y)
+
+
+def _one_task_warnings(record):
+    return [str(w.message) for w in record if "scored as ONE task" in str(w.message)]
+
+
+def test_routing_warning_once_per_call_naming_the_scorer_passed():
+    """Routing off: every scorer call gets no groups. Each call warns once, and the
+    warning names the scorer the user passed, not a hard-coded 'accuracy'."""
+    data = make_classification_tasks(n_tasks=9, n_samples_per_task=30, random_state=0)
+    est = PerTaskEstimator(LogisticRegression(), random_state=0)
+    scoring = {"auc": episodic_scorer("roc_auc"),
+               "bacc": episodic_scorer("balanced_accuracy", n_shots=3)}
+    with sklearn.config_context(enable_metadata_routing=False):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            cross_validate(est, data.X, data.y, groups=data.groups, cv=GroupKFold(3),
+                           scoring=scoring)
+        messages = _one_task_warnings(record)
+        assert len(messages) == 6  # 3 folds x 2 scorers: one per call
+        auc = [m for m in messages if m.startswith("episodic_scorer('roc_auc') got no groups")]
+        bacc = [m for m in messages if m.startswith(
+            "episodic_scorer('balanced_accuracy', n_shots=3) got no groups")]
+        assert len(auc) == len(bacc) == 3
+        assert all("n_shots=3 rows" in m for m in bacc)
+        assert not any("'accuracy'" in m for m in messages)
+        assert all("enable_metadata_routing=True" in m for m in messages)
+        # the estimator's own score: one per fold, named as such
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            cross_validate(est, data.X, data.y, groups=data.groups, cv=GroupKFold(3))
+        messages = _one_task_warnings(record)
+        assert len(messages) == 3
+        assert all(m.startswith("PerTaskEstimator.score got no groups") for m in messages)
+
+
+def test_episodic_scorer_without_groups_after_fit_with_groups_warns():
+    data = make_classification_tasks(n_tasks=4, random_state=0)
+    est = PerTaskEstimator(LogisticRegression(), random_state=0).fit(
+        data.X, data.y, groups=data.groups)
+    scorer = episodic_scorer("roc_auc", n_shots=4)
+    with sklearn.config_context(enable_metadata_routing=True):
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            scorer(est, data.X, data.y)
+        messages = _one_task_warnings(record)
+        assert len(messages) == 1
+        assert messages[0].startswith("episodic_scorer('roc_auc', n_shots=4) got no groups")
+        assert "fitted on 4 tasks" in messages[0]
+        with warnings.catch_warnings():  # with the task ids: nothing to say
+            warnings.simplefilter("error")
+            scorer(est, data.X, data.y, groups=data.groups)
 
 
 def test_sample_episode_support_random():

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.func import functional_call
 
-from sklearn_meta._episodes import _EpisodeSampler
+from sklearn_meta._nn._sampler import _EpisodeSampler
 from sklearn_meta._torch import _make_mlp
 from sklearn_meta.gradient._engine import (
     FastMLP,

@@ -223,6 +223,96 @@ def test_columns_never_seen_in_training_are_used():
     assert clf.adapt(X[:10], y[:10]).predict_proba(X[10:]).shape == (20, 2)
 
 
+def test_residual_mode_on_churn_is_not_worse_than_its_base_model():
+    """base_estimator: the network corrects a pooled union-of-columns HGB; on churn made
+    heterogeneous (where the pooled trees are strong) it keeps their accuracy, while the
+    network alone, trained as briefly, falls short. Fails if the offsets are dropped."""
+    from sklearn.ensemble import HistGradientBoostingClassifier as HGB
+
+    data = load_heterogeneous_churn(random_state=0)
+    train, test = data.tasks[:38], data.tasks[38:]
+    kw = dict(n_shots=5, max_iter=60, tol=None, meta_lr=2e-3, random_state=0,
+              device="cpu")
+    res = HeterogeneousNeuralProcessClassifier(
+        base_estimator=HGB(max_iter=50), **kw).fit(train)
+    assert res.base_estimator_.n_features_in_ == len(res.feature_names_in_)
+    alone = HeterogeneousNeuralProcessClassifier(**kw).fit(train)
+    pooled = PooledEstimator(HGB(max_iter=50)).fit(train)
+    cols = pooled.feature_names_in_
+    rng = np.random.default_rng(0)
+    acc = {"res": [], "alone": [], "pooled": []}
+    for X, y in test:
+        for _ in range(2):
+            idx = rng.permutation(len(y))
+            s, q = idx[:5], idx[5:]
+            acc["res"].append(np.mean(res.adapt(X.iloc[s], y[s]).predict(X.iloc[q]) == y[q]))
+            acc["alone"].append(
+                np.mean(alone.adapt(X.iloc[s], y[s]).predict(X.iloc[q]) == y[q]))
+            acc["pooled"].append(
+                np.mean(pooled.predict(X.iloc[q].reindex(columns=cols)) == y[q]))
+    mean = {k: float(np.mean(v)) for k, v in acc.items()}
+    assert mean["res"] >= mean["pooled"] - 0.01, mean
+    assert mean["res"] > mean["alone"] + 0.01, mean
+    # the base model reads the columns of fit (NaN where the query lacks one), the
+    # network also the new ones
+    X, y = test[0]
+    Xn = X.drop(columns=X.columns[:2]).assign(brand_new=1.0)
+    proba = res.adapt(Xn[:5], y[:5]).predict_proba(Xn[5:])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+
+
+def test_residual_mode_needs_shared_labels_and_regressor_adds_the_base(hetero):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    tasks = _frame_tasks([["a", "b"], ["b", "c"], ["a", "c"]])
+    clf = HeterogeneousNeuralProcessClassifier(
+        base_estimator=HistGradientBoostingClassifier(max_iter=5), label_space="per_task",
+        **FAST)
+    with pytest.raises(ValueError, match="label set shared"):
+        clf.fit(tasks)
+    reg_tasks = [(X, X["b"].fillna(0).to_numpy() * 3.0 + 10.0) if "b" in X else
+                 (X, np.full(len(X), 10.0)) for X, _ in tasks]
+    base = HistGradientBoostingRegressor(max_iter=20)
+    reg = HeterogeneousNeuralProcessRegressor(base_estimator=base, **FAST).fit(reg_tasks)
+    X, y = reg_tasks[0]
+    mean = reg.adapt(X[:5], y[:5]).predict(X[5:])
+    from_base = reg.base_estimator_.predict(
+        X[5:].reindex(columns=reg.feature_names_in_).to_numpy())
+    # the network predicts a residual (standardised: small next to the base's offset)
+    assert np.corrcoef(mean, from_base)[0, 1] > 0.9
+    plain = HeterogeneousNeuralProcessRegressor(**FAST).fit(reg_tasks)
+    assert np.corrcoef(plain.adapt(X[:5], y[:5]).predict(X[5:]), from_base)[0, 1] < 0.9
+
+
+def test_partial_fit_streams_tasks_with_different_columns(hetero):
+    stream = [hetero.tasks[:10], hetero.tasks[10:20], hetero.tasks[20:30]]
+    est = HeterogeneousNeuralProcessClassifier(replay_buffer_size=5, **FAST)
+    est.partial_fit(stream[0])
+    first = est.feature_names_in_
+    X, y = hetero.tasks[35]
+    before = est.adapt(X[:5], y[:5]).predict_proba(X[5:])
+    # a later batch lacks some columns and brings a new one: by name, with a warning
+    later = [(Xi.drop(columns=Xi.columns[:1]).assign(extra=0.0), yi) for Xi, yi in stream[1]]
+    with pytest.warns(UserWarning, match="extra"):
+        est.partial_fit(later)
+    est.partial_fit(stream[2])
+    assert est.n_iter_ == 3 * FAST["max_iter"] and len(est.loss_curve_) == est.n_iter_
+    assert len(est.replay_buffer_) == 5 and est.replay_buffer_.n_seen == 30
+    np.testing.assert_array_equal(est.feature_names_in_, first)
+    assert not np.allclose(est.adapt(X[:5], y[:5]).predict_proba(X[5:]), before)
+    again = HeterogeneousNeuralProcessClassifier(replay_buffer_size=5, **FAST)
+    again.partial_fit(stream[0])
+    with pytest.warns(UserWarning, match="extra"):
+        again.partial_fit(later)
+    again.partial_fit(stream[2])
+    np.testing.assert_allclose(again.adapt(X[:5], y[:5]).predict_proba(X[5:]),
+                               est.adapt(X[:5], y[:5]).predict_proba(X[5:]))
+    reg = HeterogeneousNeuralProcessRegressor(replay_buffer_size=3, **FAST)
+    reg_stream = [[(Xi, yi.astype(float)) for Xi, yi in b] for b in stream[:2]]
+    reg.partial_fit(reg_stream[0]).partial_fit(reg_stream[1])
+    assert reg.n_iter_ == 2 * FAST["max_iter"]
+
+
 def test_bad_input():
     tasks = _frame_tasks([["a", "b"], ["b", "c"]])
     clf = HeterogeneousNeuralProcessClassifier(**FAST).fit(tasks)
@@ -254,3 +344,24 @@ def test_main_job_reads_a_csv_with_block_missing_columns(tmp_path):
                  "--episodes", "3", "--output", str(tmp_path / "out"), "--quiet"])
     assert code in (0, None)
     assert "heterogeneous-np" in (tmp_path / "out" / "results.csv").read_text()
+
+
+def test_main_job_keeps_absent_columns_for_the_heterogeneous_learner():
+    """The CLI imputes for the other learners, not for this one (absent stays absent)."""
+    from sklearn_meta.cli._benchmark import _make_model
+    from sklearn_meta.cli._data import Dataset, make_preprocessor
+
+    data = make_heterogeneous_tasks(n_tasks=12, random_state=0)
+    ds = Dataset("t", data.X.to_numpy(), data.y, np.asarray(data.groups), "classification",
+                 list(data.X.columns))
+    pre = make_preprocessor(ds)
+    het = _make_model(pre, HeterogeneousNeuralProcessClassifier(**FAST))
+    other = _make_model(pre, PooledEstimator(LogisticRegression()))
+    het.fit(ds.X, ds.y, groups=ds.groups)
+    other.fit(ds.X, ds.y, groups=ds.groups)
+    Z = het[0].transform(ds.X)
+    np.testing.assert_array_equal(np.isnan(Z), np.isnan(ds.X))
+    assert not np.isnan(other[0].transform(ds.X)).any()
+    # the data has columns a task lacks (all-NaN blocks): the learner reads them as absent
+    tasks_present = ~np.isnan(ds.X[ds.groups == ds.groups[0]]).all(axis=0)
+    assert not tasks_present.all()

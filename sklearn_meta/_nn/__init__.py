@@ -10,7 +10,7 @@
   ``partial_fit`` batches;
 - :mod:`._prototypes`: class prototypes and their loss (metric and model-based);
 - :mod:`._distributed`: meta-training on an initialised ``torch.distributed`` process
-  group (each rank its tasks of the global meta-batch, all-reduced meta-gradients).
-
-The episode sampler is :mod:`sklearn_meta._episodes`.
+  group (each rank its tasks of the global meta-batch, all-reduced meta-gradients);
+- :mod:`._sampler`: the episode sampler (meta-batches of padded support/query tensors
+  with masks; shards, ``share`` and the one warning for skipped tasks).
 """

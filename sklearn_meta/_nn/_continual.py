@@ -6,7 +6,7 @@ import copy
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ..tasks import as_task_arrays, is_task_sequence
+from ..tasks import _is_task_sequence, as_task_arrays
 
 __all__ = []  # private
 
@@ -15,7 +15,7 @@ def _validate_more_tasks(self, X, y, groups):
     """The TaskSet of a later ``partial_fit`` batch, in the first batch's columns and
     label encoding (``self``: the estimator)."""
     check_is_fitted(self)
-    if is_task_sequence(X, y):
+    if _is_task_sequence(X, y):
         if groups is not None:
             raise ValueError(
                 "groups was given with a list of (X, y) tasks; pass either a list "

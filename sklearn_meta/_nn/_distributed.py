@@ -59,7 +59,7 @@ def _start(estimator, tasks, seed, device, warm=False):
     same error on every rank otherwise) and returns rank 0's ``seed``.
     """
     owner = type(estimator).__name__
-    shard = _shard_for(getattr(estimator, "distributed", False), device, owner)
+    shard = _shard_for(estimator.distributed, device, owner)
     if shard is None:
         return None, seed
     X = np.asarray(tasks.X, dtype=np.float64)
@@ -69,7 +69,7 @@ def _start(estimator, tasks, seed, device, warm=False):
         n_tasks=tasks.n_tasks, n_rows=len(y), n_features=X.shape[1] if X.ndim > 1 else 1,
         X_checksum=float(np.nansum(X.reshape(len(y), -1).sum(1) * position)),
         y_checksum=float(np.nansum(y * position)), max_iter=estimator.max_iter,
-        meta_batch_size=getattr(estimator, "meta_batch_size", 0), warm=bool(warm),
+        meta_batch_size=estimator.meta_batch_size, warm=bool(warm),
         n_iter_before=getattr(estimator, "n_iter_", 0) if warm else 0,
         settings_checksum=_settings_checksum(estimator),
     )

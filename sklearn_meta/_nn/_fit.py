@@ -25,7 +25,7 @@ from typing import Callable, NamedTuple, Optional
 import numpy as np
 import torch
 
-from .._episodes import _warn_skipped
+from ._sampler import _warn_skipped
 from ..utils._seeds import continued_seed, seed_of
 from ._distributed import _start
 from ._replay import with_replay

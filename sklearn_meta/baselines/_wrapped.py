@@ -5,7 +5,7 @@ from sklearn.base import clone
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, StrOptions
 
-from ..base import BaseMetaEstimator
+from ..base import BaseMetaEstimator, _episodic_score_tags
 
 
 class _Constant:
@@ -45,11 +45,8 @@ class _WrappedEstimatorMixin(BaseMetaEstimator):
         tags.estimator_type = inner.estimator_type
         tags.classifier_tags = inner.classifier_tags
         tags.regressor_tags = inner.regressor_tags
-        for sub in (tags.classifier_tags, tags.regressor_tags):
-            if sub is not None:
-                sub.poor_score = True
         tags.non_deterministic = inner.non_deterministic
-        return tags
+        return _episodic_score_tags(tags)
 
     def _fit_model(self, X, y):
         """Clone and fit the wrapped estimator (a constant on one class)."""

@@ -84,7 +84,14 @@ def _make_model(pre, est):
 
     from ..pipeline import make_pipeline
 
-    return make_pipeline(clone(pre), est)
+    pre = clone(pre)
+    if getattr(est, "_reads_absent_columns", False) and any(
+            name == "numeric" for name, _, _ in pre.transformers):
+        # a learner that tells a column a task lacks from a missing value (the
+        # heterogeneous neural process): numeric NaN is kept (StandardScaler passes it
+        # through), so a column missing on every row of a task stays absent there
+        pre.set_params(numeric__simpleimputer="passthrough")
+    return make_pipeline(pre, est)
 
 
 def _versions():
@@ -192,6 +199,9 @@ def run(args):
         raise CLIError(f"--threads {args.threads}: must be at least 1.")
     if args.episodes < 1:
         raise CLIError(f"--episodes {args.episodes}: must be at least 1.")
+    if args.jobs is not None and args.jobs == 0:
+        raise CLIError("--jobs 0: give the number of parallel jobs (1 or more), or -1 for "
+                       "all cores.")
     if not 0 < args.test_size < 1:
         raise CLIError(f"--test-size {args.test_size:g}: must be a fraction between 0 and 1 "
                        "(the share of tasks held out for evaluation).")

@@ -351,7 +351,9 @@ def dataset_from_table(table, *, target, group, task_type=None, drop=(), name=No
                            for c, f in gaps)
         notes.append(
             f"imputed missing values in {len(gaps)} column(s) (numeric: median, text: most "
-            f"frequent level, learned on the meta-training tasks): {listed}"
+            f"frequent level, learned on the meta-training tasks; heterogeneous-np keeps "
+            f"numeric ones missing, a column missing in a whole task is absent there): "
+            f"{listed}"
         )
     if categorical:
         X = np.empty((int(keep.sum()), len(features)), dtype=object)

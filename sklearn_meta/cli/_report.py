@@ -45,6 +45,25 @@ def _fmt(v, spec=".3f", missing="-"):
     return missing if v is None else format(v, spec)
 
 
+def _decimals(*values, start=3, most=8):
+    """The fewest decimals (at least ``start``) at which no nonzero value prints as
+    zero: a CI bound of 0.0004 prints ``+0.0004``, never ``+0.000``, so a printed
+    interval says on which side of 0 it lies, as the verdict decides."""
+    values = [abs(v) for v in map(_float, values) if v]
+    for d in range(start, most + 1):
+        if all(float(format(v, f".{d}f")) > 0 for v in values):
+            return d
+    return most
+
+
+def _fmt_diff(d, lo, hi):
+    """``(difference, "[low, high]")`` with the same, sufficient, decimals."""
+    n = _decimals(d, lo, hi)
+    spec = f"+.{n}f"
+    ci = (f"[{_fmt(lo, spec)}, {_fmt(hi, spec)}]" if _float(lo) is not None else "-")
+    return _fmt(d, spec), ci
+
+
 def format_leaderboard(rows, *, scoring, unit="in the support set"):
     """One table per shot count, sorted by mean score, the best marked ``*``.
 
@@ -76,9 +95,7 @@ def format_leaderboard(rows, *, scoring, unit="in the support set"):
             if r["learner"] == ref:
                 diff, dci = "(ref)", ""
             elif _float(r.get("diff")) is not None:
-                diff = _fmt(r["diff"], "+.3f")
-                dci = (f"[{_fmt(r.get('diff_low'), '+.3f')}, {_fmt(r.get('diff_high'), '+.3f')}]"
-                       if _float(r.get("diff_low")) is not None else "-")
+                diff, dci = _fmt_diff(r["diff"], r.get("diff_low"), r.get("diff_high"))
             else:
                 diff, dci = "-", ""
             adapt = _float(r.get("adapt_time"))
@@ -101,7 +118,9 @@ def verdict_lines(rows, *, scoring):
     """One line per shot count: does the best meta-learner beat the best baseline?
 
     It does when its paired difference to the best baseline (same episodes) has a 95%
-    CI (bootstrap over tasks) above 0.
+    CI (bootstrap over tasks) above 0. The bounds are printed with as many decimals as
+    it takes for a nonzero bound not to print as 0, so what is printed agrees with the
+    decision (a lower bound of 0.0004 is a win and prints ``+0.0004``).
     """
     lines = []
     for k in sorted({r["n_shots"] for r in rows}):
@@ -122,14 +141,14 @@ def verdict_lines(rows, *, scoring):
         best = max(meta, key=lambda r: r["mean"])
         d, lo, hi = (_float(best.get(c)) for c in ("diff", "diff_low", "diff_high"))
         use = ref_row.get("reference_class") or ref
+        diff, dci = _fmt_diff(d, lo, hi)
         if d is not None and lo is not None and lo > 0:
-            shown = f"{_fmt(d, '+.3f')} {scoring} [{_fmt(lo, '+.3f')}, {_fmt(hi, '+.3f')}]"
+            shown = f"{diff} {scoring} {dci}"
             lines.append(f"{at}: meta-learning pays here: {best['learner']} {shown} over "
                          f"{ref} (paired, {n_t} tasks); use {best.get('estimator_class')}.")
         else:
-            detail = (f"best meta-learner {best['learner']}: {_fmt(d, '+.3f')} "
-                      f"[{_fmt(lo, '+.3f')}, {_fmt(hi, '+.3f')}] vs {ref}" if d is not None
-                      else f"best meta-learner {best['learner']}")
+            detail = (f"best meta-learner {best['learner']}: {diff} {dci} vs {ref}"
+                      if d is not None else f"best meta-learner {best['learner']}")
             lines.append(f"{at}: no meta-learner beats the {ref} model on these tasks "
                          f"({detail}, paired, {n_t} tasks); use {use}.")
     return lines

@@ -16,6 +16,8 @@ import numpy as np
 from sklearn.utils import Bunch, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from ..utils._seeds import seed_of
+
 __all__ = ["make_heterogeneous_tasks", "load_heterogeneous_churn"]
 
 
@@ -163,7 +165,7 @@ def make_heterogeneous_tasks(n_tasks=100, n_samples_per_task=40, *, n_features=1
     """
     low, high = _check_pair(n_observed, "n_observed", n_features)
     rng = check_random_state(random_state)
-    gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    gen = np.random.default_rng(seed_of(rng))
     observed = _column_subsets(gen, n_tasks, n_features, low, high)
     X = gen.standard_normal((n_tasks, n_samples_per_task, n_features))
     # the relevant column: uniform among the observed ones of each task
@@ -237,7 +239,7 @@ def load_heterogeneous_churn(*, n_columns=(8, 16), random_state=0):
     names = list(base.feature_names)
     low, high = _check_pair(n_columns, "n_columns", len(names))
     rng = check_random_state(random_state)
-    gen = np.random.default_rng(rng.randint(np.iinfo(np.int32).max))
+    gen = np.random.default_rng(seed_of(rng))
     states = [t for t in np.unique(base.groups)]
     observed = _column_subsets(gen, len(states), len(names), low, high)
     Xs = [base.X[base.groups == s] for s in states]

@@ -4,7 +4,9 @@ A *member* is one fitted estimator (an expert). Classifier and regressor
 variants differ only in what a member outputs (class probabilities over the
 shared classes, or values), its per-row negative log-likelihood and the
 default estimator; those live in :class:`_ClassifierMembers` and
-:class:`_RegressorMembers`, everything else once in the learners' mixins.
+:class:`_RegressorMembers`, helper objects the learners hold (composition: they
+are not in the learners' MRO). :class:`_MemberEnsemble` is the learners' one
+small base: it builds the helper and forwards the tags and prediction hooks.
 """
 
 from numbers import Integral
@@ -20,6 +22,7 @@ from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
 from ..baselines._wrapped import _Constant
+from ..utils._math import softmax
 
 _PROBA_FLOOR = 1e-4
 
@@ -40,27 +43,22 @@ def _refuse_per_task(tasks, name):
         )
 
 
-def _softmax(scores):
-    scores = scores - scores.max(axis=-1, keepdims=True)
-    e = np.exp(scores)
-    return e / e.sum(axis=-1, keepdims=True)
-
-
 class _Members:
-    """Fitting members and combining their outputs (both task types)."""
+    """Fitting members and combining their outputs (both task types).
 
-    def _allow_nan(self):
-        return get_tags(self._template()).input_tags.allow_nan
+    Built by the learner for each use from its parameters (``estimator``,
+    ``n_jobs``) and, once fitted, its shared classes; it holds no fitted state.
+    """
 
-    def _finite_check(self):
-        # as scikit-learn's meta-estimators: the members check NaN and infinity
-        # themselves (a Pipeline that imputes does not declare allow_nan)
-        return False
+    def __init__(self, estimator, n_jobs=None, classes=None):
+        self.estimator = estimator
+        self.n_jobs = n_jobs
+        self.classes = classes
 
-    def _template(self):
-        return clone(self.estimator if self.estimator is not None else self._default_estimator())
+    def template(self):
+        return clone(self.estimator if self.estimator is not None else self.default_estimator())
 
-    def _fit_member(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None):
         """A clone of the estimator fitted on ``(X, y)`` (weighted if given)."""
         if sample_weight is not None and sample_weight.max(initial=0.0) <= 0:
             # an expert without any task yet (e.g. identical tasks, all-constant
@@ -69,14 +67,14 @@ class _Members:
         if sample_weight is not None:
             keep = sample_weight > 1e-3 * sample_weight.max()
             X, y, sample_weight = X[keep], y[keep], sample_weight[keep]
-        if self._is_classifier() and np.unique(y).size < 2:
+        if self.is_classifier and np.unique(y).size < 2:
             return _Constant(int(y[0]))
-        template = self._template()
+        template = self.template()
         if sample_weight is not None and has_fit_parameter(template, "sample_weight"):
             return template.fit(X, y, sample_weight=sample_weight)
         return template.fit(X, y)
 
-    def _fit_per_task(self, tasks):
+    def fit_per_task(self, tasks):
         """One member fitted on the rows of each task (in parallel with ``n_jobs``).
 
         A plain :class:`~sklearn.linear_model.Ridge` is solved for all tasks at once
@@ -84,19 +82,19 @@ class _Members:
         has a unique minimum): 10,000 small tasks take well under a second instead of
         a fit call each.
         """
-        template = self._template()
+        template = self.template()
         if _batchable_ridge(template, tasks.X):
             return _batched_ridge(template, tasks)
         return Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_member)(X_t, y_t) for X_t, y_t in tasks
+            delayed(self.fit)(X_t, y_t) for X_t, y_t in tasks
         )
 
-    def _outputs(self, models, X):
+    def outputs(self, models, X):
         """Stacked member outputs, shape (n_members, n_rows[, n_classes])."""
         fast = self._linear_outputs(models, X)
         if fast is not None:
             return fast
-        return np.stack([self._member_output(m, X) for m in models])
+        return np.stack([self.output(m, X) for m in models])
 
     def _linear_outputs(self, models, X):
         """Outputs of many linear models in one product, or None.
@@ -116,12 +114,6 @@ class _Members:
         scores = np.einsum("nd,mcd->mnc", X, coef) + intercept[:, None, :]
         return self._link(models, scores)
 
-    @staticmethod
-    def _combine(weights, outputs):
-        """Weighted sum over members; ``weights`` (M,) or per row (n, M)."""
-        if weights.ndim == 1:
-            return np.tensordot(weights, outputs, axes=1)
-        return np.einsum("nm,mn...->n...", weights, outputs)
 
 
 def _batchable_ridge(template, X):
@@ -166,6 +158,7 @@ def _batched_ridge(template, tasks):
 class _ClassifierMembers(_Members):
     """Members are classifiers over the shared classes."""
 
+    is_classifier = True
     _LINEAR = (LogisticRegression,)
 
     def _link(self, models, scores):
@@ -180,16 +173,16 @@ class _ClassifierMembers(_Members):
             p1 = expit(scores[:, :, 0])
             proba = np.stack([1 - p1, p1], axis=2)
         else:
-            proba = _softmax(scores)
-        out = np.zeros(scores.shape[:2] + (len(self.meta_classes_),))
+            proba = softmax(scores)
+        out = np.zeros(scores.shape[:2] + (len(self.classes),))
         out[:, :, classes[0]] = proba
         return out
 
-    def _default_estimator(self):
+    def default_estimator(self):
         return LogisticRegression()
 
-    def _member_output(self, model, X):
-        n_classes = len(self.meta_classes_)
+    def output(self, model, X):
+        n_classes = len(self.classes)
         proba = np.zeros((X.shape[0], n_classes))
         if isinstance(model, _Constant):
             proba[:, model.code] = 1.0
@@ -199,41 +192,71 @@ class _ClassifierMembers(_Members):
             proba[np.arange(X.shape[0]), np.asarray(model.predict(X), dtype=np.int64)] = 1.0
         return proba
 
-    def _nll(self, outputs, y, variance=None):
+    def nll(self, outputs, y, variance=None):
         """Per-row negative log-likelihood, shape (n_members, n_rows)."""
         picked = outputs[:, np.arange(y.shape[0]), y]
         return -np.log(np.clip(picked, _PROBA_FLOOR, 1.0))
 
-    def _targets(self, y):
-        onehot = np.zeros((y.shape[0], len(self.meta_classes_)))
+    def targets(self, y):
+        onehot = np.zeros((y.shape[0], len(self.classes)))
         onehot[np.arange(y.shape[0]), y] = 1.0
         return onehot
-
-    def _predict_proba(self, X, state, n_classes):
-        return self._combined_output(X, state)
 
 
 class _RegressorMembers(_Members):
     """Members are regressors."""
 
+    is_classifier = False
     _LINEAR = (Ridge, LinearRegression)
 
     def _link(self, models, scores):
         return scores[:, :, 0]
 
-    def _default_estimator(self):
+    def default_estimator(self):
         return Ridge()
 
-    def _member_output(self, model, X):
+    def output(self, model, X):
         return np.asarray(model.predict(X), dtype=np.float64).ravel()
 
-    def _nll(self, outputs, y, variance):
+    def nll(self, outputs, y, variance):
         """Per-row Gaussian negative log-likelihood (constants dropped)."""
         variance = np.reshape(variance, (-1, 1))
         return 0.5 * (outputs - y) ** 2 / variance + 0.5 * np.log(variance)
 
-    def _targets(self, y):
+    def targets(self, y):
         return y
+
+
+def _combine(weights, outputs):
+    """Weighted sum over members; ``weights`` (M,) or per row (n, M)."""
+    if weights.ndim == 1:
+        return np.tensordot(weights, outputs, axes=1)
+    return np.einsum("nm,mn...->n...", weights, outputs)
+
+
+class _MemberEnsemble:
+    """Base of the learners made of members: the helper, tags and prediction hooks.
+
+    A subclass sets ``_members_type`` (:class:`_ClassifierMembers` or
+    :class:`_RegressorMembers`) and implements ``_combined_output(X, state)``.
+    """
+
+    _members_type = None  # set by each learner
+
+    def _members(self):
+        return self._members_type(self.estimator, self.n_jobs,
+                                  getattr(self, "meta_classes_", None))
+
+    def _allow_nan(self):
+        return get_tags(self._members().template()).input_tags.allow_nan
+
+    def _finite_check(self):
+        # as scikit-learn's meta-estimators: the members check NaN and infinity
+        # themselves (a Pipeline that imputes does not declare allow_nan)
+        return False
+
+    def _predict_proba(self, X, state, n_classes):
+        return self._combined_output(X, state)
 
     def _predict(self, X, state):
         return self._combined_output(X, state)

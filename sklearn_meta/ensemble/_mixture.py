@@ -12,17 +12,20 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..utils._docstrings import fill_docstring
+from ..utils._docstrings import fill_doc
+from ..utils._math import softmax
+from ..utils._seeds import seed_of
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
+    _combine,
+    _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
-class _MixtureOfExpertsMixin:
+class _MixtureOfExperts(_MemberEnsemble):
     """Hard-to-soft EM over tasks: each task belongs to one of K experts.
 
     The generative model: a task picks expert ``k`` with probability given by
@@ -45,29 +48,30 @@ class _MixtureOfExpertsMixin:
 
     def _meta_fit(self, tasks):
         _refuse_per_task(tasks, type(self).__name__)
+        members = self._members()
         rng = check_random_state(self.random_state)
         n_tasks = tasks.n_tasks
         K = min(self.n_experts, n_tasks)
         tidx = tasks.task_index
         X, y = tasks.X, tasks.y
-        resp = self._initial_responsibilities(tasks, K, rng)
+        resp = self._initial_responsibilities(members, tasks, K, rng)
         variances = None
         self.loss_curve_ = []
         for it in range(self.max_iter):
             experts = Parallel(n_jobs=self.n_jobs)(
-                delayed(self._fit_member)(X, y, resp[tidx, k]) for k in range(K)
+                delayed(members.fit)(X, y, resp[tidx, k]) for k in range(K)
             )
-            outputs = self._outputs(experts, X)
-            if not self._is_classifier():
+            outputs = members.outputs(experts, X)
+            if not members.is_classifier:
                 sq = (outputs - y) ** 2
                 w = resp[tidx].T
                 variances = np.maximum((w * sq).sum(1) / np.maximum(w.sum(1), 1e-12),
                                        1e-6 * max(np.var(y), 1e-12))
-            nll = self._nll(outputs, y, variances)           # (K, n)
+            nll = members.nll(outputs, y, variances)         # (K, n)
             task_nll = np.add.reduceat(nll, tasks.starts[:-1], axis=1).T  # (T, K)
             log_prior = np.log(np.maximum(resp.mean(axis=0), 1e-12))
             scores = log_prior - task_nll / self.temperature
-            new_resp = _softmax(scores)
+            new_resp = softmax(scores)
             self.loss_curve_.append(float(-logsumexp(scores, axis=1).sum() / len(y)))
             converged = np.array_equal(new_resp.argmax(1), resp.argmax(1)) and it > 0
             resp = new_resp
@@ -88,7 +92,7 @@ class _MixtureOfExpertsMixin:
         self.n_iter_ = it + 1
         self.gate_ = self._fit_gate(X, resp[tidx])
 
-    def _initial_responsibilities(self, tasks, K, rng):
+    def _initial_responsibilities(self, members, tasks, K, rng):
         """Cluster the tasks by what their own models predict (k-means).
 
         Each task's model, fitted on its rows alone, is described by its
@@ -99,10 +103,10 @@ class _MixtureOfExpertsMixin:
         if K == 1:
             resp[:] = 1.0
             return resp
-        models = self._fit_per_task(tasks)
+        models = members.fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
-        signature = self._outputs(models, ref).reshape(tasks.n_tasks, -1)
-        labels = KMeans(K, n_init=4, random_state=rng.randint(2**31 - 1)).fit_predict(signature)
+        signature = members.outputs(models, ref).reshape(tasks.n_tasks, -1)
+        labels = KMeans(K, n_init=4, random_state=seed_of(rng)).fit_predict(signature)
         resp[np.arange(tasks.n_tasks), labels] = 1.0
         return resp
 
@@ -143,12 +147,13 @@ class _MixtureOfExpertsMixin:
     def _adapt(self, X, y, X_unlabeled):
         rows = X if X_unlabeled is None else np.vstack([X, X_unlabeled])
         log_prior = np.log(np.maximum(self._gate_proba(rows).mean(axis=0), 1e-12))
-        nll = self._nll(self._outputs(self.experts_, X), y, self.expert_variances_)
-        return _softmax(log_prior - nll.sum(axis=1) / self.temperature)
+        members = self._members()
+        nll = members.nll(members.outputs(self.experts_, X), y, self.expert_variances_)
+        return softmax(log_prior - nll.sum(axis=1) / self.temperature)
 
     def _combined_output(self, X, state):
         weights = self._gate_proba(X) if state is None else state
-        return self._combine(weights, self._outputs(self.experts_, X))
+        return _combine(weights, self._members().outputs(self.experts_, X))
 
     @property
     def weights_(self):
@@ -159,84 +164,92 @@ class _MixtureOfExpertsMixin:
         return adapted.state
 
 
-_DOC = fill_docstring("""{summary}
+#: Docstring paragraphs of both mixtures (placeholder lines of their class bodies).
+_DOCS = {
+    "em_and_gate": """\
+then every expert refitted on all rows weighted by their task's
+posterior (in parallel with ``n_jobs``; estimators without
+``sample_weight`` get the rows of the tasks they explain best). A gate,
+a multinomial logistic regression from a row's features to its task's
+expert, is learned last.
+
+``adapt`` re-estimates the mixing weights for the new task: the gate's
+prior averaged over the support rows (and ``X_unlabeled`` rows, when
+given) times the likelihood of the support set under each expert,
+tempered by ``temperature``. ``predict`` mixes the experts with these
+weights; before any ``adapt`` each row is mixed by the gate (the classic
+input-dependent mixture of experts).""",
+    "em_params": """\
+max_iter : int, default=20
+    Maximum EM iterations; EM stops earlier when no task changes expert.
+temperature : float, default=1.0
+    Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
+    assignment of tasks to experts.""",
+    "jobs_params": """\
+n_jobs : int, default=None
+    Parallel jobs of the expert fits (joblib; any joblib backend).
+random_state : int, RandomState instance or None, default=None
+    Seeds the initial assignment of tasks to experts and the episodes of
+    ``score``.""",
+    "mixture_attributes": """\
+experts_ : list of estimators
+    The fitted experts.
+gate_ : LogisticRegression or None
+    The gate (None when all tasks chose one expert).
+mixing_weights_ : ndarray of shape (n_experts,)
+    Share of training tasks per expert.
+task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
+    Posterior over experts of every training task.
+weights_ : ndarray of shape (n_experts,)
+    Posterior over experts of the adapted task.""",
+    "em_attributes": """\
+n_iter_ : int
+    EM iterations run.
+loss_curve_ : list of float
+    Negative log-likelihood per row of the task mixture at each iteration.""",
+}
+
+
+@fill_doc(**_DOCS)
+class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
+    """Mixture of classifiers over kinds of tasks, with a learned gate.
 
     Tasks come in a few kinds, each explained by one of ``n_experts``
     experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
     the training tasks: every task's posterior over experts (the likelihood
-    of all its rows under each expert{lik}, times the mixing weights),
-    then every expert refitted on all rows weighted by their task's
-    posterior (in parallel with ``n_jobs``; estimators without
-    ``sample_weight`` get the rows of the tasks they explain best). A gate,
-    a multinomial logistic regression from a row's features to its task's
-    expert, is learned last.
-
-    ``adapt`` re-estimates the mixing weights for the new task: the gate's
-    prior averaged over the support rows (and ``X_unlabeled`` rows, when
-    given) times the likelihood of the support set under each expert,
-    tempered by ``temperature``. ``predict`` mixes the experts with these
-    weights; before any ``adapt`` each row is mixed by the gate (the classic
-    input-dependent mixture of experts).{extra}
+    of all its rows under each expert, times the mixing weights),
+    %(em_and_gate)s
+    The tasks must share one label set.
 
     Parameters
     ----------
     estimator : estimator object, default=None
-        The expert; ``{default}`` when None.
+        The expert; ``LogisticRegression()`` when None.
     n_experts : int, default=4
         Number of experts (at most the number of training tasks).
     n_shots : int, default=5
-        Support rows {per} drawn by ``score``.
-    max_iter : int, default=20
-        Maximum EM iterations; EM stops earlier when no task changes expert.
-    temperature : float, default=1.0
-        Divides the log-likelihoods in EM and ``adapt``; above 1 softens the
-        assignment of tasks to experts.
-{label_space}    n_jobs : int, default=None
-        Parallel jobs of the expert fits (joblib; any joblib backend).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial assignment of tasks to experts and the episodes of
-        ``score``.
+        Support rows per class drawn by ``score``.
+    %(em_params)s
+    label_space : {"auto", "shared"}, default="auto"
+        Tasks must share their labels; per-task label sets are refused.
+    %(jobs_params)s
 
     Attributes
     ----------
-    experts_ : list of estimators
-        The fitted experts.
-    gate_ : LogisticRegression or None
-        The gate (None when all tasks chose one expert).
-    mixing_weights_ : ndarray of shape (n_experts,)
-        Share of training tasks per expert.
-    task_responsibilities_ : ndarray of shape (n_tasks, n_experts)
-        Posterior over experts of every training task.
-    weights_ : ndarray of shape (n_experts,)
-        Posterior over experts of the adapted task.
-{attributes}    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Negative log-likelihood per row of the task mixture at each iteration.
+    %(mixture_attributes)s
+    classes_ : ndarray
+        The labels shared by the tasks.
+    %(em_attributes)s
     %(fitted_features)s
 
     See Also
     --------
-    {see_also}
+    MixtureOfExpertsRegressor : The same for regression.
+    TaskEnsembleClassifier : One expert per training task.
 
     Examples
     --------
-{example}
-""")
-
-
-class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
-                                 BaseMetaClassifier):
-    __doc__ = _DOC.format(
-        summary="Mixture of classifiers over kinds of tasks, with a learned gate.",
-        lik="", extra=" The tasks must share one label set.",
-        default="LogisticRegression()", per="per class",
-        label_space='    label_space : {"auto", "shared"}, default="auto"\n'
-                    "        Tasks must share their labels; per-task label sets are refused.\n",
-        attributes="    classes_ : ndarray\n        The labels shared by the tasks.\n",
-        see_also="MixtureOfExpertsRegressor : The same for regression.\n"
-                 "    TaskEnsembleClassifier : One expert per training task.",
-        example="""    >>> import numpy as np
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsClassifier
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(400, 2)
@@ -246,14 +259,15 @@ class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
     >>> est = MixtureOfExpertsClassifier(n_experts=2, random_state=0)
     >>> est = est.fit(X, y, groups=groups)
     >>> est.adapt([[1.0, 0.0], [-1.0, 0.0]], [0, 1]).predict([[2.0, 0.0]])
-    array([0])""",
-    )
+    array([0])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
-        **_MixtureOfExpertsMixin._parameter_constraints,
+        **_MixtureOfExperts._parameter_constraints,
         "label_space": [StrOptions({"auto", "shared"})],
     }
+    _members_type = _ClassifierMembers
 
     def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
                  temperature=1.0, label_space="auto", n_jobs=None, random_state=None):
@@ -267,17 +281,44 @@ class MixtureOfExpertsClassifier(_ClassifierMembers, _MixtureOfExpertsMixin,
         self.random_state = random_state
 
 
-class MixtureOfExpertsRegressor(_RegressorMembers, _MixtureOfExpertsMixin,
-                                BaseMetaRegressor):
-    __doc__ = _DOC.format(
-        summary="Mixture of regressors over kinds of tasks, with a learned gate.",
-        lik=", Gaussian with each expert's residual variance", extra="",
-        default="Ridge()", per="per task", label_space="",
-        attributes="    expert_variances_ : ndarray of shape (n_experts,)\n"
-                   "        Residual variance of every expert on the rows it explains.\n",
-        see_also="MixtureOfExpertsClassifier : The same for classification.\n"
-                 "    TaskEnsembleRegressor : One expert per training task.",
-        example="""    >>> import numpy as np
+@fill_doc(**_DOCS)
+class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
+    """Mixture of regressors over kinds of tasks, with a learned gate.
+
+    Tasks come in a few kinds, each explained by one of ``n_experts``
+    experts (clones of ``estimator``). ``fit`` finds the kinds by EM over
+    the training tasks: every task's posterior over experts (the likelihood
+    of all its rows under each expert, Gaussian with each expert's residual
+    variance, times the mixing weights),
+    %(em_and_gate)s
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The expert; ``Ridge()`` when None.
+    n_experts : int, default=4
+        Number of experts (at most the number of training tasks).
+    n_shots : int, default=5
+        Support rows per task drawn by ``score``.
+    %(em_params)s
+    %(jobs_params)s
+
+    Attributes
+    ----------
+    %(mixture_attributes)s
+    expert_variances_ : ndarray of shape (n_experts,)
+        Residual variance of every expert on the rows it explains.
+    %(em_attributes)s
+    %(fitted_features)s
+
+    See Also
+    --------
+    MixtureOfExpertsClassifier : The same for classification.
+    TaskEnsembleRegressor : One expert per training task.
+
+    Examples
+    --------
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsRegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(400, 1)
@@ -287,13 +328,14 @@ class MixtureOfExpertsRegressor(_RegressorMembers, _MixtureOfExpertsMixin,
     >>> est = MixtureOfExpertsRegressor(n_experts=2, random_state=0)
     >>> est = est.fit(X, y, groups=groups)
     >>> est.adapt([[1.0]], [-2.0]).predict([[3.0]]).round(1)
-    array([-6.])""",
-    )
+    array([-6.])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,
-        **_MixtureOfExpertsMixin._parameter_constraints,
+        **_MixtureOfExperts._parameter_constraints,
     }
+    _members_type = _RegressorMembers
 
     def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
                  temperature=1.0, n_jobs=None, random_state=None):

@@ -7,13 +7,15 @@ from scipy.optimize import nnls
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from ..utils._docstrings import fill_docstring
+from ..utils._docstrings import fill_doc
+from ..utils._math import softmax
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
+    _combine,
+    _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
-    _softmax,
 )
 
 
@@ -25,7 +27,7 @@ class _EnsembleState:
         self.task_model = task_model
 
 
-class _TaskEnsembleMixin:
+class _TaskEnsemble(_MemberEnsemble):
     """Meta-fit one expert per task; adapt weights them on the support set."""
 
     _parameter_constraints: dict = {
@@ -38,15 +40,16 @@ class _TaskEnsembleMixin:
 
     def _meta_fit(self, tasks):
         _refuse_per_task(tasks, type(self).__name__)
-        self.estimators_ = self._fit_per_task(tasks)
-        if not self._is_classifier():
+        members = self._members()
+        self.estimators_ = members.fit_per_task(tasks)
+        if not members.is_classifier:
             # noise scale of the Gaussian likelihood: mean within-task variance
             sq = np.add.reduceat(tasks.y**2, tasks.starts[:-1])
             s = np.add.reduceat(tasks.y, tasks.starts[:-1])
             within = (sq - s**2 / tasks.sizes).sum() / tasks.sizes.sum()
             self.target_variance_ = max(float(within), 1e-12)
 
-    def _out_of_fold(self, X, y):
+    def _out_of_fold(self, members, X, y):
         """Outputs of a per-task model on each support row it did not see."""
         n = X.shape[0]
         n_folds = int(min(self.n_folds, n))
@@ -55,24 +58,25 @@ class _TaskEnsembleMixin:
         out = None
         for f in range(n_folds):
             test = folds == f
-            pred = self._member_output(self._fit_member(X[~test], y[~test]), X[test])
+            pred = members.output(members.fit(X[~test], y[~test]), X[test])
             if out is None:
                 out = np.zeros((n,) + pred.shape[1:])
             out[test] = pred
         return out
 
     def _adapt(self, X, y, X_unlabeled):
-        outputs = self._outputs(self.estimators_, X)
+        members = self._members()
+        outputs = members.outputs(self.estimators_, X)
         task_model = None
         if self.include_task_model and X.shape[0] > 1:
-            outputs = np.concatenate([outputs, self._out_of_fold(X, y)[None]])
-            task_model = self._fit_member(X, y)
+            outputs = np.concatenate([outputs, self._out_of_fold(members, X, y)[None]])
+            task_model = members.fit(X, y)
         if self.weighting == "softmax":
-            nll = self._nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
-            weights = _softmax(-nll / self.temperature)
+            nll = members.nll(outputs, y, getattr(self, "target_variance_", None)).sum(axis=1)
+            weights = softmax(-nll / self.temperature)
         else:
             A = outputs.reshape(outputs.shape[0], -1).T
-            weights, _ = nnls(A, self._targets(y).ravel())
+            weights, _ = nnls(A, members.targets(y).ravel())
             total = weights.sum()
             weights = weights / total if total > 0 else np.full_like(weights, 1 / len(weights))
         return _EnsembleState(weights, task_model)
@@ -87,8 +91,8 @@ class _TaskEnsembleMixin:
                 models.append(state.task_model)
             weights = state.weights
         keep = np.flatnonzero(weights > 1e-6 * weights.max())
-        outputs = self._outputs([models[i] for i in keep], X)
-        return self._combine(weights[keep] / weights[keep].sum(), outputs)
+        outputs = self._members().outputs([models[i] for i in keep], X)
+        return _combine(weights[keep] / weights[keep].sum(), outputs)
 
     @property
     def weights_(self):
@@ -103,77 +107,86 @@ class _TaskEnsembleMixin:
         return adapted.state.weights
 
 
-_DOC = fill_docstring("""{summary}
+#: Docstring paragraphs of both ensembles (placeholder lines of their class bodies).
+_DOCS = {
+    "fit_experts": """\
+``fit`` trains one expert per training task: a clone of ``estimator``
+fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
+weights the experts by how well they predict the new task's support set:""",
+    "task_model": """\
+With ``include_task_model`` a clone fitted on the support set itself is
+one more member; its support loss is measured out of fold (``n_folds``
+folds), so it gains weight only when the support set is informative
+enough. ``predict`` averages the members with these weights (uniformly
+before any ``adapt``).""",
+    "weighting_params": """\
+weighting : {"softmax", "stacking"}, default="softmax"
+    How ``adapt`` weights the experts.
+temperature : float, default=1.0
+    Temperature of the softmax weighting.
+include_task_model : bool, default=False
+    Whether a model fitted on the support set joins the ensemble (costs
+    ``n_folds + 1`` fits per ``adapt``).
+n_folds : int, default=3
+    Folds of the out-of-fold support loss of the task model (at most one
+    per support row).""",
+    "jobs_params": """\
+n_jobs : int, default=None
+    Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
+    Dask through ``joblib.parallel_config(backend="dask")``).
+random_state : int, RandomState instance or None, default=None
+    Seeds the episodes drawn by ``score``.""",
+    "ensemble_attributes": """\
+estimators_ : list of estimators
+    The fitted experts, one per training task in task order.
+weights_ : ndarray of shape (n_members,)
+    Member weights of the adapted task.""",
+}
 
-    ``fit`` trains one expert per training task: a clone of ``estimator``
-    fitted on that task's rows (in parallel with ``n_jobs``). ``adapt``
-    weights the experts by how well they predict the new task's support set:
+
+@fill_doc(**_DOCS)
+class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
+    """Weighted ensemble of per-task classifiers (model fusion).
+
+    %(fit_experts)s
 
     * ``weighting="softmax"``: weight proportional to
       ``exp(-support_loss / temperature)``, the support loss being the
-      summed {loss} (Bayesian model averaging at ``temperature=1``; larger
+      summed log loss (Bayesian model averaging at ``temperature=1``; larger
       temperatures spread the weight);
     * ``weighting="stacking"``: non-negative least squares of the support
-      {targets} on the experts' {outputs}, normalised to sum to one.
+      one-hot labels on the experts' class probabilities, normalised to sum
+      to one.
 
-    With ``include_task_model`` a clone fitted on the support set itself is
-    one more member; its support loss is measured out of fold (``n_folds``
-    folds), so it gains weight only when the support set is informative
-    enough. ``predict`` averages the members with these weights (uniformly
-    before any ``adapt``).{extra}
+    %(task_model)s
+    The tasks must share one label set.
 
     Parameters
     ----------
     estimator : estimator object, default=None
-        The expert fitted on each task; ``{default}`` when None.
+        The expert fitted on each task; ``LogisticRegression()`` when None.
     n_shots : int, default=5
-        Support rows {per} drawn by ``score``.
-    weighting : {{"softmax", "stacking"}}, default="softmax"
-        How ``adapt`` weights the experts.
-    temperature : float, default=1.0
-        Temperature of the softmax weighting.
-    include_task_model : bool, default=False
-        Whether a model fitted on the support set joins the ensemble (costs
-        ``n_folds + 1`` fits per ``adapt``).
-    n_folds : int, default=3
-        Folds of the out-of-fold support loss of the task model (at most one
-        per support row).
-{label_space}    n_jobs : int, default=None
-        Parallel jobs of the per-task fits (joblib; any joblib backend, e.g.
-        Dask through ``joblib.parallel_config(backend="dask")``).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the episodes drawn by ``score``.
+        Support rows per class drawn by ``score``.
+    %(weighting_params)s
+    label_space : {"auto", "shared"}, default="auto"
+        Tasks must share their labels; per-task label sets are refused.
+    %(jobs_params)s
 
     Attributes
     ----------
-    estimators_ : list of estimators
-        The fitted experts, one per training task in task order.
-    weights_ : ndarray of shape (n_members,)
-        Member weights of the adapted task.
+    %(ensemble_attributes)s
     %(fitted_features)s
-{attributes}
+    classes_ : ndarray
+        The labels shared by the tasks.
+
     See Also
     --------
-    {see_also}
+    TaskEnsembleRegressor : The same for regression.
+    MixtureOfExpertsClassifier : Experts over clusters of tasks.
 
     Examples
     --------
-{example}
-""")
-
-
-class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaClassifier):
-    __doc__ = _DOC.format(
-        summary="Weighted ensemble of per-task classifiers (model fusion).",
-        loss="log loss", targets="one-hot labels", outputs="class probabilities",
-        extra=" The tasks must share one label set.",
-        default="LogisticRegression()", per="per class",
-        label_space='    label_space : {"auto", "shared"}, default="auto"\n'
-                    "        Tasks must share their labels; per-task label sets are refused.\n",
-        attributes="    classes_ : ndarray\n        The labels shared by the tasks.\n",
-        see_also="TaskEnsembleRegressor : The same for regression.\n"
-                 "    MixtureOfExpertsClassifier : Experts over clusters of tasks.",
-        example="""    >>> import numpy as np
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleClassifier
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(200, 2)
@@ -185,14 +198,15 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
     >>> est.adapt(X_new, (-X_new[:, 0] > 0).astype(int)).weights_.round(2)
     array([0.  , 0.  , 0.52, 0.48])
     >>> est.predict([[2.0, 0.0], [-2.0, 0.0]])
-    array([0, 1])""",
-    )
+    array([0, 1])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaClassifier._parameter_constraints,
-        **_TaskEnsembleMixin._parameter_constraints,
+        **_TaskEnsemble._parameter_constraints,
         "label_space": [StrOptions({"auto", "shared"})],
     }
+    _members_type = _ClassifierMembers
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
                  include_task_model=False, n_folds=3, label_space="auto", n_jobs=None,
@@ -208,19 +222,47 @@ class TaskEnsembleClassifier(_ClassifierMembers, _TaskEnsembleMixin, BaseMetaCla
         self.random_state = random_state
 
 
-class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegressor):
-    __doc__ = _DOC.format(
-        summary="Weighted ensemble of per-task regressors (model fusion).",
-        loss="Gaussian negative log-likelihood (squared error over twice the "
-             "mean within-task target variance)",
-        targets="values", outputs="predictions", extra="",
-        default="Ridge()", per="per task", label_space="",
-        attributes="    target_variance_ : float\n"
-                   "        Mean within-task variance of the target, the noise scale of\n"
-                   "        the softmax weighting.\n",
-        see_also="TaskEnsembleClassifier : The same for classification.\n"
-                 "    MixtureOfExpertsRegressor : Experts over clusters of tasks.",
-        example="""    >>> import numpy as np
+@fill_doc(**_DOCS)
+class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
+    """Weighted ensemble of per-task regressors (model fusion).
+
+    %(fit_experts)s
+
+    * ``weighting="softmax"``: weight proportional to
+      ``exp(-support_loss / temperature)``, the support loss being the
+      summed Gaussian negative log-likelihood (squared error over twice the
+      mean within-task target variance; Bayesian model averaging at
+      ``temperature=1``; larger temperatures spread the weight);
+    * ``weighting="stacking"``: non-negative least squares of the support
+      values on the experts' predictions, normalised to sum to one.
+
+    %(task_model)s
+
+    Parameters
+    ----------
+    estimator : estimator object, default=None
+        The expert fitted on each task; ``Ridge()`` when None.
+    n_shots : int, default=5
+        Support rows per task drawn by ``score``.
+    %(weighting_params)s
+    %(jobs_params)s
+
+    Attributes
+    ----------
+    %(ensemble_attributes)s
+    %(fitted_features)s
+    target_variance_ : float
+        Mean within-task variance of the target, the noise scale of
+        the softmax weighting.
+
+    See Also
+    --------
+    TaskEnsembleClassifier : The same for classification.
+    MixtureOfExpertsRegressor : Experts over clusters of tasks.
+
+    Examples
+    --------
+    >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleRegressor
     >>> rng = np.random.RandomState(0)
     >>> X = rng.randn(200, 1)
@@ -229,13 +271,14 @@ class TaskEnsembleRegressor(_RegressorMembers, _TaskEnsembleMixin, BaseMetaRegre
     >>> y = slope * X[:, 0] + 0.1 * rng.randn(200)
     >>> est = TaskEnsembleRegressor(random_state=0).fit(X, y, groups=groups)
     >>> est.adapt([[1.0], [2.0]], [-1.0, -2.0]).predict([[3.0]]).round(1)
-    array([-3.])""",
-    )
+    array([-3.])
+    """
 
     _parameter_constraints: dict = {
         **BaseMetaRegressor._parameter_constraints,
-        **_TaskEnsembleMixin._parameter_constraints,
+        **_TaskEnsemble._parameter_constraints,
     }
+    _members_type = _RegressorMembers
 
     def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
                  include_task_model=False, n_folds=3, n_jobs=None, random_state=None):

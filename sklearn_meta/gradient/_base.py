@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._episodes import _EpisodeSampler
+from .._nn._sampler import _EpisodeSampler
 from .._nn import _residual
 from .._nn._fit import Run, fit_episodes
 from .._torch import (
@@ -91,19 +91,29 @@ class Algorithm:
     new_head : bool
         With per-task labels, pretrain one output per (task, class) and adapt a new,
         zero ``n_way`` head (fine-tuning).
+    first_order : bool or None
+        Detach the inner steps from the meta-gradient; None: the estimator's
+        ``first_order`` parameter. Reptile and fine-tuning never backpropagate through
+        the inner loop.
+    inner_loop : bool
+        Meta-training runs ``inner_steps`` inner steps per episode; False (fine-tuning's
+        pretraining): none, the only steps are the ``adapt_steps`` of ``adapt``.
     """
 
     scope: Optional[str] = "all"
     learned_lr: bool = False
     update: Callable = maml_update
     new_head: bool = False
+    first_order: Optional[bool] = None
+    inner_loop: bool = True
 
 
 MAML = Algorithm()
 METASGD = Algorithm(learned_lr=True)
 ANIL = Algorithm(scope="head")
-REPTILE = Algorithm(update=reptile_update)
-FINETUNE = Algorithm(scope=None, update=pretrain_update, new_head=True)
+REPTILE = Algorithm(update=reptile_update, first_order=True)
+FINETUNE = Algorithm(scope=None, update=pretrain_update, new_head=True, first_order=True,
+                     inner_loop=False)
 
 
 class _GradientMetaLearner(_TorchMetaLearnerMixin):
@@ -120,17 +130,18 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         return self.fine_tune if scope is None else scope
 
     def _inner_config(self, steps):
+        first_order = self._algorithm.first_order
         return _engine.InnerConfig(
             loss=self._loss(),
             steps=steps,
-            first_order=getattr(self, "first_order", True),
+            first_order=self.first_order if first_order is None else first_order,
             scope=self._scope(),
-            unlabeled_weight=getattr(self, "unlabeled_weight", 0.0),
+            # the information-maximisation term is on class probabilities: classifiers
+            unlabeled_weight=self.unlabeled_weight if self._is_classifier() else 0.0,
         )
 
     def _adapt_steps(self):
-        steps = getattr(self, "adapt_steps", None)
-        return self.inner_steps if steps is None else steps
+        return self.inner_steps if self.adapt_steps is None else self.adapt_steps
 
     def _kind(self, tasks):
         return "regression" if tasks.label_space is None else tasks.label_space
@@ -248,7 +259,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                     "custom module."
                 )
             lr = self.inner_lr if lrs is None else lrs
-            cfg = self._inner_config(getattr(self, "inner_steps", 0))  # FineTune: none
+            cfg = self._inner_config(self.inner_steps if algorithm.inner_loop else 0)
             cfg0 = self._inner_config(0)
             reference = []
             names = list(net)

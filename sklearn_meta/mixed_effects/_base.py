@@ -21,7 +21,7 @@ from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from ..tasks import as_task_arrays, is_task_sequence
+from ..tasks import _is_task_sequence, as_task_arrays
 from ..utils._gaussian_prior import _GaussianPriorMixin
 
 #: The documented parameters shared by both estimators (filled by ``fill_doc``).
@@ -251,7 +251,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return frame
 
     def _validate_tasks(self, X, y, groups):
-        if groups is None and is_task_sequence(X, y):
+        if groups is None and _is_task_sequence(X, y):
             X, y, groups = as_task_arrays(X)
         return super()._validate_tasks(self._encode_categoricals(X, reset=True), y, groups)
 

@@ -11,7 +11,7 @@ logistic); with several, the classes' softmax. ``b_t`` has the Gaussian prior
 import numpy as np
 from scipy.special import expit, logsumexp
 
-from ..utils._gaussian_prior import _segment_sum
+from ..utils._math import segment_sum
 
 
 def _proba(eta, ref):
@@ -51,16 +51,16 @@ def _newton_tasks(Z, offset, onehot, starts, B, mean, precision, n_steps, ref):
 
     def objective(B):
         eta = offset + np.einsum("nlq,nlq->nl", Z, B.reshape(T, L, q)[tidx])
-        nll = _segment_sum(_row_nll(eta, onehot, ref), starts)
+        nll = segment_sum(_row_nll(eta, onehot, ref), starts)
         dev = B - mean
         return nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev), nll, eta
 
     obj, nll, eta = objective(B)
     for it in range(n_steps + 1):
         p = _proba(eta, ref)
-        grad = _segment_sum(((p - onehot)[:, :, None] * Z).reshape(n, Q), starts)
+        grad = segment_sum(((p - onehot)[:, :, None] * Z).reshape(n, Q), starts)
         grad += (B - mean) @ precision
-        H = _segment_sum(_row_hessians(Z, p, ref), starts).reshape(T, Q, Q) + precision
+        H = segment_sum(_row_hessians(Z, p, ref), starts).reshape(T, Q, Q) + precision
         if it == n_steps:
             break
         step = np.linalg.solve(H, grad[:, :, None])[:, :, 0]

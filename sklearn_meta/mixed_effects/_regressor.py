@@ -6,11 +6,11 @@ from sklearn.linear_model import Ridge
 
 from ..base import BaseMetaRegressor
 from ..utils._docstrings import fill_doc
+from ..utils._math import segment_sum
 from ..utils._gaussian_prior import (
     _ridge_e_step,
     _ridge_noise,
     _ridge_stats,
-    _segment_sum,
     _task_grams,
 )
 from ._base import _SHARED_PARAMS, _initial_covariance, _MixedEffectsMixin
@@ -196,7 +196,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         Z, resid = self._data
         s2, P = self.noise_variance_, self.prior_precision_ / scale
         Gs = _task_grams(Z, tasks.starts, support.astype(np.float64))
-        bs = _segment_sum(Z * (resid * support)[:, None], tasks.starts)
+        bs = segment_sum(Z * (resid * support)[:, None], tasks.starts)
         A = Gs / s2 + P
         b = np.linalg.solve(A, (bs / s2 + P @ self.prior_mean_)[:, :, None])[:, :, 0]
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(tasks.starts))

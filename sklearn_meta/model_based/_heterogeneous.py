@@ -25,21 +25,27 @@ Everything is batched over tasks, rows and columns with masks: a cell is a finit
 (observed), NaN (missing in a column the task has) or +inf (a column the task lacks).
 """
 
+import contextlib
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
 
 from .._columns import align_columns
+from .._nn import _residual
+from .._nn._prototypes import logits_loss
 from .._torch import _TorchMetaLearnerMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
 from ..utils._docstrings import fill_doc
+from ..utils._math import decision_from_logits, softmax
 from ._neural_process import gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
@@ -58,6 +64,11 @@ def _cells(X):
     present = ~torch.isinf(X)
     return torch.where(observed, X, torch.zeros_like(X)), observed.to(X.dtype), \
         present.to(X.dtype)
+
+
+def _positions(names, among):
+    """Index of every name of ``names`` in ``among`` (-1 where absent), by hashing."""
+    return pd.Index(among).get_indexer(pd.Index(names)).astype(np.int64)
 
 
 def _masked_mean(values, weights, dim):
@@ -110,6 +121,9 @@ class _HeterogeneousNet(nn.Module):
             self.log_prior_weight = nn.Parameter(torch.tensor(0.0))
             self.log_scale = nn.Parameter(torch.tensor(0.0))
             self.bias = nn.Parameter(torch.zeros(n_cls))
+            # base_estimator: how much of the base model's log-probabilities to keep
+            # (softplus(0.5413) = 1: all of it at the start)
+            self.offset_weight = nn.Parameter(torch.tensor(0.5413))
 
     # -- attributes and rows ---------------------------------------------------------
     def attributes(self, X_s, y_s, m_s, n_classes=None, ids=None):
@@ -181,7 +195,9 @@ class _HeterogeneousNet(nn.Module):
         )
         return context
 
-    def decode(self, X_q, context):
+    def decode(self, X_q, context, offsets=None):
+        """Query predictions; ``offsets`` (T, Nq, K): the base model's centred
+        log-probabilities, added to the logits with a learned weight."""
         z = self.rows(X_q, context["attributes"], context["available"])
         if self.target == "value":
             T = z.shape[0]
@@ -199,23 +215,16 @@ class _HeterogeneousNet(nn.Module):
         d2 = ((z.unsqueeze(2) - protos.unsqueeze(1)) ** 2).sum(-1)  # (T, Nq, K)
         bias = self.bias[: protos.shape[1]] if self.shared else self.bias[:1]
         logits = -torch.exp(self.log_scale) * d2 / math.sqrt(self.dim) + bias
+        if offsets is not None:
+            logits = logits + nn.functional.softplus(self.offset_weight) * offsets
         return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
-
-
-def _class_loss(logits, y, m):
-    """Mean cross-entropy over the real query rows of each task, then tasks; accuracy."""
-    logp = torch.log_softmax(logits, dim=-1)
-    nll = -logp.gather(-1, y.clamp_min(0).unsqueeze(-1)).squeeze(-1)
-    w = m / m.sum(-1, keepdim=True).clamp_min(1.0)
-    with torch.no_grad():
-        acc = (w * (logits.argmax(-1) == y).to(w.dtype)).sum(-1).mean()
-    return (w * nll).sum(-1).mean(), acc
 
 
 class _HeterogeneousMixin(_TorchMetaLearnerMixin):
     """What the heterogeneous classifier and regressor share."""
 
     _target = None
+    _reads_absent_columns = True  # the CLI keeps NaN (absent columns) for it
 
     def _allow_nan(self):
         return True  # a missing value is a cell with its missing flag
@@ -262,8 +271,7 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         """Standardised values and the (mean, scale) used: the statistics of ``fit`` for
         known columns, of ``X`` itself for columns never seen in ``fit``."""
         if mean is None:
-            known = {n: i for i, n in enumerate(self._names_in().tolist())}
-            pos = np.array([known.get(n, -1) for n in names.tolist()], dtype=np.int64)
+            pos = _positions(names, self._names_in())
             with np.errstate(all="ignore"), _quiet():
                 own_mean = np.nan_to_num(np.nanmean(X, axis=0)) if X.shape[0] else \
                     np.zeros(X.shape[1])
@@ -285,8 +293,8 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
 
     def _state(self, Z, y, names, mean, scale, n_classes):
         net = self._device_network()
-        known = {n: i for i, n in enumerate(self._names_in().tolist())}
-        ids = np.array([known.get(n, len(known)) for n in names.tolist()], dtype=np.int64)
+        ids = _positions(names, self._names_in())
+        ids[ids < 0] = self.n_features_in_  # a column never seen in fit: no name embedding
         with torch.no_grad():
             dtype = torch.int64 if self._target == "class" else torch.float64
             X_t = self._tensor(Z)[None]
@@ -298,8 +306,7 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
 
     def _query(self, X, names, state):
         """Query rows laid out in the columns of ``state`` (+inf: the row lacks one)."""
-        where = {n: i for i, n in enumerate(names.tolist())}
-        pos = np.array([where.get(n, -1) for n in state["columns"].tolist()], dtype=np.int64)
+        pos = _positions(state["columns"], names)
         Q = X[:, np.maximum(pos, 0)] if X.shape[1] else np.zeros((X.shape[0], len(pos)))
         Q = np.clip((Q - state["mean"]) / state["scale"], -_CLIP, _CLIP)
         Q[:, pos < 0] = np.inf
@@ -309,9 +316,12 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         net = self._device_network()
         device = self._device()
         Q = self._query(X, names, state)
+        offsets = self._offsets_of(X, names) if self._target == "class" else None
         with torch.no_grad():
             ctx = {k: v.to(device) for k, v in state["context"].items()}
-            return net.decode(self._tensor(Q)[None], ctx)
+            if offsets is not None:
+                offsets = self._tensor(offsets)[None]
+            return net.decode(self._tensor(Q)[None], ctx, offsets)
 
     # -- fit -----------------------------------------------------------------------------
     def _build_network(self, n_features, seed):
@@ -327,28 +337,135 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + 1)
             return _HeterogeneousNet(cell, self.embedding_dim, hidden, self._target,
-                                     n_shared, n_features).float()
+                                     n_shared, _residual.n_network_inputs(self, n_features)
+                                     ).float()
+
+    def partial_fit(self, X, y=None, groups=None, classes=None):
+        """Continue meta-training on one more batch of tasks of a stream.
+
+        As for the other torch learners: ``max_iter`` meta-iterations from the current
+        network on the new tasks mixed with tasks replayed from a reservoir of past
+        ones (``replay_buffer_size``, ``replay_ratio``); no early stopping. The column
+        statistics (and the base model) of the first call are kept.
+
+        Parameters
+        ----------
+        X : sequence of (X, y) pairs, or array-like of shape (n_rows, n_features)
+            The new tasks, in any input form of :meth:`fit`. DataFrames are matched by
+            name with the columns of the first call: a column a task lacks is absent;
+            columns the first call did not have are ignored, with a warning.
+        y : array-like of shape (n_rows,), default=None
+            Targets of all rows; omitted when ``X`` is a list of tasks.
+        groups : array-like of shape (n_rows,), default=None
+            The task id of every row.
+        classes : array-like, default=None
+            Classifiers: every label of the stream, needed on the first call when
+            tasks share one label set and later batches bring new labels.
+
+        Returns
+        -------
+        self : object
+            The estimator, meta-trained on the stream so far.
+        """
+        if hasattr(self, "n_features_in_"):
+            X = self._in_first_columns(X, y)
+        return super().partial_fit(X, y, groups=groups, classes=classes)
+
+    def _in_first_columns(self, X, y):
+        """A later ``partial_fit`` batch of DataFrames in the columns of the first one
+        (by name; absent columns are NaN blocks, read as absent; new ones dropped)."""
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            return X
+        names = list(names)
+        known, new = set(names), []
+
+        def align(frame):
+            if not hasattr(frame, "reindex") or list(frame.columns) == names:
+                return frame
+            new.extend(c for c in frame.columns if c not in known and c not in new)
+            return frame.reindex(columns=names)
+
+        if y is None and isinstance(X, (list, tuple)):  # a list of (X, y) tasks
+            X = [(align(Xi), yi) for Xi, yi in X]
+        else:
+            X = align(X)
+        if new:
+            warnings.warn(
+                f"partial_fit: column(s) {[str(c) for c in new]} were not in the first "
+                f"batch of the stream; {type(self).__name__} keeps the columns of its "
+                "first partial_fit call and ignores them (adapt and predict still use "
+                "columns never seen in fit).", UserWarning, stacklevel=3)
+        return X
 
     def _meta_fit(self, tasks):
-        X = tasks.X
-        with np.errstate(all="ignore"), _quiet():
-            mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
-            scale = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
-        self.column_mean_ = np.nan_to_num(mean)
-        self.column_scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-        Z = np.clip((X - self.column_mean_) / self.column_scale_, -_CLIP, _CLIP)
-        absent = ~tasks.present[tasks.task_index]
-        Z[absent] = np.inf
-        y = self._prepare(tasks)
-        std_tasks = TaskSet(Z, y, tasks.starts, tasks.task_ids, tasks.label_space,
-                            tasks.classes, tasks.present)
-        self._fit_network(std_tasks, warm=self.warm_start and hasattr(self, "network_"))
-        self._default_state = self._zero_shot_state(std_tasks)
+        tasks = self._network_tasks(tasks, first=True)
+        self._fit_network(tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._default_state = self._zero_shot_state(tasks)
 
-    def _augment(self, ep, keep_one_row):
-        """Training episodes: drop a random part of every task's columns and support rows,
-        and hide the name of some columns (as if never seen in fit)."""
-        X_s, X_q, m_s = ep.X_s, ep.X_q, ep.m_s
+    def _partial_meta_fit(self, tasks, replay, task_picker, first):
+        # the column statistics, target scale and base model of the first batch stay
+        tasks = self._network_tasks(tasks, first=first)
+        if replay is not None:
+            replay = self._network_tasks(replay, first=False)
+        super()._partial_meta_fit(tasks, replay, task_picker, first)
+        self._default_state = self._zero_shot_state(tasks)
+
+    def _network_tasks(self, tasks, first):
+        """The tasks as the network reads them: standardised values, +inf for a column a
+        task lacks, scaled targets, and the base model's offsets as extra columns.
+
+        ``first``: compute the column statistics (and fit the base model) on ``tasks``;
+        otherwise those of the first fit are used (``partial_fit``'s later batches and
+        the replayed tasks).
+        """
+        X = tasks.X
+        if first:
+            with np.errstate(all="ignore"), _quiet():
+                mean = np.nanmean(X, axis=0) if X.shape[0] else np.zeros(X.shape[1])
+                scale = np.nanstd(X, axis=0) if X.shape[0] else np.ones(X.shape[1])
+            self.column_mean_ = np.nan_to_num(mean)
+            self.column_scale_ = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+        Z = np.clip((X - self.column_mean_) / self.column_scale_, -_CLIP, _CLIP)
+        Z[~tasks.present[tasks.task_index]] = np.inf
+        if self._target == "class":
+            prepared = _residual.prepare(self, tasks, warm=not first)
+            Z = np.hstack([Z, prepared.X[:, X.shape[1]:]])  # the offsets (if any)
+            y = tasks.y
+        else:
+            y = self._scaled_targets(_residual.residual_targets(self, tasks, not first).y,
+                                     first)
+        return TaskSet(Z, y, tasks.starts, tasks.task_ids, tasks.label_space,
+                       tasks.classes, tasks.present)
+
+    def _in_fit_columns(self, X, names):
+        """Rows ``X`` with columns ``names`` in the columns of ``fit`` (NaN where one is
+        absent; new columns dropped): what the base model reads."""
+        fit_names = self._names_in()
+        if len(names) == len(fit_names) and (names == fit_names).all():
+            return X
+        pos = _positions(fit_names, names)
+        aligned = np.full((X.shape[0], len(fit_names)), np.nan)
+        aligned[:, pos >= 0] = X[:, pos[pos >= 0]]
+        return aligned
+
+    def _offsets_of(self, X, names):
+        """The base model's centred log-probabilities of rows ``X`` (None without one)."""
+        if not getattr(self, "_n_offsets", 0):
+            return None
+        return _residual.augment(self, self._in_fit_columns(X, names))[:, -self._n_offsets:]
+
+    def _episode(self, net, ep, keep_one_row):
+        """``(X_s, X_q, m_s, ids, query offsets)`` of a batch of episodes; in training,
+        a random part of every task's columns and support rows is dropped and the name
+        of some columns hidden (as if never seen in fit)."""
+        X_s, _ = _residual.split(self, ep.X_s)
+        X_q, offsets = _residual.split(self, ep.X_q)
+        if not net.training:
+            return X_s, X_q, ep.m_s, None, offsets
+        return (*self._augment(X_s, X_q, ep.m_s, keep_one_row), offsets)
+
+    def _augment(self, X_s, X_q, m_s, keep_one_row):
         T, _, F = X_s.shape
         dev = X_s.device
         ids = torch.arange(F, device=dev).expand(T, F)
@@ -433,6 +550,23 @@ module : callable, default=None
 column_dropout : float, default=0.5
     Meta-training episodes hide a random fraction (up to this) of every task's
     columns, so the model learns to predict from whichever columns a task has.""",
+    "base_estimator_class": """\
+base_estimator : estimator or None, default=None
+    Residual mode: a scikit-learn classifier that accepts NaN (e.g.
+    ``HistGradientBoostingClassifier()``) fitted on the meta-training rows in the
+    union of the columns (NaN where a task lacks a column). The network meta-learns a
+    correction of its predictions: its logits are added to the base model's centred
+    log-probabilities, weighted by a meta-learned factor (out-of-fold margins over 5
+    folds of tasks for the training episodes; ``base_estimator_`` on all rows at
+    ``adapt``/``predict``; columns never seen in ``fit`` are not read by the base
+    model). Needs one label set shared by all tasks.""",
+    "base_estimator_value": """\
+base_estimator : estimator or None, default=None
+    Residual mode: a scikit-learn regressor that accepts NaN (e.g.
+    ``HistGradientBoostingRegressor()``) fitted on the meta-training rows in the union
+    of the columns (NaN where a task lacks a column); the network reads and predicts
+    the residuals ``y - base prediction`` (out-of-fold over 5 folds of tasks for the
+    training episodes; ``base_estimator_`` on all rows at ``adapt``/``predict``).""",
     "training": """\
 meta_lr : float, default=1e-3
     Adam learning rate.
@@ -455,19 +589,12 @@ reordered, new or missing column names) does not apply; every other check passes
 }
 
 
-class _quiet:
+@contextlib.contextmanager
+def _quiet():
     """Silence numpy's all-NaN-column warnings of nanmean/nanstd."""
-
-    def __enter__(self):
-        import warnings
-
-        self._ctx = warnings.catch_warnings()
-        self._ctx.__enter__()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return self
-
-    def __exit__(self, *exc):
-        return self._ctx.__exit__(*exc)
+        yield
 
 
 _COMMON_CONSTRAINTS = {
@@ -476,6 +603,7 @@ _COMMON_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "column_dropout": [Interval(Real, 0, 1, closed="left")],
     "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
+    "base_estimator": [HasMethods(["fit", "predict"]), None],
 }
 
 
@@ -508,6 +636,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
     %(network)s
+    %(base_estimator_class)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
     %(training)s
@@ -518,6 +647,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
     %(validation_monitoring)s
     label_space : {"auto", "shared", "per_task"}, default="auto"
         Whether tasks share one label set.
+    %(replay)s
     %(torch_runtime)s
 
     Attributes
@@ -588,6 +718,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         activation="relu",
         module=None,
         column_dropout=0.5,
+        base_estimator=None,
         meta_batch_size=16,
         meta_lr=1e-3,
         max_iter=1000,
@@ -598,6 +729,8 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         n_iter_no_change=10,
         lr_schedule="constant",
         label_space="auto",
+        replay_buffer_size=100,
+        replay_ratio=0.5,
         device="auto",
         distributed="auto",
         verbose=0,
@@ -612,6 +745,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         self.activation = activation
         self.module = module
         self.column_dropout = column_dropout
+        self.base_estimator = base_estimator
         self.meta_batch_size = meta_batch_size
         self.meta_lr = meta_lr
         self.max_iter = max_iter
@@ -622,14 +756,13 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         self.n_iter_no_change = n_iter_no_change
         self.lr_schedule = lr_schedule
         self.label_space = label_space
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
         self.device = device
         self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
-
-    def _prepare(self, tasks):
-        return tasks.y
 
     def _n_support_classes(self, y):
         if self._label_space_ == "shared":
@@ -646,18 +779,17 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
             for c in range(len(self.meta_classes_))
         ])
         names = self._names_in()
-        return self._state(tasks.X[rows], tasks.y[rows], names, self.column_mean_,
-                           self.column_scale_, len(self.meta_classes_))
+        return self._state(tasks.X[rows, :len(names)], tasks.y[rows], names,
+                           self.column_mean_, self.column_scale_, len(self.meta_classes_))
 
     def _episode_loss(self, net, ep, n_classes):
-        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
-        if net.training:
-            X_s, X_q, m_s, ids = self._augment(
-                ep, keep_one_row=self._label_space_ == "shared")
+        X_s, X_q, m_s, ids, offsets = self._episode(
+            net, ep, keep_one_row=self._label_space_ == "shared")
         context = net.encode(X_s, ep.y_s, m_s, n_classes, ids)
         if ep.class_mask is not None:
             context["valid"] = context["valid"] & ep.class_mask
-        return _class_loss(net.decode(X_q, context), ep.y_q, ep.m_q)
+        logits = net.decode(X_q, context, offsets)
+        return logits_loss(logits, ep.y_q.clamp_min(0), ep.m_q, context["valid"])
 
     def _adapt_named(self, X, y, names, explicit):
         return self._support_state(X, y, names, explicit, self._n_support_classes(y))
@@ -668,9 +800,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         return self._decode_named(X, names, state)[0].double().cpu().numpy()
 
     def _proba(self, logits):
-        logits = logits - logits.max(axis=1, keepdims=True)
-        proba = np.exp(logits)
-        return proba / proba.sum(axis=1, keepdims=True)
+        return softmax(logits, axis=1)
 
     # base-class hooks (arrays in the columns of fit: the episodic score)
     def _predict_proba(self, X, state, n_classes):
@@ -722,8 +852,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
             Scores, columns in the order of ``classes_``.
         """
         X, names, state, classes = self._rows_and_state(X)
-        logits = self._logits(X, names, state)
-        return logits[:, 1] - logits[:, 0] if len(classes) == 2 else logits
+        return decision_from_logits(self._logits(X, names, state), len(classes))
 
 
 @fill_doc(**_DOCS)
@@ -755,6 +884,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
     n_queries : int, default=10
         Query rows per meta-training episode.
     %(network)s
+    %(base_estimator_value)s
     meta_batch_size : int, default=16
         Episodes per meta-iteration.
     %(training)s
@@ -763,6 +893,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
     early_stopping : bool, default=False
         Keep the network with the lowest query mean squared error on held-out tasks.
     %(validation_monitoring)s
+    %(replay)s
     %(torch_runtime)s
 
     Attributes
@@ -830,6 +961,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         activation="relu",
         module=None,
         column_dropout=0.5,
+        base_estimator=None,
         meta_batch_size=16,
         meta_lr=1e-3,
         max_iter=1000,
@@ -839,6 +971,8 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         validation_interval=20,
         n_iter_no_change=10,
         lr_schedule="constant",
+        replay_buffer_size=100,
+        replay_ratio=0.5,
         device="auto",
         distributed="auto",
         verbose=0,
@@ -852,6 +986,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         self.activation = activation
         self.module = module
         self.column_dropout = column_dropout
+        self.base_estimator = base_estimator
         self.meta_batch_size = meta_batch_size
         self.meta_lr = meta_lr
         self.max_iter = max_iter
@@ -861,17 +996,20 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         self.validation_interval = validation_interval
         self.n_iter_no_change = n_iter_no_change
         self.lr_schedule = lr_schedule
+        self.replay_buffer_size = replay_buffer_size
+        self.replay_ratio = replay_ratio
         self.device = device
         self.distributed = distributed
         self.verbose = verbose
         self.warm_start = warm_start
         self.random_state = random_state
 
-    def _prepare(self, tasks):
-        self.y_mean_ = float(np.mean(tasks.y))
-        scale = float(np.std(tasks.y))
-        self.y_scale_ = scale if scale > 0 else 1.0
-        return (tasks.y - self.y_mean_) / self.y_scale_
+    def _scaled_targets(self, y, first):
+        if first:
+            self.y_mean_ = float(np.mean(y))
+            scale = float(np.std(y))
+            self.y_scale_ = scale if scale > 0 else 1.0
+        return (y - self.y_mean_) / self.y_scale_
 
     def _zero_shot_state(self, tasks):
         names = self._names_in()
@@ -880,9 +1018,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
                            self.column_scale_, None)
 
     def _episode_loss(self, net, ep, n_classes):
-        X_s, X_q, m_s, ids = ep.X_s, ep.X_q, ep.m_s, None
-        if net.training:
-            X_s, X_q, m_s, ids = self._augment(ep, keep_one_row=True)
+        X_s, X_q, m_s, ids, _ = self._episode(net, ep, keep_one_row=True)
         mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
         loss = gaussian_nll(mean, std, ep.y_q, ep.m_q)
         with torch.no_grad():
@@ -890,14 +1026,22 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
             mse = (w * (mean - ep.y_q) ** 2).sum(-1).mean()
         return loss, -mse
 
+    def _base_value(self, X, names):
+        """The base model's prediction of rows ``X`` (0 without a base model)."""
+        if getattr(self, "base_estimator", None) is None:
+            return 0.0
+        return _residual.base_prediction(self, self._in_fit_columns(X, names))
+
     def _adapt_named(self, X, y, names, explicit):
-        return self._support_state(X, (y - self.y_mean_) / self.y_scale_, names, explicit)
+        y = self._scaled_targets(y - self._base_value(X, names), first=False)
+        return self._support_state(X, y, names, explicit)
 
     def _mean_std(self, X, names, state, return_std):
         if state is None:
             state = self._default_state
         mean, std = self._decode_named(X, names, state)
         mean = mean[0].double().cpu().numpy() * self.y_scale_ + self.y_mean_
+        mean = mean + self._base_value(X, names)
         if not return_std:
             return mean
         return mean, std[0].double().cpu().numpy() * self.y_scale_

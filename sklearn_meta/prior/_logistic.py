@@ -8,22 +8,18 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
+from ..utils._math import segment_sum, softmax
 from ..utils._gaussian_prior import (
-    _PRIOR_PARAMS_DOC,
+    _PRIOR_DOCS,
     _GaussianPriorMixin,
     _logdet,
-    _segment_sum,
     _with_intercept,
 )
 
 
 def _softmax_ref(logits):
     """Class probabilities from the logits of classes 1..K-1 (class 0 at 0)."""
-    full = np.concatenate([np.zeros((logits.shape[0], 1)), logits], axis=1)
-    full -= full.max(axis=1, keepdims=True)
-    np.exp(full, out=full)
-    full /= full.sum(axis=1, keepdims=True)
-    return full
+    return softmax(np.concatenate([np.zeros((logits.shape[0], 1)), logits], axis=1), axis=1)
 
 
 def _newton_map(Xd, codes, starts, W, mean, precision, n_steps, tol):
@@ -47,7 +43,7 @@ def _newton_map(Xd, codes, starts, W, mean, precision, n_steps, tol):
         full = np.concatenate([np.zeros((n, 1)), logits], axis=1)
         lse = np.logaddexp.reduce(full, axis=1)
         nll_rows = lse - (onehot * logits).sum(axis=1)
-        nll = _segment_sum(nll_rows, starts)
+        nll = segment_sum(nll_rows, starts)
         dev = W - mean
         return nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev), nll, full
 
@@ -55,13 +51,13 @@ def _newton_map(Xd, codes, starts, W, mean, precision, n_steps, tol):
     for _ in range(n_steps + 1):
         proba = np.exp(full - np.logaddexp.reduce(full, axis=1)[:, None])[:, 1:]
         resid = proba - onehot
-        grad = _segment_sum((resid[:, :, None] * Xd[:, None, :]).reshape(n, q), starts)
+        grad = segment_sum((resid[:, :, None] * Xd[:, None, :]).reshape(n, q), starts)
         grad += (W - mean) @ precision
         H = np.empty((T, km1, p, km1, p))
         for k in range(km1):
             for m in range(k, km1):
                 w = proba[:, k] * ((k == m) - proba[:, m])
-                block = _segment_sum(XX * w[:, None], starts).reshape(T, p, p)
+                block = segment_sum(XX * w[:, None], starts).reshape(T, p, p)
                 H[:, k, :, m, :] = block
                 H[:, m, :, k, :] = block
         H = H.reshape(T, q, q) + precision
@@ -134,9 +130,9 @@ def _map_one_task(Xd, codes, w, mean, precision, n_steps, tol):
     return w
 
 
-@fill_doc
+@fill_doc(**_PRIOR_DOCS)
 class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
-    __doc__ = f"""Logistic regression with a Gaussian prior learned from many tasks.
+    """Logistic regression with a Gaussian prior learned from many tasks.
 
     Each task is a (multinomial) logistic regression whose weights, one
     vector per class besides the first (the reference class) with an
@@ -156,11 +152,18 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
     ----------
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
-{_PRIOR_PARAMS_DOC.format(max_iter=50, tol=1e-4)}    newton_steps : int, default=10
+    %(prior_covariance)s
+    max_iter : int, default=50
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default=1e-4
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    %(reg_covar)s
+    newton_steps : int, default=10
         Maximum Newton steps of ``adapt`` (each halved when it would not
         decrease the objective); they stop when the step is below 1e-8.
         Each EM iteration of ``fit`` runs at most 3, warm-started.
-    label_space : {{"auto", "shared"}}, default="auto"
+    label_space : {"auto", "shared"}, default="auto"
         Tasks must share their labels; per-task label sets are refused.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.

@@ -5,7 +5,7 @@ import numpy as np
 from ..base import BaseMetaRegressor
 from ..utils._docstrings import fill_doc
 from ..utils._gaussian_prior import (
-    _PRIOR_PARAMS_DOC,
+    _PRIOR_DOCS,
     _GaussianPriorMixin,
     _ridge_e_step,
     _ridge_noise,
@@ -22,9 +22,9 @@ class _RidgeState:
         self.cov = cov
 
 
-@fill_doc
+@fill_doc(**_PRIOR_DOCS)
 class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
-    __doc__ = f"""Bayesian ridge regression with a prior learned from many tasks.
+    """Bayesian ridge regression with a prior learned from many tasks.
 
     Each task is a linear model ``y = X @ coef_t + intercept_t + noise`` whose
     weights come from one Gaussian prior shared by all tasks. ``fit`` learns
@@ -43,7 +43,14 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     ----------
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-{_PRIOR_PARAMS_DOC.format(max_iter=100, tol=1e-5)}    random_state : int, RandomState instance or None, default=None
+    %(prior_covariance)s
+    max_iter : int, default=100
+        Maximum number of EM iterations of ``fit``.
+    tol : float, default=1e-5
+        EM stops when the negative log marginal likelihood per row improves
+        by less than ``tol`` (relative).
+    %(reg_covar)s
+    random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.
 
     Attributes

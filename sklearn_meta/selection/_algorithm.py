@@ -4,10 +4,10 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils import get_tags
 
 from ..utils._docstrings import fill_doc
-from ._base import _CandidateSelectorMixin, _selector_docs
+from ._base import _DOCS, _CandidateSelectorMixin
 
 
-@fill_doc(**_selector_docs("candidate"))
+@fill_doc(**_DOCS)
 class AlgorithmSelector(_CandidateSelectorMixin):
     """Pick the estimator for a new task, learned from how candidates did on past tasks.
 

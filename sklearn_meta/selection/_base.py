@@ -22,23 +22,24 @@ from sklearn.utils.parallel import Parallel, delayed
 
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
-from ..base import BaseMetaEstimator, _seed
+from ..base import BaseMetaEstimator
 from ..baselines._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
-from ..tasks import _task_name, split_support_query
+from ..tasks import _split_support_query, _task_name
+from ..utils._seeds import seed_of
 
 
-def _selector_docs(item):
-    """Docstring paragraphs shared by the selectors; ``item`` names what they rank."""
-    return {
-        "n_shots": """\
+#: Docstring paragraphs of both selectors (placeholder lines of their class bodies);
+#: a *candidate* is one of the estimators or configurations they choose among.
+_DOCS = {
+    "n_shots": """\
 n_shots : int, default=5
     Support rows per class (per task for regression) of the meta-training
     episodes and of ``score``.""",
-        "n_episodes": """\
+    "n_episodes": """\
 n_episodes : int, default=3
     Episodes per training task; scores and meta-features are averaged.""",
-        "label_space_n_jobs": """\
+    "label_space_n_jobs": """\
 label_space : {"auto", "shared", "per_task"}, default="auto"
     Label setting of classification tasks.
 n_jobs : int, default=None
@@ -48,19 +49,19 @@ n_jobs : int, default=None
     model; ``benchmarks/scale.py``).
 verbose : int, default=0
     Show a progress bar over the training tasks during ``fit``.""",
-        "score_attributes": f"""\
-task_scores_ : ndarray of shape (n_tasks, n_{item}s)
-    Mean query score of every {item} on every training task.
+    "score_attributes": """\
+task_scores_ : ndarray of shape (n_tasks, n_candidates)
+    Mean query score of every candidate on every training task.
 metafeatures_ : ndarray of shape (n_tasks, n_metafeatures)
     Mean support-set meta-features of every training task.
-mean_relative_scores_ : ndarray of shape (n_{item}s,)
-    Relative score of every {item} averaged over tasks.
+mean_relative_scores_ : ndarray of shape (n_candidates,)
+    Relative score of every candidate averaged over tasks.
 meta_model_ : regressor
     The fitted meta-model.
 estimator_ : estimator or None
-    The best {item} on average, fitted on all training rows (the
+    The best candidate on average, fitted on all training rows (the
     zero-shot model); None with per-task label sets.""",
-    }
+}
 
 
 class _SelectionState:
@@ -93,7 +94,7 @@ def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, sc
         return None
     feats, scores = [], []
     for _ in range(n_episodes):
-        s, q = split_support_query(y, shots, rng, classification=classification,
+        s, q = _split_support_query(y, shots, rng, classification=classification,
                                    task_id=task_id)
         feats.append(_metafeatures(X[s], _local_codes(y[s]) if classification else y[s],
                                    np.array([0, len(s)]), classification=classification)[0])
@@ -151,7 +152,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         model = clone(candidate)
         if "random_state" in model.get_params() and model.get_params()["random_state"] is None:
             # seed candidates that have none, so that fit is reproducible
-            model.set_params(random_state=_seed(self.random_state)
+            model.set_params(random_state=seed_of(self.random_state)
                              if self.random_state is not None else None)
         try:
             model.fit(X, y)
@@ -181,8 +182,8 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         candidates = [c for _, c in self._candidates()]
         classification = self._is_classifier()
         scorer = check_scoring(candidates[0], scoring=self.scoring)
-        rng = np.random.RandomState(_seed(self.random_state))
-        seeds = rng.randint(np.iinfo(np.int32).max, size=tasks.n_tasks)
+        rng = np.random.RandomState(seed_of(self.random_state))
+        seeds = seed_of(rng, size=tasks.n_tasks)
         jobs = (
             delayed(_evaluate_task)(
                 self, X_t, y_t, classification, self.n_shots, seeds[t], candidates,

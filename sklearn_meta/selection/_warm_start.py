@@ -8,10 +8,10 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..utils._docstrings import fill_doc
-from ._base import _CandidateSelectorMixin, _selector_docs
+from ._base import _DOCS, _CandidateSelectorMixin
 
 
-@fill_doc(**_selector_docs("configuration"))
+@fill_doc(**_DOCS)
 class HyperparameterWarmStart(_CandidateSelectorMixin):
     """Choose an estimator's hyperparameters for a new task from similar past tasks.
 
@@ -52,7 +52,7 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
     Attributes
     ----------
     configurations_ : list of dict
-        The configurations of ``param_grid``, in grid order.
+        The configurations of ``param_grid``, in grid order (the candidates).
     %(score_attributes)s
     ranking_ : list of dict
         Configurations for the adapted task, best first (set by ``adapt``).

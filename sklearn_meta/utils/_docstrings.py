@@ -1,15 +1,20 @@
-"""Docstring paragraphs shared by several estimators, and how they are filled in.
+"""The package's one docstring mechanism: shared paragraphs filled into placeholder lines.
 
-A docstring line that holds only ``%(name)s`` is replaced, when the class or function
-is created, by the paragraph ``name`` indented like that line, so the rendered
-``__doc__`` (what ``help``, Sphinx and the doctests read) is plain numpydoc. The other
-``%`` signs and braces of a docstring are left alone.
+Every docstring is a literal in its class or function body. A paragraph that several
+estimators share verbatim (a parameter, a group of them, attributes) is written once,
+in :data:`PARAGRAPHS` or a family's own dict, and stands in the docstring as a line
+that holds only ``%(name)s``; :func:`fill_doc` replaces that line, when the class or
+function is created, by the paragraph indented like it, so the rendered ``__doc__``
+(what ``help``, Sphinx and the doctests read) is plain numpydoc. The other ``%`` signs
+and braces of a docstring are left alone. Nothing else builds docstrings (no
+``str.format``, f-string or ``__doc__`` assignment), and ``tests/test_structure.py``
+checks that every public estimator documents exactly its ``__init__`` parameters.
 """
 
 import re
 import textwrap
 
-__all__ = ["PARAGRAPHS", "fill_doc", "fill_docstring"]
+__all__ = ["PARAGRAPHS", "fill_doc"]
 
 PARAGRAPHS = {
     "fitted_features": """\
@@ -64,7 +69,7 @@ random_state : int, RandomState instance or None, default=None
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
 
-def fill_docstring(doc, paragraphs=None):
+def _fill(doc, paragraphs=None):
     """``doc`` with every placeholder line ``%(name)s`` replaced by its paragraph.
 
     ``paragraphs`` adds to (or overrides) the shared :data:`PARAGRAPHS`; an unknown
@@ -89,7 +94,7 @@ def fill_doc(obj=None, /, **paragraphs):
     """
 
     def decorate(target):
-        target.__doc__ = fill_docstring(target.__doc__, paragraphs)
+        target.__doc__ = _fill(target.__doc__, paragraphs)
         return target
 
     return decorate if obj is None else decorate(obj)

@@ -18,16 +18,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
+from ._math import segment_sum
 
 
 def _with_intercept(X):
     """``X`` with a trailing column of ones (the intercept's feature)."""
     return np.hstack([X, np.ones((X.shape[0], 1))])
-
-
-def _segment_sum(values, starts):
-    """Sums of ``values`` over the row segments ``starts[i]:starts[i + 1]``."""
-    return np.add.reduceat(values, starts[:-1], axis=0)
 
 
 def _task_grams(Xd, starts, weights=None):
@@ -36,7 +32,7 @@ def _task_grams(Xd, starts, weights=None):
     outer = Xd[:, :, None] * Xd[:, None, :]
     if weights is not None:
         outer = outer * weights[:, None, None]
-    return _segment_sum(outer.reshape(n, p * p), starts).reshape(-1, p, p)
+    return segment_sum(outer.reshape(n, p * p), starts).reshape(-1, p, p)
 
 
 def _logdet(A):
@@ -126,8 +122,8 @@ def _ridge_stats(Xd, y, starts):
     """
     return (
         _task_grams(Xd, starts),
-        _segment_sum(Xd * y[:, None], starts),
-        _segment_sum(y**2, starts),
+        segment_sum(Xd * y[:, None], starts),
+        segment_sum(y**2, starts),
         np.diff(starts).astype(np.float64),
     )
 
@@ -163,19 +159,17 @@ def _ridge_noise(stats, modes, covs):
     return max(float((resid + trace).sum() / n.sum()), 1e-12)
 
 
-_PRIOR_PARAMS_DOC = """
-    covariance : {{"full", "diag", "low_rank"}}, default="full"
-        Family of the prior covariance: a full matrix, a diagonal (one
-        variance per weight), or a factor model ``U U^T + diag(psi)`` with
-        ``rank`` factors (directions in which tasks vary together).
-    rank : int, default=2
-        Number of factors of ``covariance="low_rank"``.
-    max_iter : int, default={max_iter}
-        Maximum number of EM iterations of ``fit``.
-    tol : float, default={tol}
-        EM stops when the negative log marginal likelihood per row improves
-        by less than ``tol`` (relative).
-    reg_covar : float, default=1e-6
-        Added to the diagonal of the prior covariance, keeping it positive
-        definite (as in :class:`~sklearn.mixture.GaussianMixture`).
-"""
+#: Docstring paragraphs of the Gaussian-prior learners (``fill_doc`` placeholders).
+_PRIOR_DOCS = {
+    "prior_covariance": """\
+covariance : {"full", "diag", "low_rank"}, default="full"
+    Family of the prior covariance: a full matrix, a diagonal (one
+    variance per weight), or a factor model ``U U^T + diag(psi)`` with
+    ``rank`` factors (directions in which tasks vary together).
+rank : int, default=2
+    Number of factors of ``covariance="low_rank"``.""",
+    "reg_covar": """\
+reg_covar : float, default=1e-6
+    Added to the diagonal of the prior covariance, keeping it positive
+    definite (as in :class:`~sklearn.mixture.GaussianMixture`).""",
+}

@@ -1,4 +1,5 @@
-"""Small numerical helpers shared across families (numpy)."""
+"""Small numerical helpers shared across families (numpy): the one softmax and the one
+segment sum of the package."""
 
 import numpy as np
 
@@ -10,6 +11,25 @@ def softmax(z, axis=-1):
     z = np.asarray(z, dtype=float)
     e = np.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def segment_sum(values, starts):
+    """Sums of ``values`` over the row segments ``starts[i]:starts[i + 1]``.
+
+    ``values`` has the rows on its first axis; the result has one row per segment (a
+    segment without rows sums to 0).
+    """
+    values = np.asarray(values)
+    starts = np.asarray(starts)
+    sizes = np.diff(starts)
+    if values.shape[0] == 0 or sizes.size == 0:
+        return np.zeros((sizes.size,) + values.shape[1:])
+    if (sizes > 0).all():
+        return np.add.reduceat(values, starts[:-1], axis=0)
+    out = np.zeros((sizes.size,) + values.shape[1:], dtype=values.dtype)
+    full = sizes > 0
+    out[full] = np.add.reduceat(values, starts[:-1][full], axis=0)
+    return out
 
 
 def decision_from_logits(logits, n_classes):

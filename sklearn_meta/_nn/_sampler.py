@@ -35,7 +35,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from .tasks import _task_name
+from ..tasks import _task_name
 
 
 class _Episodes(NamedTuple):
