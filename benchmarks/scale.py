@@ -20,6 +20,10 @@ Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/scale.py                      # all, both tables
     OMP_NUM_THREADS=1 python benchmarks/scale.py --only HyperparameterWarmStart --n-jobs 2
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --time-cap 180 --cases many   # capped
+
+``--time-cap`` stops an estimator's run on one table after that many seconds (SIGALRM;
+Unix) and reports it as over the cap.
 """
 
 import argparse

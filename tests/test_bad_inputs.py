@@ -69,8 +69,8 @@ def test_no_hidden_layer_fits_adapts_and_predicts(cls):
 
 
 @pytest.mark.parametrize(
-    "cls", [ProtoNetClassifier, NeuralProcessClassifier, NeuralProcessRegressor,
-            MAMLClassifier])
+    "cls", [c for _, c in all_estimators() if issubclass(c, _TorchMetaLearnerMixin)],
+    ids=lambda c: c.__name__)
 def test_warm_start_refit_with_other_n_features_reinitialises(cls):
     est = cls(warm_start=True, **_TINY)
     est.fit(*_binary_tasks(n_features=3)[:2], groups=_binary_tasks()[2])
@@ -91,8 +91,8 @@ def _many_class_table(n_classes=15, n_rows=12, seed=0):
 
 
 @pytest.mark.parametrize(
-    "cls", [MAMLClassifier, MetaSGDClassifier, ANILClassifier, ReptileClassifier,
-            FineTuneClassifier, ProtoNetClassifier, NeuralProcessClassifier])
+    "cls", [c for _, c in all_estimators(type_filter="classifier")
+            if "n_way" in inspect.signature(c).parameters], ids=lambda c: c.__name__)
 def test_n_way_on_many_class_table_implies_per_task_labels(cls):
     X, y = _many_class_table()
     est = cls(n_way=5, **_TINY).fit(X, y)
@@ -824,3 +824,150 @@ def test_cli_output_that_is_a_file_is_named(tmp_path, capsys):
     code, _, err = _cli(tmp_path, capsys, "a.csv", _sites_csv(),
                         [*_TARGET, "--learners", "pooled"], output=tmp_path / "taken")
     assert code == 2 and "--output: cannot create" in err
+
+
+# -- the trainer over every torch learner: divergence, stopping rules, interrupts -------
+def _not_saturated(est, X):
+    """Finite outputs; a classifier's probabilities are not all 0/1."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _assert_sane(est, X)
+        if is_classifier(est):
+            proba = est.predict_proba(X)
+            assert np.mean((proba < 1e-9) | (proba > 1 - 1e-9)) < 0.5, proba
+
+
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_huge_learning_rates_warn_and_leave_no_saturated_model(name, est):
+    X, y, g = _data(est)
+    # a huge meta_lr blows the loss up after the first step
+    e = clone(est).set_params(meta_lr=1e6, max_iter=10)
+    with pytest.warns(RuntimeWarning, match=r"Meta-training diverged at iteration 2 "):
+        e.fit(X, y, groups=g)
+    assert e.n_iter_ == 1
+    e.adapt(X[:8], y[:8])
+    _not_saturated(e, X)
+    if "inner_lr" not in e.get_params():
+        return
+    # a huge inner_lr: the loss is ~1e10 from iteration 1 on (no sane first loss to compare
+    # with) or, where meta-training runs no inner loop (FineTune), adaptation explodes
+    e = clone(est).set_params(inner_lr=1e6, max_iter=10)
+    with pytest.warns(RuntimeWarning, match=r"(Meta-training|Adaptation) diverged") as rec:
+        e.fit(X, y, groups=g).adapt(X[:8], y[:8])
+    if any("Meta-training diverged" in str(w.message) for w in rec):
+        assert any("diverged at iteration 1 " in str(w.message) for w in rec)
+        assert e.n_iter_ == 0
+    _not_saturated(e, X)
+
+
+_STOP = dict(n_iter_no_change=1, validation_interval=1, max_iter=8)
+
+
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_training_runs_max_iter_unless_validation_asks_to_stop(name, est):
+    X, y, g = _data(est)
+    fits = {}
+    for label, kw in {"tol=0": dict(early_stopping=True, tol=0.0),
+                      "no early stopping": dict(early_stopping=False, tol=10.0),
+                      "plateau schedule": dict(early_stopping=False, tol=10.0,
+                                               lr_schedule="plateau"),
+                      "control": dict(early_stopping=True, tol=10.0)}.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fits[label] = clone(est).set_params(**_STOP, **kw).fit(X, y, groups=g).n_iter_
+    # tol=0 never stops; without early stopping the (noisy) training loss never stops it
+    assert fits == {"tol=0": 8, "no early stopping": 8, "plateau schedule": 8, "control": 2}
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_keyboard_interrupt_keeps_the_best_parameters_and_a_usable_estimator(
+        name, est, early_stopping, monkeypatch):
+    import torch
+
+    X, y, g = _data(est)
+    settings = dict(early_stopping=early_stopping, validation_interval=2, tol=0.0)
+    step, calls = torch.optim.Adam.step, []
+
+    def interrupted_step(self, *args, **kwargs):  # Ctrl-C during the 7th meta-iteration
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    e = clone(est).set_params(max_iter=50, **settings)
+    with monkeypatch.context() as m:
+        m.setattr(torch.optim.Adam, "step", interrupted_step)
+        with pytest.warns(UserWarning, match=r"interrupted after 6 meta-iterations.*usable"):
+            e.fit(X, y, groups=g)
+    assert e.n_iter_ == 6 and len(calls) == 7
+    # the same as a run of 6 iterations (best validation check restored, if any)
+    ref = _fitted(clone(est).set_params(max_iter=6, **settings), X, y, g)
+    e = pickle.loads(pickle.dumps(e)).adapt(X[:8], y[:8])
+    np.testing.assert_allclose(_numbers(e, X), _numbers(ref.adapt(X[:8], y[:8]), X))
+    _assert_sane(e, X)
+
+
+# -- sharing fitted models without pickle ------------------------------------------------
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_torch_state_round_trips_through_weights_only_load(name, est):
+    import io
+
+    import torch
+
+    from sklearn_meta.utils.sharing import get_torch_state, set_torch_state
+
+    X, y, g = _data(est)
+    e = _fitted(est, X, y, g)
+    buffer = io.BytesIO()
+    torch.save(get_torch_state(e), buffer)
+    buffer.seek(0)
+    state = torch.load(buffer, weights_only=True)  # plain tensors and containers only
+    template = _fitted(clone(est).set_params(max_iter=0), X[:40], y[:40], g[:40])
+    copy_ = set_torch_state(template, state)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            expected = _numbers(e, X)
+        except NotFittedError:  # per-task labels: no zero-shot model
+            expected = None
+        if expected is not None:  # zero-shot state (prototypes, default support) too
+            np.testing.assert_array_equal(_numbers(copy_, X), expected)
+        np.testing.assert_array_equal(_numbers(copy_.adapt(X[:8], y[:8]), X),
+                                      _numbers(e.adapt(X[:8], y[:8]), X))
+    assert copy_.n_iter_ == e.n_iter_
+    wider = _fitted(clone(est).set_params(max_iter=0), np.hstack([X, X]), y, g)
+    if not getattr(wider, "_columns_vary_", False):
+        with pytest.raises(ValueError, match="does not fit this"):
+            set_torch_state(wider, state)
+
+
+def test_torch_state_refuses_other_classes_and_non_torch_learners():
+    from sklearn_meta.utils.sharing import get_torch_state, set_torch_state
+
+    X, y, g = _binary_tasks()
+    state = get_torch_state(MAMLClassifier(**_TINY).fit(X, y, groups=g))
+    with pytest.raises(ValueError, match="comes from a 'MAMLClassifier', not a "
+                                         "ProtoNetClassifier"):
+        set_torch_state(ProtoNetClassifier(**_TINY).fit(X, y, groups=g), state)
+    with pytest.raises(TypeError, match="not a torch learner.*skops"):
+        get_torch_state(PooledEstimator(LogisticRegression()).fit(X, y, groups=g))
+    residual = MAMLClassifier(base_estimator=LogisticRegression(), **_TINY)
+    with pytest.raises(TypeError, match="'base_estimator_' holds a LogisticRegression.*pickle"):
+        get_torch_state(residual.fit(X, y, groups=g))
+
+
+_NOT_TORCH = [(n, e) for n, e in INSTANCES if not isinstance(e, _TorchMetaLearnerMixin)]
+
+
+@pytest.mark.parametrize("name, est", _NOT_TORCH, ids=_ids(_NOT_TORCH))
+def test_skops_round_trip_of_learners_built_from_sklearn(name, est):
+    sio = pytest.importorskip("skops.io")
+    X, y, g = _data(est)
+    e = _fitted(est, X, y, g).adapt(X[:8], y[:8])
+    blob = sio.dumps(e)
+    untrusted = sio.get_untrusted_types(data=blob)
+    # what a recipient reviews: classes of sklearn-meta and scikit-learn only
+    assert all(t.startswith(("sklearn_meta.", "sklearn.")) for t in untrusted), untrusted
+    loaded = sio.loads(blob, trusted=untrusted)
+    np.testing.assert_array_equal(_numbers(loaded, X), _numbers(e, X))

@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
@@ -37,6 +37,26 @@ _BY_NAME = {
     expected_failed_checks=lambda est: _BY_NAME,
 )
 def test_sklearn_checks(estimator, check):
+    check(estimator)
+
+
+_RESIDUAL = [
+    HeterogeneousNeuralProcessClassifier(
+        base_estimator=HistGradientBoostingClassifier(max_iter=5), **FAST),
+    HeterogeneousNeuralProcessRegressor(
+        base_estimator=HistGradientBoostingRegressor(max_iter=5), **FAST),
+]
+
+
+@parametrize_with_checks(_RESIDUAL, expected_failed_checks=lambda est: _BY_NAME)
+def test_sklearn_checks_residual_mode(estimator, check):
+    if getattr(check, "__name__", "") == "check_per_task_labels" and isinstance(
+            estimator, HeterogeneousNeuralProcessClassifier):
+        # the base model predicts shared classes: N-way tasks with their own labels are
+        # refused on purpose, with the clear error
+        with pytest.raises(ValueError, match="label set shared"):
+            check(estimator)
+        return
     check(estimator)
 
 
@@ -262,8 +282,6 @@ def test_residual_mode_on_churn_is_not_worse_than_its_base_model():
 
 
 def test_residual_mode_needs_shared_labels_and_regressor_adds_the_base(hetero):
-    from sklearn.ensemble import HistGradientBoostingRegressor
-
     tasks = _frame_tasks([["a", "b"], ["b", "c"], ["a", "c"]])
     clf = HeterogeneousNeuralProcessClassifier(
         base_estimator=HistGradientBoostingClassifier(max_iter=5), label_space="per_task",

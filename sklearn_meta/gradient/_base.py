@@ -35,6 +35,9 @@ from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._math import softmax
 from . import _engine
 
+# Adapted logits beyond this count as divergence (probabilities saturate at 0/1).
+_MAX_LOGIT = 1e2
+
 GRADIENT_CONSTRAINTS = {
     **_TORCH_PARAMETER_CONSTRAINTS,
     "n_queries": [Interval(Integral, 1, None, closed="left"), None],
@@ -345,6 +348,10 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                                     class_mask, X_u, m_u)
         fitted = _engine.forward(model, adapted, X_t)
         diverged = not bool(torch.isfinite(fitted).all())
+        if not diverged and self._loss() == "ce":
+            # logits this large give probabilities of exactly 0 and 1: no few rows justify
+            # them (a new head fitted with a huge inner_lr, as FineTune's or ANIL's)
+            diverged = bool(fitted.abs().max() > _MAX_LOGIT)
         same = all(k in params and params[k].shape in (v.shape, v.shape[1:])
                    for k, v in adapted.items())  # adapted tensors may carry a task axis
         if not diverged and same:
@@ -362,8 +369,9 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             lr = "the learned inner learning rates" if self._algorithm.learned_lr else (
                 f"inner_lr={self.inner_lr}")
             warnings.warn(
-                f"Adaptation diverged (non-finite outputs, or a support loss over "
-                f"{_EXPLOSION:.0e} times the meta-learned model's, after "
+                f"Adaptation diverged (non-finite outputs, logits over {_MAX_LOGIT:g}, "
+                f"or a support loss over {_EXPLOSION:.0e} times the meta-learned model's, "
+                "after "
                 f"{self._adapt_steps()} steps with {lr}); predicting with the "
                 "meta-learned parameters instead. Lower adapt_steps or inner_lr, or "
                 "rescale the targets/features.",
