@@ -45,7 +45,7 @@ _TORCH = dict(hidden_layer_sizes=(32, 32), max_iter=300, meta_batch_size=8, inne
               early_stopping=False)
 
 
-def learners(classification, random_effects, skip, seed, early_stopping):
+def learners(classification, random_effects, skip, seed, early_stopping, hgb_only=False):
     """``{name: (estimator, is_mixed_effects)}``."""
     if classification:
         hgb, lin = HistGradientBoostingClassifier, LogisticRegression(max_iter=1000)
@@ -53,9 +53,14 @@ def learners(classification, random_effects, skip, seed, early_stopping):
     else:
         hgb, lin = HistGradientBoostingRegressor, Ridge()
         me, prior = MixedEffectsRegressor, MetaPriorRidge()
-    pooled = hgb(early_stopping=True) if early_stopping else hgb()
+    # the default pooled part: the stack of HGB and a linear model with interactions
+    pooled = [hgb(early_stopping=True), me()._default_estimators()[1]] if early_stopping \
+        else None
     out = {f"mixed-effects({r})": (me(pooled, random_effects=r), True)
            for r in random_effects}
+    if hgb_only:  # the pooled part of session 3: HGB alone
+        out.update({f"mixed-effects({r}, HGB only)": (me(hgb(), random_effects=r), True)
+                    for r in random_effects})
     out["pooled HGB"] = (PooledEstimator(hgb()), False)
     out["pooled HGB early stopping"] = (PooledEstimator(hgb(early_stopping=True)), False)
     if "refit" not in skip:
@@ -106,8 +111,8 @@ def episode_metrics(est, classification, Xs, ys, Xq, yq):
 
 def pure_adapt_time(est, X, y, repeats=200):
     """Seconds per ``_adapt`` beyond the pooled model's margins (10 support rows)."""
-    margins = est._margins(est.estimator_, X)
-    est._margins = lambda model, X: margins  # instance attribute: the pooled predict, done
+    pooled = est._pooled(X)
+    est._pooled = lambda X: pooled  # instance attribute: the pooled predict, done
     try:
         codes = est._encode_support(y)[1]
         tic = time.perf_counter()
@@ -115,7 +120,7 @@ def pure_adapt_time(est, X, y, repeats=200):
             est._adapt(X, codes, None)
         return (time.perf_counter() - tic) / repeats
     finally:
-        del est._margins
+        del est._pooled
 
 
 def run_collection(name, X, y, groups, classification, args):
@@ -130,7 +135,7 @@ def run_collection(name, X, y, groups, classification, args):
         test_tasks = [t for t in task_ids if fold_of[t] == f]
         tr = ~np.isin(groups, test_tasks)
         models = learners(classification, args.random_effects, args.skip, args.seed,
-                          args.early_stopping)
+                          args.early_stopping, args.hgb_only)
         for lname, (est, _) in models.items():
             tic = time.perf_counter()
             est.fit(X[tr], y[tr], groups=groups[tr])
@@ -224,11 +229,13 @@ def print_markdown(rows):
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     means = {(r["collection"], r["support"], r["K"], r["metric"], r["learner"]): r["mean"]
              for r in rows}
+    several = len({r["learner"] for r in rows if "diff" in r}) > 1
     for r in rows:
         if not np.isfinite(r.get("diff", np.nan)):
             continue
         base = means[(r["collection"], r["support"], r["K"], r["metric"], r["best_baseline"])]
-        print(f"| {r['collection'].split(' (')[0]} | {r['support']} | {r['K']} | "
+        name = r["collection"].split(" (")[0] + (f", {r['learner']}" if several else "")
+        print(f"| {name} | {r['support']} | {r['K']} | "
               f"{r['metric']} | {r['n_tasks']} | {r['mean']:.4f} [{r['ci_low']:.4f}, "
               f"{r['ci_high']:.4f}] | {r['best_baseline']} | {base:.4f} | "
               f"{r['diff']:+.4f} [{r['diff_low']:+.4f}, {r['diff_high']:+.4f}] | "
@@ -246,7 +253,9 @@ def main(argv=None):
                         choices=["intercept", "intercept+slope", "linear"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["refit", "maml"])
     parser.add_argument("--early-stopping", action="store_true",
-                        help="mixed-effects learners pool with HGB(early_stopping=True)")
+                        help="mixed-effects learners stack HGB(early_stopping=True)")
+    parser.add_argument("--hgb-only", action="store_true",
+                        help="also the mixed-effects learners with HGB alone as pooled model")
     parser.add_argument("--csv", default=None)
     args = parser.parse_args(argv)
     rows = []

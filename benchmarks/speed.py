@@ -40,6 +40,8 @@ torch 2.13.0+cpu already installed -- never let a peer pull another torch)::
     # (shadowing any project's ``tests``): exclude it
     sed -i 's/packages=find_packages(),/packages=find_packages(exclude=["tests", "tests.*"]),/' setup.py
     pip install --no-deps --no-build-isolation /tmp/l2l/learn2learn-0.2.0
+    # (in a fresh venv, e.g. ``python -m venv /tmp/l2lvenv --system-site-packages``:
+    # ``pip install wheel`` first, or the build fails with "invalid command 'bdist_wheel'")
 
 ``import learn2learn`` imports gym, torchvision, ... (not installed); this script loads
 only ``learn2learn/algorithms/maml.py`` (and the two small modules it imports) by
@@ -64,6 +66,7 @@ import statistics
 import sys
 import time
 import types
+from functools import partial
 
 import numpy as np
 import torch
@@ -339,19 +342,22 @@ def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
                 steps[name](b)
         except Skip as why:
             skipped[name] = str(why)
-    rates = {name: [] for name in steps}
-    names = list(steps)
-    for r in range(repeats):
-        order = names[r % len(names):] + names[: r % len(names)]
-        for name in order:
-            rates[name].append(rate(steps[name], batches, seconds))
+    timers = {name: partial(rate, step, batches, seconds) for name, step in steps.items()}
     if estimator:
         name = "sklearn-meta MAMLRegressor.fit"
         try:
-            measure = estimator_rate(first_order, n_tasks, seconds)
-            rates[name] = [measure() for _ in range(repeats)]
+            timers[name] = estimator_rate(first_order, n_tasks, seconds)
         except Skip as why:
             skipped[name] = str(why)
+    # interleaved, the estimator too: every repetition times every method once, in an
+    # order rotated between repetitions, so that a change of the machine's load (a
+    # shared VM) hits all methods alike and the ratios stay comparable
+    rates = {name: [] for name in timers}
+    names = list(timers)
+    for r in range(repeats):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            rates[name].append(timers[name]())
     return rates, skipped
 
 
@@ -371,6 +377,14 @@ def report(title, rates, skipped):
               f"{ratio_cpu} |")
     for name, why in skipped.items():
         print(f"| {name} | skipped: {why} | | | | |")
+    fit, engine = "sklearn-meta MAMLRegressor.fit", "sklearn-meta engine + fused Adam"
+    if fit in rates and engine in rates:
+        # the estimator trains with fused Adam: its own engine's rate is the fused row;
+        # per repetition (interleaved, so both saw about the same load), then the median
+        per_run = [f[0] / e[0] for f, e in zip(rates[fit], rates[engine])]
+        print(f"\n`MAMLRegressor.fit` / engine + fused Adam: {wall[fit] / wall[engine]:.0%} "
+              f"(medians); per repetition {', '.join(f'{x:.0%}' for x in per_run)}, "
+              f"median {statistics.median(per_run):.0%}")
     sys.stdout.flush()
 
 

