@@ -201,3 +201,63 @@ def test_callback_hooks_between_backward_and_step_and_on_validation():
     loop._train_loop([p], _quadratic_step(p), lambda: 0.5)
     assert grads_seen[0] == -6.0 and torch.equal(p.detach(), torch.zeros(1))
     assert loop.loss_curve_ == [7.0] * 10 and loop.validation_scores_ == [1.5, 1.5]
+
+
+def _spiky_step(p, spikes, seen):
+    def step(it):
+        seen.append(p.detach().clone())
+        loss = ((p - 3.0) ** 2).sum() + 1.0
+        return (loss * 1e6 if it in spikes else loss), None
+
+    return step
+
+
+def test_single_exploded_meta_batch_is_skipped_and_counted():
+    """One meta-batch whose inner loop blew up (finite loss 1e6 times the others): its
+    optimizer step is skipped, training runs on, one warning counts the skips."""
+    p = torch.zeros(1, requires_grad=True)
+    seen = []
+    loop = _Loop(early_stopping=False, max_iter=50)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loop._train_loop([p], _spiky_step(p, {12, 30, 31}, seen), reference=10.0)
+    messages = [str(w.message) for w in caught]
+    assert len(messages) == 1, messages
+    assert messages[0].startswith("3 of 50 meta-batches skipped: the inner loop blew up")
+    assert loop.n_iter_ == 50 and len(loop.loss_curve_) == 50
+    # no step on the exploded meta-batches: the parameters after them are the ones before
+    assert torch.equal(seen[13], seen[12]) and torch.equal(seen[32], seen[30])
+    assert not torch.equal(seen[12], seen[11])
+    assert abs(float(p.detach()) - 3.0) < 0.5  # and training went on to a good model
+
+
+def test_exploded_meta_batches_in_a_row_are_divergence_across_checks():
+    """Three exploded meta-batches in a row (iterations 9-11, over a check at 10) stop
+    training at the first of them, as if the run had stopped there."""
+    p = torch.zeros(1, requires_grad=True)
+    seen = []
+    loop = _Loop(early_stopping=False, max_iter=50)
+    with pytest.warns(RuntimeWarning, match="diverged at iteration 9 ") as rec:
+        loop._train_loop([p], _spiky_step(p, {8, 9, 10}, seen), reference=10.0)
+    assert not [w for w in rec if "skipped" in str(w.message)]
+    assert loop.n_iter_ == 8 and len(loop.loss_curve_) == 8
+    assert np.max(loop.loss_curve_) < 100
+    assert torch.isfinite(p).all() and len(seen) == 11
+
+
+def test_maml_inner_loop_spike_is_skipped_not_divergence():
+    """make_sinusoid_tasks: one meta-batch's inner loop blows up (loss 2.9e8 at
+    iteration 5, 7.0 at 6): skipped and counted, the run goes on to max_iter."""
+    from sklearn_meta.datasets import make_sinusoid_tasks
+    from sklearn_meta.gradient import MAMLRegressor
+
+    d = make_sinusoid_tasks(n_tasks=30, random_state=0)
+    est = MAMLRegressor(hidden_layer_sizes=(16,), meta_batch_size=5, max_iter=20,
+                        random_state=0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est.fit(d.X, d.y, groups=d.groups)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "diverged" in m], messages
+    assert any(m.startswith("1 of 20 meta-batches skipped") for m in messages), messages
+    assert est.n_iter_ == 20 and np.max(est.loss_curve_) > 1e8

@@ -94,11 +94,6 @@ def test_residual_neural_process_regressor_predicts_base_plus_residual():
     assert mean_squared_error(y[5:40], pred) < 4.0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "#13a (_nn/_trainer.py): the divergence guard stops the whole run on ONE meta-batch "
-    "whose inner loop blew up (loss 2.9e8 at iteration 5, 7.0 at iteration 6; the "
-    "reference, the initial model's loss, is 8.9, not near 0). Same without "
-    "base_estimator, so not residual mode. See COORD.md 08:43."))
 @pytest.mark.parametrize("base_estimator", [Ridge(), None])
 def test_single_inner_loop_spike_does_not_stop_training(base_estimator):
     import warnings

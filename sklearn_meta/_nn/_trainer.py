@@ -7,11 +7,15 @@ pseudo-gradient) and, for early stopping, ``score() -> float`` (higher is better
 held-out validation episodes. Everything else is a :class:`Callback`:
 
 =====================  ==========================================================
-:class:`DivergenceGuard`  a non-finite loss or parameter, or a loss over ``factor``
-                          times a sane reference (the learner's ``reference`` loss of
-                          the initial model, else the first loss, and the best interval
-                          mean) stops training, warns with the iteration and restores the
-                          last good parameters
+:class:`DivergenceGuard`  a loss over ``factor`` times a sane reference (the learner's
+                          ``reference`` loss of the initial model, else the first loss,
+                          and the best interval mean) with finite parameters: that
+                          meta-batch's optimizer step is skipped (one inner loop blew up;
+                          its gradient would wreck Adam's moments) and counted, one
+                          warning at the end; a non-finite loss or parameter, or
+                          ``patience`` exploded meta-batches in a row (a run that diverges
+                          from iteration 1 included), stops training, warns with the
+                          iteration and restores the last good parameters
 :class:`BestParameters`   snapshot of the parameters at the best check (validation
                           score, else the interval mean of the training loss); restored
                           at the end when validation tasks exist, and on divergence
@@ -30,11 +34,14 @@ The order of one meta-iteration, and the hooks a callback can implement::
     cb.on_grads(trainer)          # between backward and the optimizer step: the place
                                   # to all-reduce meta-gradients (p.grad of
                                   # trainer.params) across ranks; may replace
-                                  # trainer.loss (e.g. by the all-reduced loss)
-    optimizer.step()
+                                  # trainer.loss (e.g. by the all-reduced loss), set
+                                  # trainer.skip_step (no optimizer step for this
+                                  # meta-batch) or stop ("diverged": rewind(n) first)
+    optimizer.step() unless trainer.skip_step
     every ``interval`` iterations:
         cb.on_losses(trainer, losses)   # may set trainer.stop_reason ("diverged") and
-                                        # trim ``losses`` to the good ones (returns them)
+                                        # trim ``losses`` to the good ones (returns them);
+                                        # the record's loss is the mean of the not-skipped
         value = score(); value = cb.on_validation(trainer, value)  # e.g. rank 0's
         record = {"iteration", "iterations", "loss", "validation_score", "lr"}
         trainer.history.append(record)
@@ -97,52 +104,93 @@ class Callback:
 
 
 class DivergenceGuard(Callback):
-    """Stop on a non-finite or exploded loss (or non-finite parameters).
+    """Skip exploded meta-batches; stop on divergence.
 
-    ``reference``: a float, or a callable returning one (or None) at the first check,
-    the loss of a sane model (e.g. the initial model before adaptation); without it the
-    first finite loss of the run is the reference, which cannot see a run that diverges
-    from its first iteration.
+    A finite loss over ``factor`` times the scale (``reference``, the best interval mean)
+    is one meta-batch whose inner loop blew up: its optimizer step is skipped (every rank
+    sees the same all-reduced loss, so every rank skips it) and counted, with one warning
+    at the end. A non-finite loss or parameter, or ``patience`` exploded meta-batches in a
+    row (or every one of a run shorter than that), is divergence: training stops at the
+    first bad iteration, warns with it, and the last good parameters are restored.
+
+    ``reference``: a float, or a callable returning one (or None) at the first
+    meta-iteration, the loss of a sane model (e.g. the initial model before adaptation);
+    without it the first finite loss of the run is the reference, which cannot see a run
+    that diverges from its first iteration.
+
+    The check reads the loss of every meta-iteration (one host sync per iteration).
     """
 
-    def __init__(self, reference=None, factor=EXPLOSION):
+    def __init__(self, reference=None, factor=EXPLOSION, patience=3):
         self.reference = reference
         self.factor = factor
+        self.patience = patience
 
     def on_train_begin(self, trainer):
         self._scale = None
+        self._asked = False
         self.diverged_at = None
+        self.n_skipped = 0
+        self._streak = 0  # exploded meta-batches in a row, ending at this one
 
-    def on_losses(self, trainer, losses):
-        if self._scale is None and self.reference is not None:
+    def _stop(self, trainer, n_done):
+        """Divergence at iteration ``n_done`` (0-based) of this run: rewind there."""
+        self.diverged_at = trainer.n_iter_before + n_done + 1
+        trainer.rewind(n_done)
+        trainer.stop_reason = "diverged"
+
+    def on_grads(self, trainer):
+        loss = float(trainer.loss.detach())  # the all-reduced loss where distributed
+        if not self._asked and self.reference is not None:
+            self._asked = True  # same iteration on every rank (a collective there)
             ref = self.reference() if callable(self.reference) else self.reference
             if ref is not None and np.isfinite(ref):
                 self._scale = abs(float(ref))
-        if self._scale is None and np.isfinite(losses[0]):
-            self._scale = abs(float(losses[0]))
-        bad = ~np.isfinite(losses)
-        if self._scale is not None:
-            best = trainer.best_loss
-            scale = max(self._scale, abs(best) if np.isfinite(best) else 0.0, 1e-8)
-            bad |= losses > self.factor * scale  # NaN compares False, no warning
-        if not bad.any() and all(bool(torch.isfinite(p).all()) for p in trainer.params):
+        if not np.isfinite(loss):
+            self._stop(trainer, trainer.it)
+            return
+        if self._scale is None:
+            self._scale = abs(loss)
+        best = trainer.best_loss
+        scale = max(self._scale, abs(best) if np.isfinite(best) else 0.0, 1e-8)
+        if loss <= self.factor * scale:
+            self._streak = 0
+            return
+        self._streak += 1
+        start = trainer.it + 1 - self._streak
+        if self._streak >= self.patience or (
+            start == 0 and trainer.it + 1 >= trainer.max_iter
+        ):
+            self.n_skipped -= self._streak - 1  # the rewound ones are not kept
+            self._stop(trainer, start)
+            return
+        trainer.skip_step = True
+        self.n_skipped += 1
+
+    def on_losses(self, trainer, losses):
+        if all(bool(torch.isfinite(p).all()) for p in trainer.params):
             return losses
-        # first bad loss; none -> the last update broke the parameters
-        first_bad = int(np.argmax(bad)) if bad.any() else len(losses)
-        n_done = trainer.it - len(losses) + first_bad
-        self.diverged_at = trainer.n_iter_before + min(n_done + 1, trainer.it)
-        trainer.it = n_done
+        # the last update broke the parameters
+        self.diverged_at = trainer.n_iter_before + trainer.it
         trainer.stop_reason = "diverged"
-        return losses[:first_bad]
+        return losses
 
     def on_train_end(self, trainer):
         if self.diverged_at is not None:
             warnings.warn(
                 f"Meta-training diverged at iteration {self.diverged_at} (non-finite loss "
                 f"or parameters, or a loss over {self.factor:.0e} times the initial "
-                "model's); stopped and kept the best meta-parameters seen before it. "
-                "Lower meta_lr (or inner_lr), or scale the features and targets "
-                "(e.g. StandardScaler in a pipeline).",
+                f"model's on {self.patience} meta-batches in a row); stopped and kept the "
+                "best meta-parameters seen before it. Lower meta_lr (or inner_lr), or "
+                "scale the features and targets (e.g. StandardScaler in a pipeline).",
+                RuntimeWarning,
+                stacklevel=5,
+            )
+        elif self.n_skipped:
+            warnings.warn(
+                f"{self.n_skipped} of {trainer.it} meta-batches skipped: the inner loop "
+                f"blew up on them (a loss over {self.factor:.0e} times the initial "
+                "model's); lower inner_lr or scale X (e.g. StandardScaler in a pipeline).",
                 RuntimeWarning,
                 stacklevel=5,
             )
@@ -290,6 +338,9 @@ class Trainer:
         self.best_loss = np.inf
         self.monitor = -np.inf
         self.loss = None  # the loss of the current iteration (see on_grads)
+        self.skip_step = False  # set in on_grads: no optimizer step this iteration
+        self._pending = []  # loss tensors of the current interval (no per-iteration sync)
+        self._skipped = []  # whether each of them had its optimizer step skipped
 
     # --- helpers for callbacks ---------------------------------------------------
     def snapshot(self):
@@ -300,20 +351,42 @@ class Trainer:
             for p, b in zip(self.params, values):
                 p.copy_(b)
 
+    def rewind(self, n):
+        """Forget the iterations after the first ``n`` of this run (they changed no
+        parameter: their optimizer steps were skipped)."""
+        n_checked = self.it - len(self._pending)
+        if n >= n_checked:
+            del self._pending[n - n_checked:], self._skipped[n - n_checked:]
+        else:
+            del self.loss_curve[n:]
+            self._pending, self._skipped = [], []
+            self.history = [r for r in self.history
+                            if r["iteration"] <= self.n_iter_before + n]
+        self.it = n
+
     def _callback(self, hook, *args):
         for cb in self.callbacks:
             getattr(cb, hook)(self, *args)
 
     # --- the loop -----------------------------------------------------------------
-    def _check(self, pending):
+    def _check(self):
+        pending, skipped = self._pending, np.asarray(self._skipped, dtype=bool)
+        self._pending, self._skipped = [], []
+        if not pending:
+            return
         losses = torch.stack(pending).double().cpu().numpy()
+        if self.stop_reason == "diverged":  # stopped in on_grads, rewound
+            self.loss_curve.extend(losses.tolist())
+            return
         for cb in self.callbacks:
             losses = cb.on_losses(self, losses)
         self.loss_curve.extend(losses.tolist())
         if self.stop_reason == "diverged" or not len(losses):
             return
+        kept = losses[~skipped[:len(losses)]]
         record = {"iteration": self.n_iter_before + self.it, "iterations": len(losses),
-                  "loss": float(losses.mean()), "validation_score": None,
+                  "loss": float((kept if len(kept) else losses).mean()),
+                  "validation_score": None,
                   "lr": self.optimizer.param_groups[0]["lr"]}
         if self.score is not None:
             with torch.no_grad():
@@ -331,7 +404,6 @@ class Trainer:
     def run(self):
         """Meta-train; returns self."""
         self._callback("on_train_begin")
-        pending = []  # loss tensors of the current interval (no per-iteration sync)
         try:
             while self.it < self.max_iter and self.stop_reason is None:
                 self.optimizer.zero_grad(set_to_none=True)
@@ -342,20 +414,25 @@ class Trainer:
                     for p, g in zip(self.params, grads):
                         p.grad = g
                 self.loss = loss
+                self.skip_step = False
                 self._callback("on_grads")
-                self.optimizer.step()
-                pending.append(self.loss.detach())
+                if self.stop_reason == "diverged":
+                    self._check()  # the iterations before it
+                    break
+                if not self.skip_step:
+                    self.optimizer.step()
+                self._pending.append(self.loss.detach())
+                self._skipped.append(self.skip_step)
                 self.it += 1
                 if self.it % self.interval and self.it != self.max_iter:
                     continue
-                self._check(pending)
-                pending = []
+                self._check()
         except KeyboardInterrupt:
             self.stop_reason = "interrupted"
-            if pending:
-                n = min(len(pending), self.it)
+            if self._pending:
+                n = min(len(self._pending), self.it)
                 self.loss_curve.extend(
-                    torch.stack(pending[:n]).double().cpu().numpy().tolist())
+                    torch.stack(self._pending[:n]).double().cpu().numpy().tolist())
             warnings.warn(
                 f"Meta-training interrupted after {self.n_iter_before + self.it} "
                 "meta-iterations; kept the best meta-parameters so far (the estimator "
