@@ -35,6 +35,12 @@ of an error. Only a task set without any usable task is an error.
 Rows are drawn as a window of a per-block random permutation starting at a uniformly random
 offset (marginally a uniform draw without replacement); the permutation is reshuffled about
 once per pass over the data, so one draw costs O(rows drawn), whatever the task sizes.
+
+Meta-training reads :meth:`_EpisodeSampler.batches`: the meta-batches of up to one pass
+(at most ``_MAX_CHUNK``) drawn at once, one index array and one ``index_select`` into the
+tensors placed on the device at construction, then a view per meta-batch; each follows
+the rules of one :meth:`_EpisodeSampler.sample`, whose fixed Python cost is paid once per
+chunk.
 """
 
 import warnings
