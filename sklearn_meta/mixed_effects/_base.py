@@ -113,8 +113,8 @@ covariance_ : str
     The family of the prior covariance used (see ``covariance``).
 selection_loss_ : dict
     The cross-validated query loss (summed over the training tasks'
-    episodes) of every ``(random_effects, covariance, prior scale)`` tried;
-    empty when there was nothing to choose.""",
+    episodes) of every setting tried, keyed ``"<random_effects>,
+    <covariance>, <prior scale>"``; empty when there was nothing to choose.""",
     "runtime_params": """\
 n_jobs : int, default=None
     Parallel jobs of the cross-fitting: the ``cv`` fold fits of every
@@ -607,7 +607,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         self._family = self.covariance_
         self._fit_prior_on(data, np.ones(tasks.n_tasks, dtype=bool), tasks)
         self.selection_loss_ = {
-            (mode, family, scale): float(losses[i, j].sum())
+            f"{mode}, {family}, {scale:g}": float(losses[i, j].sum())
             for i, (mode, family) in enumerate(candidates) for j, scale in enumerate(scales)
         } if splits else {}
         self.prior_scale_ = scale = scales[s]
