@@ -42,8 +42,27 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from ..tasks import _task_name
+
+#: the ``support`` parameter of the episodic torch classifiers
+SUPPORT_CONSTRAINT = {"support": [StrOptions({"auto", "per_class", "random"})]}
+
+
+def _meta_support(estimator, kind):
+    """The support protocol of ``estimator``'s meta-training episodes of ``kind``.
+
+    Regression has one protocol (``n_shots`` rows at random: both names give it);
+    per-task labels resolve ``"auto"`` to ``"per_class"`` (N-way K-shot, like
+    ``score``); a shared label space to the learner's ``_auto_support_shared``.
+    """
+    if kind == "regression":
+        return "per_class"
+    support = estimator.support
+    if support != "auto":
+        return support
+    return "per_class" if kind == "per_task" else estimator._auto_support_shared
 
 
 class _Episodes(NamedTuple):

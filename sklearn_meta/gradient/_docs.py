@@ -4,6 +4,8 @@ Each class's docstring stands in its class body, with placeholder lines ``%(name
 (:func:`sklearn_meta.utils._docstrings.fill_doc`) for a parameter or a group of them.
 """
 
+from ..utils._docstrings import PARAGRAPHS
+
 PARAMS = {
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
     Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).""",
@@ -23,6 +25,7 @@ PARAMS = {
     "n_queries": """n_queries : int or None, default=None
     Query rows per class (per task for regressors) of a meta-training episode
     (None: ``n_shots``).""",
+    "support": PARAGRAPHS["meta_support"],
     "meta_batch_size": """meta_batch_size : int, default=16
     Tasks per meta-iteration, processed together (batched, no Python loop).""",
     "inner_lr": """inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
@@ -104,7 +107,7 @@ PARAMS = {
 # groups, in signature order (each learner's docstring lists what its __init__ takes)
 _GROUPS = {
     "network_params": ["hidden_layer_sizes", "activation", "module", "base_estimator"],
-    "episode_params": ["n_shots", "n_way", "n_queries", "meta_batch_size"],
+    "episode_params": ["n_shots", "n_way", "n_queries", "support", "meta_batch_size"],
     "inner_params": ["inner_lr", "inner_steps", "adapt_steps", "first_order"],
     "label_params": ["label_space", "unlabeled_weight"],
     "training_params": ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
