@@ -148,8 +148,6 @@ class _TorchMetaLearnerMixin:
     """
 
     _float32_features = True  # the networks compute in float32: base refuses |x| > 3.4e38
-    #: what ``support="auto"`` means with a shared label space (``_nn._sampler``)
-    _auto_support_shared = "per_class"
 
     # --- devices and private state ----------------------------------------------------
     def _device(self):

@@ -154,9 +154,9 @@ def test_support_param_reaches_the_sampler(Est, support, sampler_spy):
 
 
 @pytest.mark.parametrize("Est", CLASSIFIERS)
-def test_auto_support_follows_the_label_space(Est, sampler_spy):
+def test_auto_support_is_per_class_in_both_label_spaces(Est, sampler_spy):
     Est(n_shots=2, max_iter=2, random_state=0).fit(_tasks())
-    assert {s for _, s, _ in sampler_spy} == {Est._auto_support_shared}
+    assert {s for _, s, _ in sampler_spy} == {"per_class"}
     sampler_spy.clear()
     Est(n_shots=2, max_iter=2, random_state=0).fit(_tasks(per_task_labels=True))
     assert {(k, s) for k, s, _ in sampler_spy} == {("per_task", "per_class")}
@@ -192,8 +192,7 @@ def test_evaluate_few_shot_without_support_keeps_the_learners_auto(sampler_spy):
                             tasks[:4], tasks[4:], n_shots=[2], n_episodes=2,
                             random_state=0)
     assert res["support"].tolist() == ["random", "random"]  # the evaluation's default
-    assert [s for _, s, _ in sampler_spy] == [MAMLClassifier._auto_support_shared,
-                                              ProtoNetClassifier._auto_support_shared]
+    assert [s for _, s, _ in sampler_spy] == ["per_class", "per_class"]
 
 
 def test_evaluate_few_shot_regressor_without_support_param(sampler_spy):

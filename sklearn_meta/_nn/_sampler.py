@@ -53,16 +53,14 @@ SUPPORT_CONSTRAINT = {"support": [StrOptions({"auto", "per_class", "random"})]}
 def _meta_support(estimator, kind):
     """The support protocol of ``estimator``'s meta-training episodes of ``kind``.
 
-    Regression has one protocol (``n_shots`` rows at random: both names give it);
-    per-task labels resolve ``"auto"`` to ``"per_class"`` (N-way K-shot, like
-    ``score``); a shared label space to the learner's ``_auto_support_shared``.
+    Regression has one protocol (``n_shots`` rows at random: both names give it).
+    ``"auto"`` is ``"per_class"``: measured on the bundled churn tasks, meta-training
+    on random support sets gained nothing consistent (benchmarks/RESULTS.md, issue
+    11); ``evaluate_few_shot(support=...)`` sets ``"auto"`` to the protocol it tests.
     """
-    if kind == "regression":
+    if kind == "regression" or estimator.support == "auto":
         return "per_class"
-    support = estimator.support
-    if support != "auto":
-        return support
-    return "per_class" if kind == "per_task" else estimator._auto_support_shared
+    return estimator.support
 
 
 class _Episodes(NamedTuple):

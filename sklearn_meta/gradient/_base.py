@@ -124,9 +124,6 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
     """Meta-training, adaptation and prediction for every gradient-based learner."""
 
     _algorithm = MAML
-    #: ``support="auto"`` with a shared label space: the evaluation's default (measured
-    #: on churn: benchmarks/RESULTS.md, issue 11 support protocol)
-    _auto_support_shared = "random"
 
     # --- configuration ------------------------------------------------------------
     def _loss(self):

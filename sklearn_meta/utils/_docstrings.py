@@ -41,12 +41,11 @@ support : {"auto", "per_class", "random"}, default="auto"
     ``n_shots`` rows at random from the task, whatever their classes, as a new task's
     labelled rows come (``score`` draws them so by default with shared labels); with
     per-task labels the query rows are of the classes the support set shows.
-    ``"auto"``: ``"per_class"`` with per-task labels; with shared labels the protocol
-    measured best for the learner on the bundled churn tasks (benchmarks/RESULTS.md):
-    ``"random"`` for the gradient-based learners, ``"per_class"`` for prototypical
-    networks and neural processes. With a shared label set, a class an episode's
-    support set lacks is borrowed from the other tasks of the meta-batch where the
-    learner's ``adapt`` borrows it (prototypical networks, neural processes). Given a ``support``,
+    ``"auto"``: ``"per_class"`` (on the bundled churn tasks, meta-training on random
+    support sets gained nothing consistent, benchmarks/RESULTS.md). With a shared
+    label set, a class an episode's support set lacks is borrowed from the other tasks
+    of the meta-batch where the learner's ``adapt`` borrows it (prototypical networks,
+    neural processes). Given a ``support``,
     :func:`~sklearn_meta.model_selection.evaluate_few_shot` and ``sklearn-meta
     benchmark --support`` set ``"auto"`` to it (train as tested).""",
     # the episodic torch learners (metric and model-based families)
