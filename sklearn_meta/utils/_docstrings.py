@@ -33,6 +33,21 @@ X_support : array-like of shape (n_support, n_features)
     Labelled rows of the new task.
 y_support : array-like of shape (n_support,)
     Their targets.""",
+    "meta_support": """\
+support : {"auto", "per_class", "random"}, default="auto"
+    How the support sets of the meta-training episodes are drawn. ``"per_class"``:
+    N-way K-shot sized sets: ``n_shots`` rows of each class with per-task labels,
+    ``n_shots * n_classes`` rows at random with a shared label set. ``"random"``:
+    ``n_shots`` rows at random from the task, whatever their classes, as a new task's
+    labelled rows come (``score`` draws them so by default with shared labels); with
+    per-task labels the query rows are of the classes the support set shows.
+    ``"auto"``: ``"per_class"`` (on the bundled churn tasks, meta-training on random
+    support sets gained nothing consistent, benchmarks/RESULTS.md). With a shared
+    label set, a class an episode's support set lacks is borrowed from the other tasks
+    of the meta-batch where the learner's ``adapt`` borrows it (prototypical networks,
+    neural processes). Given a ``support``,
+    :func:`~sklearn_meta.model_selection.evaluate_few_shot` and ``sklearn-meta
+    benchmark --support`` set ``"auto"`` to it (train as tested).""",
     # the episodic torch learners (metric and model-based families)
     "validation_monitoring": """\
 validation_fraction : float, default=0.1
@@ -48,6 +63,21 @@ replay_buffer_size : int, default=100
     Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
 replay_ratio : float, default=0.5
     Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.""",
+    # the fitted state of the episodic torch classifiers, after their network's own
+    # lines (with the fitted features, added below)
+    "episodic_classifier_attributes": """\
+meta_classes_ : ndarray
+    All labels seen in ``fit``.
+classes_ : ndarray
+    Labels of the adapted task, else ``meta_classes_``.
+n_iter_ : int
+    Meta-iterations run.
+loss_curve_ : list of float
+    Training loss of every meta-iteration.
+validation_scores_ : list of float or None
+    Validation accuracy at every check (``early_stopping``).
+best_validation_score_ : float or None
+    Best of them.""",
     "torch_runtime": """\
 device : {"auto", "cpu", "cuda"}, default="auto"
     Where to compute; the fitted model is stored on the CPU.
@@ -65,6 +95,8 @@ warm_start : bool, default=False
 random_state : int, RandomState instance or None, default=None
     Seeds the network's weights, the episodes and ``score``.""",
 }
+
+PARAGRAPHS["episodic_classifier_attributes"] += "\n" + PARAGRAPHS["fitted_features"]
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
