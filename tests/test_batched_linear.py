@@ -139,3 +139,51 @@ def test_ensembles_fit_logistic_members_without_a_fit_per_task(monkeypatch):
     MixtureOfExpertsClassifier(n_experts=2, max_iter=2, random_state=0).fit(
         X, y, groups=groups)
     assert len(calls) <= 2 * 2 + 1, "the initial per-task models are fitted one by one"  # experts x EM + gate
+
+
+class _SubRidge(Ridge):
+    """A Ridge that is not batched (a subclass), as the reference path."""
+
+
+@pytest.mark.parametrize("kind", ["warm_start_clf", "warm_start_reg", "selector_clf",
+                                  "selector_reg_mse"])
+def test_selectors_batch_linear_candidates(kind, monkeypatch):
+    """The selectors score a plain LogisticRegression/Ridge candidate on all episodes
+    with one batched fit, without a fit call per episode, and get the scores and
+    meta-features of the episode-by-episode fits."""
+    from sklearn_meta.selection import AlgorithmSelector, HyperparameterWarmStart
+
+    rng = np.random.default_rng(0)
+    n_tasks = 40
+    X = rng.normal(size=(n_tasks * 10, 3))
+    groups = np.repeat(np.arange(n_tasks), 10)
+    w = rng.normal(size=(n_tasks, 3))[groups]
+    score = (X * w).sum(axis=1) + 0.5 * rng.normal(size=len(X))
+    clf = kind.endswith("clf")
+    y = (score > 0).astype(int) if clf else score
+    base, ref = (LogisticRegression, _CountingLogistic) if clf else (Ridge, _SubRidge)
+    param = "C" if clf else "alpha"
+
+    def make(est):
+        if kind.startswith("warm_start"):
+            return HyperparameterWarmStart(est(), {param: [0.1, 1.0, 10.0]}, n_shots=2,
+                                           random_state=0)
+        return AlgorithmSelector([est(), est(**{param: 0.01 if clf else 100.0})],
+                                 n_shots=2, random_state=0,
+                                 scoring=None if clf else "neg_mean_squared_error")
+
+    calls = []
+    for cls in (LogisticRegression, Ridge):
+        real = cls.fit
+        monkeypatch.setattr(cls, "fit", lambda self, *a, _real=real, **k: (
+            calls.append(type(self)), _real(self, *a, **k))[1])
+    fast = make(base).fit(X, y, groups=groups)
+    assert len(calls) <= 1, "a candidate fit per episode: not batched"  # estimator_ only
+    slow = make(ref).fit(X, y, groups=groups)
+    assert len(calls) > n_tasks
+    np.testing.assert_allclose(fast.metafeatures_, slow.metafeatures_, rtol=1e-12)
+    same = np.isclose(fast.task_scores_, slow.task_scores_, rtol=1e-6, atol=1e-9)
+    if clf:   # a query row may flip where lbfgs (tol=1e-4) stops short of the optimum
+        assert same.mean() >= 0.97
+    else:
+        assert same.all()

@@ -38,7 +38,7 @@ def batchable(template, X):
     A plain (not subclassed) Ridge with a scalar ``alpha > 0``, or a LogisticRegression
     with the L2 penalty, a finite ``C``, no ``class_weight`` and a solver that minimises
     that objective (not liblinear, which penalises the intercept); dense, finite float
-    features of moderate size.
+    features of moderate size (below 1e10: larger ones are left to the estimator).
     """
     if sp.issparse(X) or X.dtype.kind != "f" or X.ndim != 2:
         return False
@@ -57,7 +57,7 @@ def batchable(template, X):
         return False
     if not ok or X.size == 0:
         return ok
-    return bool(np.isfinite(X).all()) and float(np.abs(X).max()) < 1e100
+    return bool(np.isfinite(X).all()) and float(np.abs(X).max()) < 1e10
 
 
 class _LinearFits:
@@ -129,6 +129,14 @@ def fit_segments(template, X, y, starts):
                      template.fit_intercept)
 
 
+def _solve(A, b):
+    """Batched ``A[i] x[i] = b[i]``; the pseudo-inverse where a system is singular."""
+    try:
+        return np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        return np.einsum("tij,tj->ti", np.linalg.pinv(A, hermitian=True), b)
+
+
 def _ridge(X, y, starts, alpha, fit_intercept):
     n_seg, d = len(starts) - 1, X.shape[1]
     sizes = np.diff(starts).astype(np.float64)
@@ -142,7 +150,7 @@ def _ridge(X, y, starts, alpha, fit_intercept):
         Xc, yc = X, y
     gram = segment_sum(np.einsum("ni,nj->nij", Xc, Xc), starts)
     rhs = segment_sum(Xc * yc[:, None], starts)
-    coef = np.linalg.solve(gram + alpha * np.eye(d), rhs[:, :, None])[:, :, 0]
+    coef = _solve(gram + alpha * np.eye(d), rhs)
     return coef, y_mean - np.einsum("td,td->t", x_mean, coef)
 
 
@@ -173,8 +181,9 @@ def _logistic(X, y, starts, C, fit_intercept):
             hi = lo + np.searchsorted(np.cumsum(sizes[lo:]), per_chunk, side="right")
             hi = min(max(hi, lo + 1), members.size)
             chunk = members[lo:hi]
-            rows = np.concatenate([np.arange(starts[t], starts[t + 1]) for t in chunk])
             sub_starts = np.concatenate([[0], np.cumsum(sizes[lo:hi])])
+            rows = (np.arange(sub_starts[-1])
+                    + np.repeat(starts[chunk] - sub_starts[:-1], sizes[lo:hi]))
             theta, iters = _newton(X[rows], local[y[rows]], sub_starts, k, C,
                                    fit_intercept)
             w = theta[:, :, :d]
@@ -241,7 +250,7 @@ def _newton(X, y, starts, k, C, fit_intercept):
                                starts) + penal * theta
         outer = np.einsum("nkl,ni,nj->nkilj", curv, Z, Z).reshape(n, k * p, k * p)
         hess = C * segment_sum(outer, starts) + np.diag(penal) + fix
-        step = -np.linalg.solve(hess, grad[:, :, None])[:, :, 0]
+        step = -_solve(hess, grad)
         slope = (grad * step).sum(axis=1)            # < 0: a descent direction
         # converged: the Newton decrement or the step is at rounding level
         active &= ((-slope > 1e-15 * (1.0 + np.abs(f)))
