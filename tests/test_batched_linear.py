@@ -14,7 +14,12 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from sklearn_meta.ensemble import MixtureOfExpertsClassifier, TaskEnsembleClassifier
-from sklearn_meta.utils._batched_linear import batchable, fit_segments
+
+
+def _helpers():
+    from sklearn_meta.utils._batched_linear import batchable, fit_segments
+
+    return batchable, fit_segments
 
 
 def _segments(n_seg, n_rows, d, n_classes, seed):
@@ -30,6 +35,7 @@ def _segments(n_seg, n_rows, d, n_classes, seed):
 @pytest.mark.parametrize("n_classes", [2, 3])
 @pytest.mark.parametrize("C, fit_intercept", [(1.0, True), (30.0, True), (0.2, False)])
 def test_logistic_matches_sklearn_per_segment(n_classes, C, fit_intercept):
+    batchable, fit_segments = _helpers()
     X, y, starts = _segments(40, 7, 4, n_classes, seed=n_classes)
     template = LogisticRegression(C=C, fit_intercept=fit_intercept)
     models = fit_segments(template, X, y, starts).models(template)
@@ -63,6 +69,7 @@ def test_logistic_matches_sklearn_per_segment(n_classes, C, fit_intercept):
 
 
 def test_ridge_matches_sklearn_per_segment():
+    batchable, fit_segments = _helpers()
     X, _, starts = _segments(30, 5, 3, 2, seed=0)
     y = X @ np.array([1.0, -2.0, 0.5]) + np.random.default_rng(0).normal(size=len(X))
     for fit_intercept in (True, False):
@@ -76,6 +83,7 @@ def test_ridge_matches_sklearn_per_segment():
 
 
 def test_batched_predict_matches_models():
+    batchable, fit_segments = _helpers()
     X, y, starts = _segments(20, 6, 3, 3, seed=4)
     fits = fit_segments(LogisticRegression(), X, y, starts)
     seg = np.repeat(np.arange(20), 6)
@@ -100,6 +108,7 @@ def test_batched_predict_matches_models():
     (type("MyLogistic", (LogisticRegression,), {})(), np.zeros((4, 2)), False),
 ])
 def test_batchable(estimator, X, expected):
+    batchable, fit_segments = _helpers()
     assert batchable(estimator, X) is expected
 
 
