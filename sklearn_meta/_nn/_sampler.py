@@ -8,17 +8,25 @@ loop over rows or tasks in :meth:`_EpisodeSampler.sample`.
 Three settings:
 
 - ``"regression"`` and ``"shared"`` (classification whose tasks share one label set):
-  one block per task; the support set is ``n_shots * k`` rows of the task drawn without
-  replacement (``k`` = number of global classes, 1 for regression), the query set the next
-  ``n_queries * k`` rows of the same draw (fewer, masked, when the task is small). Labels
-  are the global codes. A task with fewer than ``n_shots * k + 1`` rows gives all its rows
+  one block per task; the support set is ``n_support`` rows of the task drawn without
+  replacement, the query set the next ``n_queries * k`` rows of the same draw (fewer,
+  masked, when the task is small; ``k`` = number of global classes, 1 for regression).
+  ``n_support`` is ``n_shots * k`` with ``support="per_class"`` (the size of an N-way
+  K-shot set) and ``n_shots`` with ``support="random"`` (``n_shots`` rows as a new task
+  has them, whatever their classes; the same for regression, where ``k`` is 1). Labels
+  are the global codes. A task with fewer than ``n_support + 1`` rows gives all its rows
   but one as support and one as query: every task with 2 rows or more is used, one-class
   tasks included.
 - ``"per_task"`` (N-way episodes): per task, ``n_way`` classes drawn at random among those
-  with at least ``n_shots`` rows, relabelled ``0..n_way-1`` in random order; ``n_shots``
-  support and up to ``n_queries`` query rows per class. Tasks with fewer eligible classes
-  give episodes with fewer classes: ``class_mask`` marks the valid ones. A class with
-  fewer than ``n_shots`` rows (but 2 or more) gives all its rows but one as support.
+  with at least 2 rows, relabelled ``0..n_way-1`` in random order. With
+  ``support="per_class"``: ``n_shots`` support and up to ``n_queries`` query rows per
+  class; a class with fewer than ``n_shots`` rows (but 2 or more) gives all its rows but
+  one as support. With ``support="random"``: ``n_shots`` support rows drawn at random
+  among the rows of the chosen classes (each class keeps one row for the query set),
+  whatever their classes; the query set is up to ``n_queries`` rows of every class the
+  support set shows (a class it does not show cannot be predicted with per-task labels).
+  Tasks with fewer eligible classes give episodes with fewer classes: ``class_mask``
+  marks the valid ones (with ``"random"``: the classes the support set shows).
 
 Tasks that give no episode at all (a single row; per-task labels: no class with 2 rows)
 are ``skipped``: never drawn, and counted in one warning (:func:`_warn_skipped`) instead
@@ -100,6 +108,8 @@ class _EpisodeSampler:
         ``"per_task"`` only: classes per episode (None: the most classes of any task).
     n_classes : int
         ``"shared"`` only: size of the global label set.
+    support : {"per_class", "random"}
+        The support protocol (see the module docstring).
     meta_batch_size : int
     task_ids : sequence or None
         Names of the tasks for error messages.
@@ -124,8 +134,12 @@ class _EpisodeSampler:
         device="cpu",
         dtype=torch.float32,
         warn=True,
+        support="per_class",
     ):
+        if support not in ("per_class", "random"):
+            raise ValueError(f"support={support!r} must be 'per_class' or 'random'.")
         self.kind = kind
+        self.support = support
         self.rng = np.random.default_rng() if rng is None else rng
         self.meta_batch_size = int(meta_batch_size)
         starts = np.asarray(starts, dtype=np.int64)
@@ -166,7 +180,8 @@ class _EpisodeSampler:
             block_start = starts[:-1].copy()
             block_count = sizes.copy()
             k = 1 if kind == "regression" else int(n_classes)
-            self.n_support, self.n_query = self.n_shots * k, self.n_queries * k
+            self.n_query = self.n_queries * k
+            self.n_support = self.n_shots * (k if support == "per_class" else 1)
             # a task smaller than n_support + 1 gives all its rows but one as support
             self._block_shots = np.clip(sizes - 1, 0, self.n_support)
             usable = sizes >= 2
@@ -223,14 +238,14 @@ class _EpisodeSampler:
         m = torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
         return self.X[rows_t], self.y[rows_t], m
 
-    def _split(self, rows, valid, blocks, n_s, n_q):
+    def _split(self, rows, valid, blocks, n_s, n_q, shots=None):
         """Support and query rows and masks of drawn blocks.
 
         ``rows``/``valid`` (len(blocks), >= n_s + n_q) are draws without replacement: the
-        support set is the first ``shots`` of them (``n_s``, or all rows but one of a
-        smaller block), the query set the next ``n_q``.
+        support set is the first ``shots`` of them (default ``n_s``, or all rows but one
+        of a smaller block), the query set the next ``n_q``.
         """
-        shots = self._block_shots[blocks][:, None]
+        shots = (self._block_shots[blocks] if shots is None else shots)[:, None]
         count = self._block_count[blocks][:, None]
         m_s = valid[:, :n_s] & (np.arange(n_s)[None, :] < shots)
         pos_q = shots + np.arange(n_q)[None, :]
@@ -300,12 +315,19 @@ class _EpisodeSampler:
         blocks = self._elig_blocks[np.take_along_axis(pick, chosen, axis=1)]
         rows, valid = self._draw_rows(blocks.ravel(), S + Q)
         valid &= class_valid.reshape(-1, 1)
+        shots = None
+        if self.support == "random":
+            shots = self._random_shots(blocks, class_valid)
+            class_valid = class_valid & (shots > 0)  # a class the support set shows
+            valid &= class_valid.reshape(-1, 1)
         mine = self._mine(T)
         tasks, class_valid, blocks = tasks[mine], class_valid[mine], blocks[mine]
         rows = rows.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
         valid = valid.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
         T = len(tasks)
-        r_s, v_s, r_q, v_q = self._split(rows, valid, blocks.ravel(), S, Q)
+        if shots is not None:
+            shots = shots[mine].ravel()
+        r_s, v_s, r_q, v_q = self._split(rows, valid, blocks.ravel(), S, Q, shots)
         labels = np.arange(W)
 
         def part(r, v, n):
@@ -319,6 +341,25 @@ class _EpisodeSampler:
         class_mask = torch.as_tensor(class_valid, device=self.device)
         classes = torch.as_tensor(np.where(class_valid, blocks, -1), device=self.device)
         return _Episodes(X_s, y_s, m_s, X_q, y_q, m_q, class_mask, classes, tasks)
+
+    def _random_shots(self, blocks, class_valid):
+        """(T, W) support rows per chosen class of ``support="random"``: ``n_shots`` rows
+        drawn at random among the rows of the task's chosen classes, each class keeping
+        one row for the query set (all of those rows when there are fewer).
+
+        The counts of a uniform draw without replacement are multivariate
+        hypergeometric: one conditional hypergeometric draw per class position
+        (a loop over the ``n_way`` positions, vectorised over tasks).
+        """
+        avail = np.where(class_valid, self._block_count[blocks] - 1, 0)
+        rest = avail.sum(axis=1)
+        left = np.minimum(self.n_shots, rest)
+        shots = np.zeros_like(avail)
+        for c in range(avail.shape[1]):
+            rest = rest - avail[:, c]
+            shots[:, c] = self.rng.hypergeometric(avail[:, c], rest, left)
+            left = left - shots[:, c]
+        return shots
 
     def sample_all(self, max_batch=None):
         """One episode per usable task, in task order, as a list of batches (for
