@@ -484,3 +484,26 @@ def test_cli_entries_default_to_auto_and_offer_both_variants():
         res = make_learner(_BY_NAME["heterogeneous-np-residual"], task_type)
         assert auto.base_estimator == "auto" and plain.base_estimator is None
         assert type(res.base_estimator).__name__.startswith("HistGradientBoosting")
+
+
+def test_interrupt_while_auto_chooses_keeps_a_usable_trial(monkeypatch):
+    import torch
+
+    tasks = _global_rule_tasks("classification")
+    step, calls = torch.optim.Adam.step, []
+
+    def interrupted_step(self, *args, **kwargs):  # Ctrl-C in the first trial fit
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    est = HeterogeneousNeuralProcessClassifier(**AUTO)
+    with monkeypatch.context() as m:
+        m.setattr(torch.optim.Adam, "step", interrupted_step)
+        with pytest.warns(UserWarning, match="interrupted while base_estimator='auto'"):
+            est.fit(tasks)
+    assert len(calls) == 4 and est.n_iter_ == 3  # nothing trained after the interrupt
+    assert est.base_selection_ is None and est.base_estimator_ is None
+    X, y = tasks[0]
+    assert np.isfinite(est.adapt(X[:5], y[:5]).predict_proba(X[5:])).all()

@@ -42,6 +42,7 @@ from torch import nn
 from .._columns import align_columns
 from .._nn import _residual
 from .._nn._prototypes import logits_loss
+from .._nn._trainer import Callback
 from .._torch import _TorchMetaLearnerMixin
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
@@ -233,6 +234,16 @@ class _HeterogeneousNet(nn.Module):
         return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
 
 
+class _StopReason(Callback):
+    """Records the trainer's stop reason on the estimator (``_stop_reason``)."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def on_train_end(self, trainer):
+        self.est._stop_reason = trainer.stop_reason
+
+
 class _HeterogeneousMixin(_TorchMetaLearnerMixin):
     """What the heterogeneous classifier and regressor share."""
 
@@ -413,8 +424,12 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
 
     def _meta_fit(self, tasks):
         warm = self.warm_start and hasattr(self, "network_")
-        self._resolve_base_estimator(tasks, keep=warm)
-        self._fit_with_base(tasks, warm)
+        if self._resolve_base_estimator(tasks, keep=warm):
+            self._fit_with_base(tasks, warm)
+
+    def _callbacks(self, desc, reference=None, shard=None):
+        # records why meta-training stopped (a KeyboardInterrupt stops the "auto" choice)
+        return super()._callbacks(desc, reference, shard) + [_StopReason(self)]
 
     def _fit_with_base(self, tasks, warm):
         """Meta-train on ``tasks`` with the base model already resolved."""
@@ -424,7 +439,8 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
         # the column statistics, target scale and base model of the first batch stay
-        self._resolve_base_estimator(tasks, keep=not first)
+        if not self._resolve_base_estimator(tasks, keep=not first):
+            return  # interrupted while choosing: the trial network is kept
         tasks = self._network_tasks(tasks, first=first)
         if replay is not None:
             replay = self._network_tasks(replay, first=False)
@@ -472,21 +488,25 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         one standard error (over the held-out tasks): the one-standard-error rule, in
         favour of the simpler model without a base model. The chosen variant is then
         meta-trained on all tasks.
+
+        Returns False when a KeyboardInterrupt stopped a trial fit: the interrupted trial
+        (meta-trained on part of the tasks) is then kept as the fitted model, with a
+        warning, and nothing more is trained.
         """
         auto = isinstance(self.base_estimator, str) and self.base_estimator == "auto"
         if keep and (auto and "_base_estimator" in self.__dict__ or not auto):
             if not auto:
                 self._base_estimator, self.base_selection_ = self.base_estimator, None
-            return
+            return True
         self.base_selection_ = None
         self.base_estimator_ = None  # the fitted base model, set by the fit if any
         self._base_estimator = None if auto else self.base_estimator
         if not auto:
-            return
+            return True
         seed = seed_of(self.random_state)
         shared = self._target == "value" or self._label_space_ == "shared"
         if not shared or tasks.n_tasks < _AUTO_MIN_TASKS:
-            return  # per-task labels (the base model predicts shared classes), few tasks
+            return True  # per-task labels (the base model predicts shared classes), few tasks
         hgb = HistGradientBoostingClassifier if self._target == "class" else \
             HistGradientBoostingRegressor
         candidate = hgb(random_state=seed)
@@ -500,6 +520,14 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
                 trial.__dict__.pop(attr, None)
             trial._base_estimator, trial.base_estimator_ = base, None
             trial._fit_with_base(inner, warm=False)
+            if trial.__dict__.pop("_stop_reason", None) == "interrupted":
+                self.__dict__.update(trial.__dict__)
+                warnings.warn(
+                    f"{type(self).__name__}: interrupted while base_estimator='auto' was "
+                    f"choosing; kept the {name} variant meta-trained on {inner.n_tasks} "
+                    f"of the {tasks.n_tasks} tasks (usable; fit again to choose).",
+                    UserWarning, stacklevel=4)
+                return False
             scores[name] = trial._held_out_scores(held)
         plain, residual = scores["plain"], scores["residual"]
         diff = residual - plain
@@ -515,6 +543,7 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         if self.verbose:
             print(f"{type(self).__name__}: base_estimator='auto' chose the {chosen} "
                   f"variant on {len(diff)} held-out training tasks ({self.base_selection_})")
+        return True
 
     def _held_out_scores(self, tasks):
         """Per-task score (higher is better) of the fitted network on ``_AUTO_EPISODES``
