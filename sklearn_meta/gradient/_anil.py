@@ -20,18 +20,11 @@ class ANILClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     Parameters
     ----------
-    %(network_params)s
-    %(episode_params)s
-    %(inner_params)s
-    %(label_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(maml_classifier_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
-    %(classes_attributes)s
+    %(classifier_attributes)s
 
     See Also
     --------
@@ -46,11 +39,10 @@ class ANILClassifier(_GradientMetaLearner, BaseMetaClassifier):
     --------
     >>> from sklearn_meta.datasets import make_classification_tasks
     >>> from sklearn_meta.gradient import ANILClassifier
-    >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
+    >>> tasks = make_classification_tasks(n_tasks=20, n_features=5, random_state=0).tasks
     >>> est = ANILClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
-    >>> X_new, y_new = data.tasks[0]
-    >>> est.adapt(X_new[:10], y_new[:10]).predict_proba(X_new[10:]).shape
+    >>> (X, y), others = tasks[0], tasks[1:]
+    >>> est.fit(others).adapt(X[:10], y[:10]).predict_proba(X[10:]).shape
     (30, 2)
     """
 
@@ -64,42 +56,32 @@ class ANILClassifier(_GradientMetaLearner, BaseMetaClassifier):
 class ANILRegressor(_GradientMetaLearner, BaseMetaRegressor):
     """ANIL ("almost no inner loop") for regression: MAML adapting only the head.
 
-    The algorithm [1]_ and its parameters are those of :class:`ANILClassifier`, with
-    the squared error as the loss and one output.
+    :class:`ANILClassifier`'s algorithm and parameters, with the squared error as the
+    loss and one output: adaptation is a few gradient steps of a linear regression on
+    the meta-learned features.
 
     Parameters
     ----------
-    %(network_params)s
-    %(n_shots)s
-    %(n_queries)s
-    %(meta_batch_size)s
-    %(inner_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(maml_regressor_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
+    %(regressor_attributes)s
 
     See Also
     --------
+    ANILClassifier : The classification counterpart, with the reference.
     MAMLRegressor : Every layer adapts.
-
-    References
-    ----------
-    .. [1] A. Raghu, M. Raghu, S. Bengio and O. Vinyals, "Rapid Learning or Feature
-       Reuse? Towards Understanding the Effectiveness of MAML", ICLR 2020.
 
     Examples
     --------
     >>> from sklearn_meta.datasets import make_sinusoid_tasks
     >>> from sklearn_meta.gradient import ANILRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
-    >>> est = ANILRegressor(inner_lr=0.01, max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
-    >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
-    (20,)
+    >>> tasks = make_sinusoid_tasks(n_tasks=20, random_state=0).tasks
+    >>> est = ANILRegressor(inner_lr=0.01, max_iter=20, random_state=0).fit(tasks[1:])
+    >>> X, y = tasks[0]
+    >>> est.adapt(X[:5], y[:5]).predict(X[5:]).shape
+    (15,)
     """
 
     # MAML's parameters, another algorithm

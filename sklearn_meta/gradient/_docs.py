@@ -4,6 +4,8 @@ Each class's docstring stands in its class body, with placeholder lines ``%(name
 (:func:`sklearn_meta.utils._docstrings.fill_doc`) for a parameter or a group of them.
 """
 
+from ..utils._docstrings import PARAGRAPHS
+
 PARAMS = {
     "hidden_layer_sizes": """hidden_layer_sizes : array-like of int, default=(40, 40)
     Sizes of the hidden layers of the default MLP (ignored when ``module`` is given).""",
@@ -101,20 +103,35 @@ PARAMS = {
     Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.""",
 }
 
-# groups, in signature order (each learner's docstring lists what its __init__ takes)
-_GROUPS = {
-    "network_params": ["hidden_layer_sizes", "activation", "module", "base_estimator"],
-    "episode_params": ["n_shots", "n_way", "n_queries", "meta_batch_size"],
-    "inner_params": ["inner_lr", "inner_steps", "adapt_steps", "first_order"],
-    "label_params": ["label_space", "unlabeled_weight"],
-    "training_params": ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
-                        "validation_interval", "n_iter_no_change", "tol", "lr_schedule",
-                        "device", "distributed", "random_state", "verbose", "warm_start"],
-    "replay_params": ["replay_buffer_size", "replay_ratio"],
+# The parameter lists of the gradient learners' __init__s, in signature order: one
+# paragraph per parameter set (MAML's is also Meta-SGD's and ANIL's), so that a class's
+# docstring names its set in one placeholder line. tests/test_structure.py checks every
+# documented list against the __init__ it documents.
+_NETWORK = ["hidden_layer_sizes", "activation", "module", "base_estimator"]
+_TRAINING = ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
+             "validation_interval", "n_iter_no_change", "tol", "lr_schedule", "device",
+             "distributed", "random_state", "verbose", "warm_start", "replay_buffer_size",
+             "replay_ratio"]
+_CLASSIFIER = ["n_shots", "n_way", "n_queries", "meta_batch_size"]
+_REGRESSOR = ["n_shots", "n_queries", "meta_batch_size"]
+_LABELS = ["label_space", "unlabeled_weight"]
+_SETS = {
+    "maml_classifier_params": _NETWORK + _CLASSIFIER
+    + ["inner_lr", "inner_steps", "adapt_steps", "first_order"] + _LABELS + _TRAINING,
+    "maml_regressor_params": _NETWORK + _REGRESSOR
+    + ["inner_lr", "inner_steps", "adapt_steps", "first_order"] + _TRAINING,
+    "reptile_classifier_params": _NETWORK + _CLASSIFIER
+    + ["inner_lr", "inner_steps", "adapt_steps"] + _LABELS + _TRAINING,
+    "reptile_regressor_params": _NETWORK + _REGRESSOR
+    + ["inner_lr", "inner_steps", "adapt_steps"] + _TRAINING,
+    "finetune_classifier_params": _NETWORK + _CLASSIFIER
+    + ["inner_lr", "adapt_steps", "fine_tune"] + _LABELS + _TRAINING,
+    "finetune_regressor_params": _NETWORK + _REGRESSOR
+    + ["inner_lr", "adapt_steps", "fine_tune"] + _TRAINING,
 }
-PARAMS.update({g: "\n".join(PARAMS[p] for p in names) for g, names in _GROUPS.items()})
+PARAMS.update({name: "\n".join(PARAMS[p] for p in names) for name, names in _SETS.items()})
 
-PARAMS["gradient_attributes"] = """\
+PARAMS["regressor_attributes"] = """\
 module_ : torch.nn.Module
     The meta-trained network (CPU).
 params_ : dict of str to torch.Tensor
@@ -129,10 +146,16 @@ loss_curve_ : list of float
 validation_scores_ : list of float or None
     Validation score at every check (accuracy or R^2), with ``early_stopping``.
 best_validation_score_ : float or None
-    Best of ``validation_scores_``."""
+    Best of ``validation_scores_``.
+""" + PARAGRAPHS["fitted_features"]
 
-PARAMS["classes_attributes"] = """\
+PARAMS["classifier_attributes"] = PARAMS["regressor_attributes"] + """
 classes_ : ndarray
     Labels of the adapted task, else the labels seen in ``fit``.
 meta_classes_ : ndarray
     All labels seen in ``fit``."""
+
+PARAMS["learned_lrs"] = """\
+inner_lrs_ : dict of str to torch.Tensor
+    The meta-learned inner step sizes: one tensor of the shape of each adapted
+    parameter (CPU)."""

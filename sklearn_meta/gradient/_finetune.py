@@ -34,20 +34,11 @@ class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     Parameters
     ----------
-    %(network_params)s
-    %(episode_params)s
-    %(inner_lr)s
-    %(adapt_steps)s
-    %(fine_tune)s
-    %(label_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(finetune_classifier_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
-    %(classes_attributes)s
+    %(classifier_attributes)s
 
     See Also
     --------
@@ -136,49 +127,37 @@ class FineTuneClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
 
+
 @fill_doc(**PARAMS)
 class FineTuneRegressor(_GradientMetaLearner, BaseMetaRegressor):
     """Pretrain on the pooled tasks, fine-tune on the support set (regression).
 
-    The algorithm [1]_ and its parameters are those of :class:`FineTuneClassifier`, with
-    the squared error as the loss and one output.
+    :class:`FineTuneClassifier`'s algorithm and parameters, with the squared error as the
+    loss and one output.
 
     Parameters
     ----------
-    %(network_params)s
-    %(n_shots)s
-    %(n_queries)s
-    %(meta_batch_size)s
-    %(inner_lr)s
-    %(adapt_steps)s
-    %(fine_tune)s
-    %(training_params)s
-    %(replay_params)s
+    %(finetune_regressor_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
+    %(regressor_attributes)s
 
     See Also
     --------
-    MAMLRegressor : Meta-learns the initialisation for fine-tuning instead.
-    sklearn_meta.baselines.PerTaskEstimator : No transfer at all.
-
-    References
-    ----------
-    .. [1] W.-Y. Chen, Y.-C. Liu, Z. Kira, Y.-C. F. Wang and J.-B. Huang, "A Closer Look at
-       Few-shot Classification", ICLR 2019.
+    FineTuneClassifier : The classification counterpart, with the reference.
+    sklearn_meta.baselines.PooledEstimator : The pooled model, refitted with the support
+        rows when ``refit=True``.
 
     Examples
     --------
     >>> from sklearn_meta.datasets import make_regression_tasks
     >>> from sklearn_meta.gradient import FineTuneRegressor
     >>> data = make_regression_tasks(n_tasks=20, n_features=5, random_state=0)
-    >>> est = FineTuneRegressor(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
-    >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
-    (20,)
+    >>> est = FineTuneRegressor(fine_tune="all", adapt_steps=5, max_iter=20, random_state=0)
+    >>> X_new, y_new = data.tasks[0]
+    >>> est.fit(data.X, data.y, groups=data.groups).adapt(X_new[:5], y_new[:5]).n_outputs_
+    1
     """
 
     _algorithm = FINETUNE

@@ -22,18 +22,11 @@ class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     Parameters
     ----------
-    %(network_params)s
-    %(episode_params)s
-    %(inner_params)s
-    %(label_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(maml_classifier_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
-    %(classes_attributes)s
+    %(classifier_attributes)s
 
     See Also
     --------
@@ -129,35 +122,21 @@ class MAMLClassifier(_GradientMetaLearner, BaseMetaClassifier):
 class MAMLRegressor(_GradientMetaLearner, BaseMetaRegressor):
     """Model-agnostic meta-learning (MAML) for regression.
 
-    The algorithm [1]_ and its parameters are those of :class:`MAMLClassifier`, with
-    the squared error as the loss and one output.
+    :class:`MAMLClassifier`'s algorithm and parameters, with the squared error as the
+    loss and one output.
 
     Parameters
     ----------
-    %(network_params)s
-    %(n_shots)s
-    %(n_queries)s
-    %(meta_batch_size)s
-    %(inner_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(maml_regressor_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
+    %(regressor_attributes)s
 
     See Also
     --------
-    MetaSGDRegressor : MAML with learned per-parameter inner learning rates.
-    ANILRegressor : MAML adapting only the last layer.
+    MAMLClassifier : The classification counterpart, with the reference.
     ReptileRegressor : First-order meta-learning without query gradients.
-    FineTuneRegressor : Pretrain on pooled tasks, fine-tune on the support set.
-
-    References
-    ----------
-    .. [1] C. Finn, P. Abbeel and S. Levine, "Model-Agnostic Meta-Learning for Fast
-       Adaptation of Deep Networks", ICML 2017.
 
     Examples
     --------

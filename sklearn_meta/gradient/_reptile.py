@@ -25,20 +25,11 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     Parameters
     ----------
-    %(network_params)s
-    %(episode_params)s
-    %(inner_lr)s
-    %(inner_steps)s
-    %(adapt_steps)s
-    %(label_params)s
-    %(training_params)s
-    %(replay_params)s
+    %(reptile_classifier_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
-    %(classes_attributes)s
+    %(classifier_attributes)s
 
     See Also
     --------
@@ -55,15 +46,12 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
     >>> from sklearn_meta.gradient import ReptileClassifier
     >>> data = make_classification_tasks(n_tasks=20, n_features=5, random_state=0)
     >>> est = ReptileClassifier(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
-    >>> X_new, y_new = data.tasks[0]
-    >>> est.adapt(X_new[:10], y_new[:10]).predict(X_new[10:]).shape
-    (30,)
+    >>> len(est.fit(data.X, data.y, groups=data.groups).loss_curve_)
+    20
     """
 
     _algorithm = REPTILE
     _parameter_constraints = CLASSIFIER_CONSTRAINTS
-
 
     def __init__(
         self,
@@ -126,53 +114,41 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.replay_buffer_size = replay_buffer_size
         self.replay_ratio = replay_ratio
 
+
 @fill_doc(**PARAMS)
 class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
     """Reptile for regression.
 
-    The algorithm [1]_ and its parameters are those of :class:`ReptileClassifier`, with
-    the squared error as the loss and one output.
+    :class:`ReptileClassifier`'s algorithm and parameters, with the squared error as the
+    loss and one output.
 
     Parameters
     ----------
-    %(network_params)s
-    %(n_shots)s
-    %(n_queries)s
-    %(meta_batch_size)s
-    %(inner_lr)s
-    %(inner_steps)s
-    %(adapt_steps)s
-    %(training_params)s
-    %(replay_params)s
+    %(reptile_regressor_params)s
 
     Attributes
     ----------
-    %(gradient_attributes)s
-    %(fitted_features)s
+    %(regressor_attributes)s
 
     See Also
     --------
+    ReptileClassifier : The classification counterpart, with the reference.
     MAMLRegressor : Backpropagates the query loss through the inner loop.
-
-    References
-    ----------
-    .. [1] A. Nichol, J. Achiam and J. Schulman, "On First-Order Meta-Learning
-       Algorithms", arXiv:1803.02999, 2018.
 
     Examples
     --------
     >>> from sklearn_meta.datasets import make_sinusoid_tasks
     >>> from sklearn_meta.gradient import ReptileRegressor
-    >>> data = make_sinusoid_tasks(n_tasks=20, random_state=0)
-    >>> est = ReptileRegressor(inner_lr=0.01, max_iter=20, random_state=0)
-    >>> est = est.fit(data.X, data.y, groups=data.groups)
-    >>> est.adapt(data.tasks[0][0][:5], data.tasks[0][1][:5]).predict(data.tasks[0][0]).shape
+    >>> tasks = make_sinusoid_tasks(n_tasks=20, random_state=0).tasks
+    >>> est = ReptileRegressor(inner_lr=0.01, max_iter=10, random_state=0)
+    >>> for batch in (tasks[:10], tasks[10:]):
+    ...     est = est.partial_fit(batch)
+    >>> est.adapt(*tasks[0]).predict(tasks[0][0]).shape
     (20,)
     """
 
     _algorithm = REPTILE
     _parameter_constraints = REGRESSOR_CONSTRAINTS
-
 
     def __init__(
         self,

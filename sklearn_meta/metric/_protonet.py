@@ -95,19 +95,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
     prototypes_ : ndarray of shape (n_classes, embedding_dim) or None
         Prototypes of the training classes (shared label space), used to predict
         before any ``adapt``; None with per-task label sets.
-    meta_classes_ : ndarray
-        All labels seen in ``fit``.
-    classes_ : ndarray
-        Labels of the adapted task, else ``meta_classes_``.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Training loss of every meta-iteration.
-    validation_scores_ : list of float or None
-        Validation accuracy at every check (``early_stopping``).
-    best_validation_score_ : float or None
-        Best of them.
-    %(fitted_features)s
+    %(episodic_classifier_attributes)s
 
     See Also
     --------

@@ -171,19 +171,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
     ----------
     network_ : torch.nn.Module
         The meta-trained network (on the CPU).
-    meta_classes_ : ndarray
-        All labels seen in ``fit``.
-    classes_ : ndarray
-        Labels of the adapted task, else ``meta_classes_``.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Training loss of every meta-iteration.
-    validation_scores_ : list of float or None
-        Validation accuracy at every check (``early_stopping``).
-    best_validation_score_ : float or None
-        Best of them.
-    %(fitted_features)s
+    %(episodic_classifier_attributes)s
 
     See Also
     --------

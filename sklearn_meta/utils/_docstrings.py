@@ -48,6 +48,21 @@ replay_buffer_size : int, default=100
     Past tasks kept for experience replay by :meth:`partial_fit`; 0 disables it.
 replay_ratio : float, default=0.5
     Fraction of each meta-batch of :meth:`partial_fit` drawn from the replay buffer.""",
+    # the fitted state of the episodic torch classifiers, after their network's own
+    # lines (with the fitted features, added below)
+    "episodic_classifier_attributes": """\
+meta_classes_ : ndarray
+    All labels seen in ``fit``.
+classes_ : ndarray
+    Labels of the adapted task, else ``meta_classes_``.
+n_iter_ : int
+    Meta-iterations run.
+loss_curve_ : list of float
+    Training loss of every meta-iteration.
+validation_scores_ : list of float or None
+    Validation accuracy at every check (``early_stopping``).
+best_validation_score_ : float or None
+    Best of them.""",
     "torch_runtime": """\
 device : {"auto", "cpu", "cuda"}, default="auto"
     Where to compute; the fitted model is stored on the CPU.
@@ -65,6 +80,8 @@ warm_start : bool, default=False
 random_state : int, RandomState instance or None, default=None
     Seeds the network's weights, the episodes and ``score``.""",
 }
+
+PARAGRAPHS["episodic_classifier_attributes"] += "\n" + PARAGRAPHS["fitted_features"]
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)%\((\w+)\)s[ \t]*$", re.MULTILINE)
 
