@@ -813,20 +813,8 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         never seen in ``fit`` is standardised with its support rows).
     column_scale_ : ndarray of shape (n_features_in_,)
         Standard deviation of every column of ``fit`` (1 when constant).
-    meta_classes_ : ndarray
-        All labels seen in ``fit``.
-    classes_ : ndarray
-        Labels of the adapted task, else ``meta_classes_``.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Training loss of every meta-iteration.
-    validation_scores_ : list of float or None
-        Validation accuracy at every check (``early_stopping``).
-    best_validation_score_ : float or None
-        Best of them.
     %(base_attributes)s
-    %(fitted_features)s
+    %(episodic_classifier_attributes)s
 
     See Also
     --------
