@@ -507,3 +507,18 @@ def test_interrupt_while_auto_chooses_keeps_a_usable_trial(monkeypatch):
     assert est.base_selection_ is None and est.base_estimator_ is None
     X, y = tasks[0]
     assert np.isfinite(est.adapt(X[:5], y[:5]).predict_proba(X[5:])).all()
+
+
+def test_residual_mode_is_shared_with_pickle_only():
+    import pickle
+
+    from sklearn_meta.utils.sharing import get_torch_state
+
+    est = HeterogeneousNeuralProcessClassifier(**AUTO).fit(_global_rule_tasks("classification"))
+    assert est.base_selection_["chosen"] == "residual"
+    with pytest.raises(TypeError, match="base_estimator_.*pickle"):
+        get_torch_state(est)
+    X, y = _global_rule_tasks("classification", n_tasks=1, seed=3)[0]
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(again.adapt(X[:5], y[:5]).predict_proba(X[5:]),
+                               est.adapt(X[:5], y[:5]).predict_proba(X[5:]))
