@@ -44,6 +44,7 @@ from .._nn import _residual
 from .._nn._prototypes import logits_loss
 from .._nn._trainer import Callback
 from .._torch import _TorchMetaLearnerMixin
+from .._nn._sampler import SUPPORT_CONSTRAINT
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
@@ -789,6 +790,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
+    %(meta_support)s
     %(network)s
     %(base_estimator_class)s
     meta_batch_size : int, default=16
@@ -848,6 +850,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         **BaseMetaClassifier._parameter_constraints,
         **_COMMON_CONSTRAINTS,
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        **SUPPORT_CONSTRAINT,
     }
 
     def __init__(
@@ -856,6 +859,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         n_shots=5,
         n_way=None,
         n_queries=5,
+        support="auto",
         embedding_dim=16,
         hidden_layer_sizes=(32,),
         activation="relu",
@@ -883,6 +887,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
+        self.support = support
         self.embedding_dim = embedding_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
