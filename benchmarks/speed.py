@@ -54,6 +54,8 @@ Usage::
     python benchmarks/speed.py --threads 1          # same, one torch thread
     python benchmarks/speed.py --meta-batch 25 --repeats 5 --seconds 2
     python benchmarks/speed.py --quick              # smoke run (a few seconds)
+    python benchmarks/speed.py --threads 2 --meta-batch 25 --second-order \
+        --methods "fused Adam" fit --repeats 15     # the fit / engine ratio only
 """
 
 import argparse
@@ -332,10 +334,12 @@ def rate(step, batches, seconds, min_iters=2):
             return n / elapsed, n / max(time.process_time() - cpu, 1e-9)
 
 
-def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
+def run_config(n_tasks, first_order, repeats, seconds, estimator=True, methods=None):
     batches = sinusoid_batches(8, n_tasks)
     steps, skipped = {}, {}
     for name, make in METHODS.items():
+        if methods and not any(m in name for m in methods):
+            continue
         try:
             steps[name] = make(first_order)
             for b in batches[:2]:  # warm-up (allocator, lazy init)
@@ -343,7 +347,7 @@ def run_config(n_tasks, first_order, repeats, seconds, estimator=True):
         except Skip as why:
             skipped[name] = str(why)
     timers = {name: partial(rate, step, batches, seconds) for name, step in steps.items()}
-    if estimator:
+    if estimator and (not methods or any(m in "MAMLRegressor.fit" for m in methods)):
         name = "sklearn-meta MAMLRegressor.fit"
         try:
             timers[name] = estimator_rate(first_order, n_tasks, seconds)
@@ -425,6 +429,9 @@ def main(argv=None):
     parser.add_argument("--first-order", action="store_true", help="first order only")
     parser.add_argument("--second-order", action="store_true", help="second order only")
     parser.add_argument("--quick", action="store_true", help="smoke run")
+    parser.add_argument("--methods", nargs="*", default=None,
+                        help="time only the methods whose name contains one of these "
+                             "(e.g. --methods 'fused Adam' fit: the fit / engine ratio)")
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -441,7 +448,8 @@ def main(argv=None):
         for first_order in orders:
             # far fewer repetitions at large meta-batches: the per-task peers take seconds
             reps = repeats if n_tasks <= 100 else max(1, min(repeats, 3))
-            rates, skipped = run_config(n_tasks, first_order, reps, seconds)
+            rates, skipped = run_config(n_tasks, first_order, reps, seconds,
+                                        methods=args.methods)
             report(f"meta-batch {n_tasks}, {'first' if first_order else 'second'} order",
                    rates, skipped)
     print(f"\nLoad average at the end: {os.getloadavg()}")

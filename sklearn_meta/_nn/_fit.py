@@ -18,7 +18,6 @@ The estimator provides ``_sampler(tasks, rng, device)`` and the torch mixin's
 ``_train_split`` / ``_train_loop`` / ``_device``.
 """
 
-from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Callable, NamedTuple, Optional
 
@@ -81,26 +80,16 @@ def fit_episodes(est, tasks, init, *, warm=False, replay=None, task_picker=None,
                 return run.score(episodes)
     _warn_skipped(samplers)  # one warning for the tasks too small for any episode
 
-    # One process: the next meta-batch is drawn in a worker thread while this one trains
-    # (the sampler's numpy and indexing work overlaps torch's backward pass, which
-    # releases the GIL). One thread draws every batch in order, so the episodes are
-    # those of a plain loop and the fit stays deterministic. Distributed: in the loop
-    # (the shard reads the share of the batch being trained).
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="episodes") as pool:
-        if shard is None:
-            pending = [pool.submit(sampler.sample)]
+    # Drawn a chunk of meta-batches at a time, in this thread (a worker thread that
+    # prefetched them only fought the training loop for the GIL and the cores)
+    stream = sampler.batches()
 
-            def step(it):
-                episodes = pending.pop().result()
-                pending.append(pool.submit(sampler.sample))
-                return run.step(episodes)
-        else:
-            def step(it):
-                return run.step(sampler.sample())
+    def step(it):
+        return run.step(next(stream))
 
-        with torch.random.fork_rng(devices=[]):  # dropout etc.: seeded, global RNG kept
-            torch.manual_seed(seed)
-            est._train_loop(run.params, step, score, desc=type(est).__name__, warm=warm,
-                            reference=run.reference, shard=shard)
+    with torch.random.fork_rng(devices=[]):  # dropout etc.: seeded, global RNG kept
+        torch.manual_seed(seed)
+        est._train_loop(run.params, step, score, desc=type(est).__name__, warm=warm,
+                        reference=run.reference, shard=shard)
     run.finish()
     return est

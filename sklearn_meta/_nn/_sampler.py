@@ -35,6 +35,12 @@ of an error. Only a task set without any usable task is an error.
 Rows are drawn as a window of a per-block random permutation starting at a uniformly random
 offset (marginally a uniform draw without replacement); the permutation is reshuffled about
 once per pass over the data, so one draw costs O(rows drawn), whatever the task sizes.
+
+Meta-training reads :meth:`_EpisodeSampler.batches`: the meta-batches of up to one pass
+(at most ``_MAX_CHUNK``) drawn at once, one index array and one ``index_select`` into the
+tensors placed on the device at construction, then a view per meta-batch; each follows
+the rules of one :meth:`_EpisodeSampler.sample`, whose fixed Python cost is paid once per
+chunk.
 """
 
 import warnings
@@ -42,8 +48,29 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from ..tasks import _task_name
+
+#: the ``support`` parameter of the episodic torch classifiers
+SUPPORT_CONSTRAINT = {"support": [StrOptions({"auto", "per_class", "random"})]}
+
+
+def _meta_support(estimator, kind):
+    """The support protocol of ``estimator``'s meta-training episodes of ``kind``.
+
+    Regression has one protocol (``n_shots`` rows at random: both names give it).
+    ``"auto"`` is ``"per_class"``: measured on the bundled churn tasks, meta-training
+    on random support sets gained nothing consistent (benchmarks/RESULTS.md, issue
+    11); ``evaluate_few_shot(support=...)`` sets ``"auto"`` to the protocol it tests.
+    """
+    if kind == "regression" or estimator.support == "auto":
+        return "per_class"
+    return estimator.support
+
+
+# most meta-batches :meth:`_EpisodeSampler.batches` draws at once
+_MAX_CHUNK = 32
 
 
 class _Episodes(NamedTuple):
@@ -203,9 +230,14 @@ class _EpisodeSampler:
         # block id of every position of ``order``, as the float sort key of _reshuffle
         self._block_key = np.repeat(np.arange(len(block_start), dtype=np.float64), block_count)
         self._perm = None
-        self._draws = 0
-        rows_per_batch = max(1, self.meta_batch_size * self._need)
-        self._reshuffle_every = max(1, n_rows // rows_per_batch)
+        # rows drawn from the current permutation; a new one once they reach a pass
+        self._drawn = 0
+        self._n_rows = n_rows
+        per_block = self.n_way if kind == "per_task" else 1
+        rows_per_batch = max(1, self.meta_batch_size * per_block * self._need)
+        #: meta-batches :meth:`batches` draws at once: as many as one pass over the rows
+        #: takes (the draws that share a permutation), at most ``_MAX_CHUNK``
+        self._chunk = int(np.clip(n_rows // rows_per_batch, 1, _MAX_CHUNK))
 
         self.device = torch.device(device)
         # a copy: the caller's array may be read-only (a memmap), which torch warns about
@@ -223,10 +255,10 @@ class _EpisodeSampler:
 
     def _draw_rows(self, blocks, need):
         """(len(blocks), need) row indices drawn without replacement per block + mask."""
-        if self._perm is None or self._draws >= self._reshuffle_every:
+        if self._perm is None or self._drawn >= self._n_rows:
             self._reshuffle()
-            self._draws = 0
-        self._draws += 1
+            self._drawn = 0
+        self._drawn += len(blocks) * need
         count = self._block_count[blocks][:, None]
         offset = (self.rng.random((len(blocks), 1)) * count).astype(np.int64)
         j = np.arange(need)[None, :]
@@ -234,9 +266,12 @@ class _EpisodeSampler:
         return self._perm[pos], j < count
 
     def _tensors(self, rows, mask):
-        rows_t = torch.as_tensor(rows, device=self.device)
-        m = torch.as_tensor(mask, device=self.device, dtype=self.X.dtype)
-        return self.X[rows_t], self.y[rows_t], m
+        # one index_select of the flat row indices into the tensors already on the
+        # device (cheaper than advanced indexing), then a view
+        rows_t = torch.from_numpy(np.ascontiguousarray(rows).reshape(-1)).to(self.device)
+        m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device, self.X.dtype)
+        X = self.X.index_select(0, rows_t).view(*rows.shape, self.X.shape[1])
+        return X, self.y.index_select(0, rows_t).view(rows.shape), m
 
     def _split(self, rows, valid, blocks, n_s, n_q, shots=None):
         """Support and query rows and masks of drawn blocks.
@@ -291,9 +326,13 @@ class _EpisodeSampler:
 
         A skipped task (see ``skipped``) gives an episode whose masks are all zero."""
         tasks = self.sample_tasks() if tasks is None else np.asarray(tasks, dtype=np.int64)
+        return self._draw(tasks, self._mine)
+
+    def _draw(self, tasks, mine):
+        """Episodes of ``tasks``, keeping positions ``mine(len(tasks))`` (a slice)."""
         if self.kind != "per_task":
             rows, valid = self._draw_rows(tasks, self._need)
-            mine = self._mine(len(tasks))
+            mine = mine(len(tasks))
             tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
             r_s, m_s, r_q, m_q = self._split(rows, valid, tasks, self.n_support, self.n_query)
             X_s, y_s, m_s = self._tensors(r_s, m_s)
@@ -320,7 +359,7 @@ class _EpisodeSampler:
             shots = self._random_shots(blocks, class_valid)
             class_valid = class_valid & (shots > 0)  # a class the support set shows
             valid &= class_valid.reshape(-1, 1)
-        mine = self._mine(T)
+        mine = mine(T)
         tasks, class_valid, blocks = tasks[mine], class_valid[mine], blocks[mine]
         rows = rows.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
         valid = valid.reshape(T, W, S + Q)[mine].reshape(-1, S + Q)
@@ -360,6 +399,46 @@ class _EpisodeSampler:
             shots[:, c] = self.rng.hypergeometric(avail[:, c], rest, left)
             left = left - shots[:, c]
         return shots
+
+    def batches(self):
+        """Endless iterator of meta-batches, as repeated :meth:`sample` calls.
+
+        Draws ``_chunk`` meta-batches at a time: their task picks (one
+        :meth:`sample_tasks` each, so ``task_picker`` applies to each), then one
+        :meth:`sample` of all their tasks (one permutation window per block, as that
+        many single draws of one pass would take), then a view per meta-batch. The
+        sampler's fixed cost is paid once per chunk instead of once per meta-batch.
+        Distributed (``shard`` set): the chunk of GLOBAL meta-batches, then this rank's
+        tasks of each (see ``shard``; ``share`` is set as each is yielded).
+        """
+        def whole(n):
+            return slice(None)
+
+        while True:
+            picks = self._pick_chunk(self._chunk)
+            sizes = [len(p) for p in picks]
+            episodes = self._draw(np.concatenate(picks), whole)
+            parts = [[None] * len(sizes) if v is None else (
+                v.split(sizes) if torch.is_tensor(v) else np.split(v, np.cumsum(sizes)[:-1]))
+                for v in episodes]
+            for fields in zip(*parts):
+                if self.shard is not None:
+                    mine = self._mine(len(fields[-1]))
+                    fields = [None if v is None else v[mine] for v in fields]
+                yield _Episodes(*fields)
+
+    def _pick_chunk(self, n_batches):
+        """Task indices of ``n_batches`` meta-batches: a list of :meth:`sample_tasks`
+        draws, or for the uniform draw from a small pool (most task sets) the same
+        law for all of them at once (``meta_batch_size`` smallest of random keys per
+        meta-batch, an (n_batches, pool) array: without replacement within each)."""
+        B, pool = self.meta_batch_size, self.usable
+        n = len(pool)
+        if self.task_picker is not None or B > n or n * n_batches > 1 << 16:
+            return [self.sample_tasks() for _ in range(n_batches)]
+        keys = self.rng.random((n_batches, n))
+        idx = np.argpartition(keys, B - 1, axis=1)[:, :B] if B < n else keys.argsort(1)
+        return list(idx if n == self.n_tasks else pool[idx])
 
     def sample_all(self, max_batch=None):
         """One episode per usable task, in task order, as a list of batches (for

@@ -53,6 +53,7 @@ parameters so far (validation tasks) or the latest finite ones, warns, and leave
 estimator: :meth:`Trainer.run` returns normally.
 """
 
+import math
 import warnings
 
 import numpy as np
@@ -140,19 +141,21 @@ class DivergenceGuard(Callback):
         trainer.stop_reason = "diverged"
 
     def on_grads(self, trainer):
-        loss = float(trainer.loss.detach())  # the all-reduced loss where distributed
+        # one host sync per iteration (the all-reduced loss where distributed);
+        # math.isfinite on Python floats: this runs every meta-iteration
+        loss = trainer.loss.item()
         if not self._asked and self.reference is not None:
             self._asked = True  # same iteration on every rank (a collective there)
             ref = self.reference() if callable(self.reference) else self.reference
             if ref is not None and np.isfinite(ref):
                 self._scale = abs(float(ref))
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             self._stop(trainer, trainer.it)
             return
         if self._scale is None:
             self._scale = abs(loss)
         best = trainer.best_loss
-        scale = max(self._scale, abs(best) if np.isfinite(best) else 0.0, 1e-8)
+        scale = max(self._scale, abs(best) if math.isfinite(best) else 0.0, 1e-8)
         if loss <= self.factor * scale:
             self._streak = 0
             return
