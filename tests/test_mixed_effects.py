@@ -169,7 +169,12 @@ def test_linear_effects_on_named_features_and_missing_values():
     # the default stack: one slope per pooled model (boosting, linear)
     assert est.effect_names_.tolist() == ["intercept", "slope:0", "slope:1", "x:v"]
     assert est.prior_covariance_.shape == (4, 4)
-    assert np.count_nonzero(est.prior_covariance_ - np.diag(np.diag(est.prior_covariance_))) == 0
+    # covariance="auto" chose a family by cross-validation; "diag" is diagonal
+    assert est.covariance_ in ("diag", "full")
+    diag = MixedEffectsRegressor(random_effects="linear", effect_features=["v"],
+                                 covariance="diag").fit(X, y, groups=groups)
+    cov = diag.prior_covariance_
+    assert diag.covariance_ == "diag" and np.count_nonzero(cov - np.diag(np.diag(cov))) == 0
     assert np.all(np.isfinite(est.adapt(X.iloc[:5], y[:5]).predict(X.iloc[:9])))
     with pytest.raises(ValueError, match="not columns of X"):
         MixedEffectsRegressor(random_effects="linear", effect_features=["zz"]).fit(
@@ -263,3 +268,25 @@ def test_estimator_list_is_a_stack_and_bad_members_are_refused():
         MixedEffectsRegressor([]).fit(X, y, groups=groups)
     with pytest.raises(TypeError, match=r"estimator\[1\]=.* needs fit and predict"):
         MixedEffectsRegressor([Ridge(), "ridge"]).fit(X, y, groups=groups)
+
+
+def test_fold_calibration_leaves_task_level_variation_to_the_prior():
+    # tasks differ by an intercept (variance 1); 6 task-level features (constant in a
+    # task, as a school's mean SES) that the pooled model uses. The per-fold
+    # calibration of the cross-fitted pooled models must not fit the linear effects
+    # of those features on a fold's few tasks: that absorbs the tasks' intercepts,
+    # and the prior would say the tasks hardly differ.
+    rng = np.random.default_rng(0)
+    n_tasks, n_rows = 40, 30
+    groups = np.repeat(np.arange(n_tasks), n_rows)
+    Zt = rng.normal(size=(n_tasks, 6))
+    X = np.column_stack([rng.normal(size=n_tasks * n_rows), Zt[groups]])
+    a = rng.normal(size=n_tasks)
+    y = X[:, 0] + Zt[groups] @ np.full(6, 0.5) + a[groups] + 0.5 * rng.normal(size=len(groups))
+    est = MixedEffectsRegressor(Ridge(), covariance="diag", prior_scale=1.0)
+    est.fit(X, y, groups=groups)
+    # the task-level features' (standardised) linear effects are confounded with the
+    # intercept: the tasks' variation is split among them, but not lost
+    var = dict(zip(est.effect_names_.tolist(), est.prior_covariance_.diagonal()))
+    level = var["intercept"] + sum(var[f"x:{j}"] for j in range(1, 7))
+    assert level > 0.5, var

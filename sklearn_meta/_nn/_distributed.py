@@ -38,6 +38,16 @@ import torch
 
 from ._trainer import Callback
 
+if torch.distributed.is_available():
+    # torch 2.13: when torch.distributed._shard is first imported AFTER
+    # init_process_group (the first step of any torch optimiser does it, through
+    # torch._dynamo), the default process group outlives destroy_process_group: its
+    # gloo threads run on until interpreter shutdown, where tearing them down can
+    # abort a rank that has finished ("terminate called without an active exception",
+    # SIGABRT). Imported here, with the torch learners, before a script initialises its
+    # process group, it holds nothing (about 0.02 s).
+    import torch.distributed._shard  # noqa: F401
+
 __all__ = []
 
 

@@ -89,8 +89,49 @@ def logits_loss(logits, y, m, valid):
     return loss, acc
 
 
-def prototypical_loss(z_s, y_s, m_s, z_q, y_q, m_q, n_classes, class_mask=None):
+def borrow_prototypes(prototypes, counts, z, y, m, n_classes):
+    """Prototypes of a shared label set where a task's support set lacks a class: the
+    class mean of the *other* tasks' rows ``z`` (T, n, e) of the meta-batch (``y``,
+    ``m`` their labels and mask), as ``adapt`` falls back on the training rows.
+
+    Returns ``(prototypes, valid)``: the filled prototypes and, per task, the classes
+    that have one (own or borrowed).
+    """
+    sums = (F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)).transpose(-1, -2) @ z
+    n = (F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)).sum(-2)
+    other_n = n.sum(0, keepdim=True) - n
+    other = (sums.sum(0, keepdim=True) - sums) / other_n.clamp_min(1e-12).unsqueeze(-1)
+    absent = (counts == 0).unsqueeze(-1)
+    return torch.where(absent, other, prototypes), (counts > 0) | (other_n > 0)
+
+
+def borrow_rows(X, y, m, n_classes, n_per_class):
+    """Support sets of a shared label set where a task's support set lacks a class: up
+    to ``n_per_class`` of the *other* tasks' support rows of that class are added (as
+    the neural process's ``adapt`` adds training rows of the classes a support set
+    lacks). ``X`` (T, n, d), ``y`` (T, n), ``m`` (T, n); returns the widened
+    ``(X, y, m)`` of shape (T, n + T * n, ...), the added rows masked where unused.
+    """
+    T, n = y.shape
+    present = (F.one_hot(y, n_classes).to(m.dtype) * m.unsqueeze(-1)).sum(-2) > 0  # (T, C)
+    pool_X = X.reshape(1, T * n, -1).expand(T, -1, -1)
+    pool_y = y.reshape(1, T * n).expand(T, -1)
+    owner = torch.arange(T, device=y.device).repeat_interleave(n)
+    keep = (m.reshape(1, T * n) > 0) & (owner[None, :] != torch.arange(T, device=y.device)[:, None])
+    keep &= ~present.gather(-1, pool_y)  # only classes this task's support set lacks
+    onehot = F.one_hot(pool_y, n_classes) * keep.unsqueeze(-1)
+    rank = (onehot.cumsum(-2) * onehot).sum(-1)  # 1, 2, ... within (task, class)
+    keep &= rank <= n_per_class
+    return (torch.cat([X, pool_X], -2), torch.cat([y, pool_y], -1),
+            torch.cat([m, keep.to(m.dtype)], -1))
+
+
+def prototypical_loss(z_s, y_s, m_s, z_q, y_q, m_q, n_classes, class_mask=None,
+                      shared=False):
     """Mean query cross-entropy of a prototypical network over a meta-batch.
+
+    ``shared``: one label set for all tasks; a class missing from a task's support set
+    borrows the mean of the other tasks' rows of it (:func:`borrow_prototypes`).
 
     Returns ``(loss, accuracy)``: the mean over tasks of the mean negative
     log-likelihood of each task's query rows, and the query accuracy (a float tensor,
@@ -98,6 +139,10 @@ def prototypical_loss(z_s, y_s, m_s, z_q, y_q, m_q, n_classes, class_mask=None):
     """
     prototypes, counts = class_prototypes(z_s, y_s, m_s, n_classes)
     valid = counts > 0
+    if shared:
+        prototypes, valid = borrow_prototypes(
+            prototypes, counts, torch.cat([z_s, z_q], -2), torch.cat([y_s, y_q], -1),
+            torch.cat([m_s, m_q], -1), n_classes)
     if class_mask is not None:
         valid = valid & class_mask
     return logits_loss(prototype_logits(z_q, prototypes, valid), y_q, m_q, valid)

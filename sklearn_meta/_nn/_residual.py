@@ -53,17 +53,31 @@ class _OneClass:
         self.code = code
 
 
+def base_param(est):
+    """The base model ``est`` uses: ``est._base_estimator`` once the learner has resolved
+    its ``base_estimator`` parameter (e.g. ``"auto"``, chosen in ``fit``), else the
+    parameter itself (None: no base model)."""
+    if "_base_estimator" in est.__dict__:
+        return est.__dict__["_base_estimator"]
+    return getattr(est, "base_estimator", None)
+
+
 def _fit(est, X, y):
     if est._is_classifier() and np.unique(y).size < 2:
         return _OneClass(int(y[0]))
-    return clone(est.base_estimator).fit(X, y)
+    # a column missing on every row (absent from every task of a fold) is read as a
+    # constant: HistGradientBoosting cannot bin an all-NaN column
+    empty = np.isnan(X).all(axis=0)
+    if empty.any():
+        X = np.where(empty, 0.0, X)
+    return clone(base_param(est)).fit(X, y)
 
 
 def _offsets(est, tasks, warm):
     """The training rows' offsets (out of fold over 5 folds of tasks); fits the base model."""
     if est._is_classifier() and tasks.label_space != "shared":
         raise ValueError(
-            f"base_estimator={est.base_estimator!r} needs one label set shared by all "
+            f"base_estimator={base_param(est)!r} needs one label set shared by all "
             "tasks (it predicts their classes), but the tasks have their own labels "
             "(label_space='per_task'). Use base_estimator=None for N-way episodes, or "
             "label_space='shared' if the labels mean the same in every task."
@@ -91,7 +105,7 @@ def prepare(est, tasks, warm=False):
     Fits ``est.base_estimator_`` (all rows) and sets ``est._n_offsets``; a warm
     (continued) fit keeps the fitted base model and uses its margins.
     """
-    if getattr(est, "base_estimator", None) is None:
+    if base_param(est) is None:
         est._n_offsets = 0
         return tasks
     offsets = _offsets(est, tasks, warm)
@@ -102,7 +116,7 @@ def prepare(est, tasks, warm=False):
 
 def residual_targets(est, tasks, warm=False):
     """Regression: the tasks with targets minus the base model's (out-of-fold) prediction."""
-    if getattr(est, "base_estimator", None) is None:
+    if base_param(est) is None:
         return tasks
     offsets = _offsets(est, tasks, warm)
     return TaskSet(tasks.X, tasks.y - offsets[:, 0], tasks.starts, tasks.task_ids,
@@ -111,7 +125,7 @@ def residual_targets(est, tasks, warm=False):
 
 def base_prediction(est, X):
     """Regression: the fitted base model's prediction (0 without a base model)."""
-    if getattr(est, "base_estimator", None) is None or not hasattr(est, "base_estimator_"):
+    if base_param(est) is None or getattr(est, "base_estimator_", None) is None:
         return 0.0
     return _margins(est, est.base_estimator_, X)[:, 0]
 
@@ -142,5 +156,5 @@ def n_network_inputs(est, n_inputs):
     return n_inputs - getattr(est, "_n_offsets", 0)
 
 
-__all__ = ["OffsetModule", "augment", "base_prediction", "n_network_inputs", "prepare",
+__all__ = ["OffsetModule", "augment", "base_param", "base_prediction", "n_network_inputs", "prepare",
            "residual_targets", "split", "wrap"]

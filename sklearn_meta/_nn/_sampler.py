@@ -48,8 +48,25 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from ..tasks import _task_name
+
+#: the ``support`` parameter of the episodic torch classifiers
+SUPPORT_CONSTRAINT = {"support": [StrOptions({"auto", "per_class", "random"})]}
+
+
+def _meta_support(estimator, kind):
+    """The support protocol of ``estimator``'s meta-training episodes of ``kind``.
+
+    Regression has one protocol (``n_shots`` rows at random: both names give it).
+    ``"auto"`` is ``"per_class"``: measured on the bundled churn tasks, meta-training
+    on random support sets gained nothing consistent (benchmarks/RESULTS.md, issue
+    11); ``evaluate_few_shot(support=...)`` sets ``"auto"`` to the protocol it tests.
+    """
+    if kind == "regression" or estimator.support == "auto":
+        return "per_class"
+    return estimator.support
 
 
 # most meta-batches :meth:`_EpisodeSampler.batches` draws at once

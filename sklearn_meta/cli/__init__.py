@@ -109,7 +109,8 @@ def build_parser():
     ev.add_argument("--support", choices=("random", "per_class"), default=None,
                     help="how support sets are drawn: 'random' (default): N rows at random "
                          "from the task, as a new site has them; 'per_class': N rows of "
-                         "every class (N-way K-shot)")
+                         "every class (N-way K-shot). When given, the episodic torch "
+                         "learners also meta-train on support sets drawn that way")
     ev.add_argument("--episodes", type=int, default=100,
                     help="episodes per learner and shot count (default: 100)")
     ev.add_argument("--test-size", type=float, default=0.3,

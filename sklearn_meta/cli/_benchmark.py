@@ -230,6 +230,8 @@ def run(args):
     n_train, n_test = np.unique(train[2]).size, np.unique(test[2]).size
     unit = ("per class" if args.support == "per_class" and ds.task_type == "classification"
             else "in the support set")
+    trained = ("evaluation and meta-training" if args.support else
+               "evaluation; the torch learners meta-train with their support='auto'")
     for note in ds.notes:
         _say(args, f"note: {note}")
     _say(args, f"data: {ds.name}")
@@ -237,7 +239,8 @@ def run(args):
                f"({len(ds.categorical)} categorical), {ds.task_ids.size} tasks: "
                f"{n_train} to meta-train, {n_test} held out")
     _say(args, f"learners: {', '.join(models)}; shots (labelled rows {unit}): "
-               f"{' '.join(map(str, shots))}; support: {args.support or 'random'}; "
+               f"{' '.join(map(str, shots))}; support: {args.support or 'random'} "
+               f"({trained}); "
                f"{args.episodes} episodes; metric: {scoring}; seed {args.seed}")
     _say(args)
 

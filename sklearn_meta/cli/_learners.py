@@ -76,16 +76,24 @@ def _per_task(cls, task_type):
     return cls(inner)
 
 
-def _pooled(cls, task_type):
+def _hgb(task_type):
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     if task_type == "classification":
-        return cls(HistGradientBoostingClassifier(max_iter=100))
-    return cls(HistGradientBoostingRegressor(max_iter=100))
+        return HistGradientBoostingClassifier(max_iter=100)
+    return HistGradientBoostingRegressor(max_iter=100)
+
+
+def _pooled(cls, task_type):
+    return cls(_hgb(task_type))
 
 
 def _pooled_refit(cls, task_type):
     return _pooled(cls, task_type).set_params(refit=True, support_weight=5)
+
+
+def _heterogeneous_residual(cls, task_type):
+    return cls(base_estimator=_hgb(task_type))
 
 
 def _first_order(cls, task_type):
@@ -147,8 +155,17 @@ REGISTRY = (
             params=_TORCH),
     Learner("heterogeneous-np", "model-based", "HeterogeneousNeuralProcessClassifier",
             "HeterogeneousNeuralProcessRegressor",
-            "neural process over (column, value) cells: tasks with different columns",
-            params={"max_iter": 300}, default=False),
+            "neural process over (column, value) cells: tasks with different columns "
+            "(base_estimator='auto': alone or over pooled HGB, chosen on held-out "
+            "training tasks)", params={"max_iter": 300}, default=False),
+    Learner("heterogeneous-np-plain", "model-based",
+            "HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor",
+            "heterogeneous-np, the network alone (base_estimator=None)",
+            params={"max_iter": 300, "base_estimator": None}, default=False),
+    Learner("heterogeneous-np-residual", "model-based",
+            "HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor",
+            "heterogeneous-np over a pooled HistGradientBoosting model (residual mode)",
+            params={"max_iter": 300}, default=False, build=_heterogeneous_residual),
     Learner("task-ensemble", "model fusion", "TaskEnsembleClassifier",
             "TaskEnsembleRegressor",
             "per-task experts weighted on the support set"),

@@ -61,6 +61,19 @@ def _shared_subspace(rng, n_features, n_informative):
     return q * np.where(np.diag(r) < 0, -1.0, 1.0)
 
 
+def _subspace_rows(random_state, n_tasks, n_samples, n_features, n_informative):
+    """``(rng, W, X)`` of the shared-subspace generators: the generator, the subspace
+    and the standard normal rows, shape (n_tasks, n_samples, n_features)."""
+    if n_informative > n_features:
+        raise ValueError(
+            f"n_informative={n_informative} must be at most "
+            f"n_features={n_features}."
+        )
+    rng = check_random_state(random_state)
+    W = _shared_subspace(rng, n_features, n_informative)
+    return rng, W, rng.standard_normal((n_tasks, n_samples, n_features))
+
+
 def _balancing_intercepts(scores, n_iter=200, damping=0.5):
     """Per-task class intercepts so that ``argmax(scores + b)`` is balanced.
 
@@ -136,16 +149,28 @@ subspace : ndarray of shape (n_features, n_informative)
 }
 
 
+_AT_LEAST_1 = Interval(Integral, 1, None, closed="left")
+# the parameters every generator has, and those of the shared-subspace ones
+_COMMON_CONSTRAINTS = {
+    "n_tasks": [_AT_LEAST_1],
+    "return_params": ["boolean"],
+    "random_state": ["random_state"],
+}
+_SUBSPACE_CONSTRAINTS = {
+    **_COMMON_CONSTRAINTS,
+    "n_features": [_AT_LEAST_1],
+    "n_informative": [_AT_LEAST_1],
+}
+
+
 @validate_params(
     {
-        "n_tasks": [Interval(Integral, 1, None, closed="left")],
-        "n_samples_per_task": [Interval(Integral, 1, None, closed="left")],
+        **_COMMON_CONSTRAINTS,
+        "n_samples_per_task": [_AT_LEAST_1],
         "amplitude_range": ["array-like"],
         "phase_range": ["array-like"],
         "x_range": ["array-like"],
         "noise": [Interval(Real, 0, None, closed="left")],
-        "return_params": ["boolean"],
-        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -276,15 +301,11 @@ across tasks), so a pooled model fitted on all tasks together is at chance.
 
 @validate_params(
     {
-        "n_tasks": [Interval(Integral, 1, None, closed="left")],
+        **_SUBSPACE_CONSTRAINTS,
         "n_samples_per_task": [Interval(Integral, 2, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "n_informative": [Interval(Integral, 1, None, closed="left")],
         "n_classes": [Interval(Integral, 2, None, closed="left")],
         "noise": [Interval(Real, 0, 1, closed="both")],
         "per_task_labels": ["boolean"],
-        "return_params": ["boolean"],
-        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -387,20 +408,14 @@ def make_classification_tasks(
     >>> [np.unique(y_i).tolist() for X_i, y_i in data.tasks]
     [['label_006', 'label_011', 'label_021'], ['label_007', 'label_022', 'label_023']]
     """
-    if n_informative > n_features:
-        raise ValueError(
-            f"n_informative={n_informative} must be at most "
-            f"n_features={n_features}."
-        )
     if n_samples_per_task < n_classes:
         raise ValueError(
             f"n_samples_per_task={n_samples_per_task} is smaller than "
             f"n_classes={n_classes}; every task needs at least one row per "
             "class."
         )
-    rng = check_random_state(random_state)
-    W = _shared_subspace(rng, n_features, n_informative)
-    X = rng.standard_normal((n_tasks, n_samples_per_task, n_features))
+    rng, W, X = _subspace_rows(random_state, n_tasks, n_samples_per_task, n_features,
+                               n_informative)
     Z = X @ W  # (n_tasks, n_samples, n_informative)
 
     if n_classes == 2:
@@ -471,13 +486,9 @@ fitted on all tasks together predicts about 0 (R^2 near 0).
 
 @validate_params(
     {
-        "n_tasks": [Interval(Integral, 1, None, closed="left")],
-        "n_samples_per_task": [Interval(Integral, 1, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "n_informative": [Interval(Integral, 1, None, closed="left")],
+        **_SUBSPACE_CONSTRAINTS,
+        "n_samples_per_task": [_AT_LEAST_1],
         "noise": [Interval(Real, 0, None, closed="left")],
-        "return_params": ["boolean"],
-        "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
@@ -553,14 +564,8 @@ def make_regression_tasks(
     >>> bool(np.allclose(y0, X0 @ data.subspace @ data.coef[0]))
     True
     """
-    if n_informative > n_features:
-        raise ValueError(
-            f"n_informative={n_informative} must be at most "
-            f"n_features={n_features}."
-        )
-    rng = check_random_state(random_state)
-    W = _shared_subspace(rng, n_features, n_informative)
-    X = rng.standard_normal((n_tasks, n_samples_per_task, n_features))
+    rng, W, X = _subspace_rows(random_state, n_tasks, n_samples_per_task, n_features,
+                               n_informative)
     coef = rng.standard_normal((n_tasks, n_informative))
     y = np.einsum("tnr,tr->tn", X @ W, coef)
     if noise > 0:

@@ -18,7 +18,6 @@ from ..utils._seeds import seed_of
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
-    _combine,
     _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
@@ -105,7 +104,12 @@ class _MixtureOfExperts(_MemberEnsemble):
             return resp
         models = members.fit_per_task(tasks)
         ref = tasks.X[rng.choice(tasks.X.shape[0], min(200, tasks.X.shape[0]), replace=False)]
-        signature = members.outputs(models, ref).reshape(tasks.n_tasks, -1)
+        signature = members.outputs(models, ref)
+        if signature.ndim == 3 and signature.shape[2] == 2:
+            # binary: the second probability is one minus the first; dropping it halves
+            # every squared distance, which leaves the k-means clustering as it is
+            signature = signature[:, :, 1]
+        signature = signature.reshape(tasks.n_tasks, -1)
         labels = KMeans(K, n_init=4, random_state=seed_of(rng)).fit_predict(signature)
         resp[np.arange(tasks.n_tasks), labels] = 1.0
         return resp
@@ -153,7 +157,7 @@ class _MixtureOfExperts(_MemberEnsemble):
 
     def _combined_output(self, X, state):
         weights = self._gate_proba(X) if state is None else state
-        return _combine(weights, self._members().outputs(self.experts_, X))
+        return self._members().mix(self.experts_, weights, X)
 
     @property
     def weights_(self):

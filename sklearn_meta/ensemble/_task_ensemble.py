@@ -12,7 +12,6 @@ from ..utils._math import softmax
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
-    _combine,
     _MemberEnsemble,
     _RegressorMembers,
     _refuse_per_task,
@@ -91,8 +90,8 @@ class _TaskEnsemble(_MemberEnsemble):
                 models.append(state.task_model)
             weights = state.weights
         keep = np.flatnonzero(weights > 1e-6 * weights.max())
-        outputs = self._members().outputs([models[i] for i in keep], X)
-        return _combine(weights[keep] / weights[keep].sum(), outputs)
+        return self._members().mix([models[i] for i in keep],
+                                   weights[keep] / weights[keep].sum(), X)
 
     @property
     def weights_(self):

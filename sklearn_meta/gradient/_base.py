@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
-from .._nn._sampler import _EpisodeSampler
+from .._nn._sampler import SUPPORT_CONSTRAINT, _EpisodeSampler, _meta_support
 from .._nn import _residual
 from .._nn._fit import Run, fit_episodes
 from .._torch import (
@@ -53,6 +53,7 @@ CLASSIFIER_CONSTRAINTS = {
     **GRADIENT_CONSTRAINTS,
     "n_way": [Interval(Integral, 2, None, closed="left"), None],
     "unlabeled_weight": [Interval(Real, 0, None, closed="left")],
+    **SUPPORT_CONSTRAINT,
 }
 REGRESSOR_CONSTRAINTS = {**BaseMetaRegressor._parameter_constraints, **GRADIENT_CONSTRAINTS}
 
@@ -169,6 +170,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
             n_way=self.n_outputs_ if kind == "per_task" else None,
             n_classes=self.n_outputs_, meta_batch_size=self.meta_batch_size,
             task_ids=tasks.task_ids, rng=rng, device=device, warn=False,
+            support=_meta_support(self, kind),
         )
 
     # --- model and parameters -----------------------------------------------------

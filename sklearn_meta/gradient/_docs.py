@@ -25,6 +25,7 @@ PARAMS = {
     "n_queries": """n_queries : int or None, default=None
     Query rows per class (per task for regressors) of a meta-training episode
     (None: ``n_shots``).""",
+    "support": PARAGRAPHS["meta_support"],
     "meta_batch_size": """meta_batch_size : int, default=16
     Tasks per meta-iteration, processed together (batched, no Python loop).""",
     "inner_lr": """inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
@@ -112,7 +113,7 @@ _TRAINING = ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
              "validation_interval", "n_iter_no_change", "tol", "lr_schedule", "device",
              "distributed", "random_state", "verbose", "warm_start", "replay_buffer_size",
              "replay_ratio"]
-_CLASSIFIER = ["n_shots", "n_way", "n_queries", "meta_batch_size"]
+_CLASSIFIER = ["n_shots", "n_way", "n_queries", "support", "meta_batch_size"]
 _REGRESSOR = ["n_shots", "n_queries", "meta_batch_size"]
 _LABELS = ["label_space", "unlabeled_weight"]
 _SETS = {

@@ -63,6 +63,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         n_shots=5,
         n_way=None,
         n_queries=None,
+        support="auto",
         meta_batch_size=16,
         inner_lr=0.1,
         inner_steps=5,
@@ -92,6 +93,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
+        self.support = support
         self.meta_batch_size = meta_batch_size
         self.inner_lr = inner_lr
         self.inner_steps = inner_steps

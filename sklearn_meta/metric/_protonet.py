@@ -6,6 +6,7 @@ import torch
 from sklearn.utils._param_validation import Interval
 from torch.func import functional_call
 
+from .._nn._sampler import SUPPORT_CONSTRAINT
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
@@ -53,6 +54,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         more classes than at test time often helps).
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
+    %(meta_support)s
     embedding_dim : int, default=64
         Size of the embedding (output of the network).
     hidden_layer_sizes : array-like of shape (n_layers,), default=(128,)
@@ -120,6 +122,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         **BaseMetaClassifier._parameter_constraints,
         **_TORCH_PARAMETER_CONSTRAINTS,
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        **SUPPORT_CONSTRAINT,
         "n_queries": [Interval(Integral, 1, None, closed="left")],
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],
         "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -133,6 +136,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         n_shots=5,
         n_way=None,
         n_queries=5,
+        support="auto",
         embedding_dim=64,
         hidden_layer_sizes=(128,),
         activation="relu",
@@ -160,6 +164,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
+        self.support = support
         self.embedding_dim = embedding_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -195,7 +200,7 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
     def _episode_loss(self, net, ep, n_classes):
         return prototypical_loss(
             net(ep.X_s), ep.y_s, ep.m_s, net(ep.X_q), ep.y_q, ep.m_q, n_classes,
-            ep.class_mask,
+            ep.class_mask, shared=ep.class_mask is None,
         )
 
     def _meta_fit(self, tasks):

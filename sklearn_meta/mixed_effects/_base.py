@@ -26,7 +26,7 @@ from ..utils._gaussian_prior import _GaussianPriorMixin
 
 #: The documented parameters shared by both estimators (filled by ``fill_doc``).
 _SHARED_PARAMS = """\
-random_effects : {"intercept", "intercept+slope", "linear"}, default="linear"
+random_effects : {"linear", "intercept+slope", "intercept", "auto"}, default="linear"
     The per-task effects added to the pooled model's margin ``m``
     (per class logit for more than two classes):
 
@@ -35,19 +35,24 @@ random_effects : {"intercept", "intercept+slope", "linear"}, default="linear"
       shift and scale of the pooled margin (``c`` is the mean training
       margin, for conditioning);
     - ``"linear"``: the same plus ``x_std @ w_t``, a linear effect of the
-      standardised ``effect_features`` (missing values count as the mean).
+      standardised ``effect_features`` (missing values count as the mean);
+    - ``"auto"``: the one of the three with the lowest query loss in the
+      cross-validation over the training tasks that ``fit`` runs anyway
+      (see ``prior_scale``).
 
     With a stack of pooled models (a list as ``estimator``, or the default),
     ``m`` is the mean of their margins and every mode has one slope per
     model (``s_tj (m_j - c_j)``): their prior means are the stack's weights.
 
     ``"linear"`` is the default: measured on the churn and school maths
-    collections (``benchmarks/mixed_effects.py``) it was the best of the
-    three on both and never significantly worse than the best baseline;
-    ``"intercept"`` and ``"intercept+slope"`` were significantly worse than
-    a linear model with a learned prior on school maths with boosting
-    alone as the pooled model (session-3 measurement, before the default
-    stack). ``prior_scale="auto"`` keeps the extra effects from
+    collections (``benchmarks/mixed_effects.py``) it was never
+    significantly worse than the best baseline, while ``"intercept"`` and
+    ``"intercept+slope"`` were significantly worse than a linear model with
+    a learned prior on school maths (session 3, boosting alone as the
+    pooled model). With a full covariance (``covariance="auto"`` on school
+    maths) the linear effects contain that model's prior: the learner is
+    a :class:`~sklearn_meta.prior.MetaPriorRidge` on the pooled model's
+    residuals. ``prior_scale="auto"`` keeps the extra effects from
     over-fitting where tasks share everything.
 effect_features : array-like of int, str or bool, default=None
     Features with a random linear effect when ``random_effects="linear"``:
@@ -55,8 +60,9 @@ effect_features : array-like of int, str or bool, default=None
     the pandas categorical columns.
 covariance : {"auto", "full", "diag", "low_rank"}, default="auto"
     Family of the prior covariance of the effects. ``"auto"``: ``"full"``
-    for one logit (regression, binary) without linear effects, else
-    ``"diag"`` (one variance per effect).
+    where its free parameters (``Q (Q + 1) / 2`` for ``Q`` effects) are no
+    more than the training tasks, else ``"diag"`` (one variance per effect).
+    The fitted ``covariance_`` says which.
 rank : int, default=2
     Number of factors of ``covariance="low_rank"``.
 cv : int, default=5
@@ -64,12 +70,16 @@ cv : int, default=5
     the training tasks' margins are computed out of fold; fewer when there
     are fewer tasks. With a single training task the margins are in-sample.
 prior_scale : "auto" or float, default="auto"
-    Factor on the covariance learned by empirical Bayes. ``"auto"`` picks
-    it from 1e-3 to 1.5 by the query loss of few-shot splits of the
-    training tasks (support sets of 1, 2 and 4 times ``n_shots``, on the
-    out-of-fold margins): near 0 when adapting from a few rows does not pay
-    (tasks share everything), about 1 when the prior is right. A float fixes
-    it (1.0: plain empirical Bayes).
+    Factor on the covariance learned by empirical Bayes. ``"auto"`` scores
+    the factors from 1e-3 to 1.5 by cross-validation over the ``cv`` folds
+    of training tasks: the prior is learned on the other folds and every
+    held-out task is adapted to few-shot support sets (1, 2 and 4 times
+    ``n_shots`` random rows, per class for classifiers, on its out-of-fold
+    margins) and scored on the rest of its rows. It keeps 1.0 (plain
+    empirical Bayes) unless another factor is better by more than twice
+    its standard error over the tasks: near 0 when adapting from a few
+    rows does not pay (tasks share everything), 1 when the prior is right.
+    A float fixes it.
 max_iter : int, default=100
     Maximum number of EM iterations learning the prior.
 tol : float, default=1e-6
@@ -79,15 +89,43 @@ reg_covar : float, default=1e-6
     Added to the diagonal of the prior covariance, keeping it positive
     definite."""
 
-_PREDICT_DOC = """
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Query rows.
-"""
+#: Docstring paragraphs of both estimators (``fill_doc`` placeholders).
+_ME_DOCS = {
+    "mixed_effects_params": _SHARED_PARAMS,
+    "default_stack": """\
+(the linear model on the numeric columns only): boosting for
+nonlinear signal, missing values and pandas categoricals, and a
+linear model with pairwise interactions for near-linear signal, on
+which boosting from a few thousand rows is noisy (on school maths the
+stack cut the MSE by 0.2 against a linear model with a learned prior,
+where boosting alone tied it; ``benchmarks/mixed_effects.py``). With
+pandas categorical columns, the pooled models get a DataFrame with
+them as categoricals (the categories seen in ``fit``; others
+missing), so ``HistGradientBoosting*(categorical_features=
+"from_dtype")`` treats them as categories, also inside a Pipeline.""",
+    "selection_attributes": """\
+prior_scale_ : float
+    Factor applied to the covariance learned by EM (see ``prior_scale``).
+random_effects_ : str
+    The random effects used: ``random_effects``, or the mode chosen by
+    ``"auto"``.
+covariance_ : str
+    The family of the prior covariance used (see ``covariance``).
+selection_loss_ : dict
+    The cross-validated query loss (summed over the training tasks'
+    episodes) of every setting tried, keyed ``"<random_effects>,
+    <covariance>, <prior scale>"``; empty when there was nothing to choose.""",
+    "runtime_params": """\
+n_jobs : int, default=None
+    Parallel jobs of the cross-fitting: the ``cv`` fold fits of every
+    pooled model and the final ones (joblib; any joblib backend).
+random_state : int, RandomState instance or None, default=None
+    Seeds the episodes drawn by ``score``; ``fit`` is deterministic
+    when ``estimator`` is.""",
+}
 
 
-def _initial_covariance(Z, noise, tasks):
+def _initial_covariance(Z, noise, n_tasks):
     """The EM's starting prior: effects about as large as one task's rows can see.
 
     Each effect's variance is ``noise / (n_bar * var(z))`` (``n_bar`` the mean
@@ -99,12 +137,33 @@ def _initial_covariance(Z, noise, tasks):
     n_logits, q = Z.shape[1], Z.shape[2]
     scale = np.maximum(Z.reshape(-1, q).var(axis=0), 1e-12)
     scale[0] = 1.0
-    n_bar = max(Z.shape[0] / tasks.n_tasks, 1.0)
+    n_bar = max(Z.shape[0] / n_tasks, 1.0)
     return np.diag(np.tile(noise / (n_bar * q * scale), n_logits))
 
 
 #: Factors of the learned prior covariance tried by ``prior_scale="auto"``.
 _SCALES = (1e-3, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 3 / 4, 1.0, 1.5)
+
+
+def _choose_scale(losses, scales):
+    """Index of the prior scale to use, from every scale's per-task CV losses (S, T).
+
+    Plain empirical Bayes (1.0) unless another factor's loss is lower by more
+    than twice its standard error over tasks (paired): EM's covariance is the
+    model's own estimate, and a factor picked on a small gain over noisy
+    episodes costs accuracy on new tasks (school maths: factors of 0.5-0.75,
+    picked by a plain minimum, cost 0.05-0.1 MSE against 1.0). A collection
+    whose tasks share everything still gets about 0 (ties the pooled model).
+    """
+    if 1.0 not in scales:
+        return int(np.argmin(losses.sum(axis=1)))
+    ref = scales.index(1.0)
+    d = losses - losses[ref]
+    T = d.shape[1]
+    se = d.std(axis=1, ddof=1) / np.sqrt(T) if T > 1 else np.zeros(len(scales))
+    gain = -d.mean(axis=1)
+    ok = np.flatnonzero(gain > 2 * se)
+    return ref if ok.size == 0 else int(ok[np.argmax(gain[ok])])
 
 
 def _allows_nan(est):
@@ -135,13 +194,32 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     _parameter_constraints: dict = {
         **_GaussianPriorMixin._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict"]), list, tuple, None],
-        "random_effects": [StrOptions({"intercept", "intercept+slope", "linear"})],
+        "random_effects": [StrOptions({"auto", "intercept", "intercept+slope", "linear"})],
         "effect_features": ["array-like", None],
         "covariance": [StrOptions({"auto", "full", "diag", "low_rank"})],
         "cv": [Interval(Integral, 2, None, closed="left")],
         "n_jobs": [Integral, None],
         "prior_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     }
+
+    # the regressor's __init__; the classifier adds its own parameters
+    def __init__(self, estimator=None, *, random_effects="linear",
+                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
+                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, n_jobs=None,
+                 random_state=None):
+        self.estimator = estimator
+        self.random_effects = random_effects
+        self.effect_features = effect_features
+        self.covariance = covariance
+        self.rank = rank
+        self.cv = cv
+        self.prior_scale = prior_scale
+        self.max_iter = max_iter
+        self.tol = tol
+        self.reg_covar = reg_covar
+        self.n_shots = n_shots
+        self.n_jobs = n_jobs
+        self.random_state = random_state
 
     # -- the pooled model(s) ---------------------------------------------------------
     def _members(self):
@@ -329,16 +407,25 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
             )
         return np.unique(sel % n)
 
+    def _modes(self):
+        """The ``random_effects`` modes ``fit`` considers."""
+        if self.random_effects == "auto":
+            return ("intercept", "intercept+slope", "linear")
+        return (self.random_effects,)
+
     def _fit_design(self, X, margins):
-        """Learn the centring of margins and features used by ``_design``."""
+        """Learn the centring of margins and features used by ``_design``.
+
+        The design of the richest mode ``fit`` considers; every mode's effects
+        are a prefix of its columns (:meth:`_n_effects`).
+        """
         self._margin_center = margins.mean(axis=0)
         J = margins.shape[2]
-        names = ["intercept"]
-        if self.random_effects != "intercept" or J > 1:
-            # one slope per pooled model: their prior means weigh the stack
-            names += ["slope"] if J == 1 else [f"slope:{j}" for j in range(J)]
+        self._n_models = J
+        # one slope per pooled model: their prior means weigh the stack
+        names = ["intercept"] + (["slope"] if J == 1 else [f"slope:{j}" for j in range(J)])
         cols = np.arange(0)
-        if self.random_effects == "linear":
+        if "linear" in self._modes():
             cols = self._effect_columns()
             Xc = X[:, cols]
             with np.errstate(invalid="ignore"):
@@ -351,19 +438,25 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
             names += [f"x:{feature_names[c] if feature_names is not None else c}"
                       for c in cols]
         self._columns = cols
-        self.effect_names_ = np.array(names, dtype=object)
+        self._effect_names = np.array(names, dtype=object)
 
-    def _design(self, X, margins):
-        """The random effects' design ``Z`` of shape (n, n_logits, q).
+    def _n_effects(self, mode):
+        """How many of the design's leading columns are the effects of ``mode``."""
+        if mode == "linear":
+            return 1 + self._n_models + self._columns.size
+        return 1 if mode == "intercept" and self._n_models == 1 else 1 + self._n_models
+
+    def _design(self, X, margins, mode):
+        """The design ``Z`` of shape (n, n_logits, q) of the effects of ``mode``.
 
         ``margins`` (n, n_logits, n_models) are the pooled models'; the offset
         is their mean (:meth:`_offset`).
         """
         n, L, J = margins.shape
         parts = [np.ones((n, L, 1))]
-        if self.random_effects != "intercept" or J > 1:
+        if self._n_effects(mode) > 1:
             parts.append(margins - self._margin_center)
-        if self.random_effects == "linear" and self._columns.size:
+        if mode == "linear" and self._columns.size:
             Xs = (X[:, self._columns] - self._feature_center) / self._feature_scale
             Xs = np.where(np.isnan(Xs), 0.0, Xs)
             parts.append(np.broadcast_to(Xs[:, None, :], (n, L, Xs.shape[1])))
@@ -377,13 +470,26 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     def _pooled(self, X):
         """The offset (n, n_logits) and the design ``Z`` of new rows."""
         margins = self._stacked_margins(self.estimators_, X)
-        return self._offset(margins), self._design(X, margins)
+        return self._offset(margins), self._design(X, margins, self.random_effects_)
 
     def _covariance_family(self):
-        if self.covariance != "auto":
-            return self.covariance
-        one_logit = self._n_logits == 1
-        return "full" if one_logit and self.random_effects != "linear" else "diag"
+        return self._family
+
+    def _candidates(self):
+        """The ``(random_effects, covariance)`` pairs ``fit`` chooses from.
+
+        ``covariance="auto"``: ``"full"`` where its free parameters are no
+        more than the training tasks, else ``"diag"``.
+        """
+        out = {}
+        for mode in self._modes():
+            Q = self._n_logits * self._n_effects(mode)
+            family = self.covariance
+            if family == "auto":
+                family = "full" if Q * (Q + 1) // 2 <= self._n_tasks else "diag"
+            # modes with the same effects (e.g. of a stack) are one candidate
+            out.setdefault(self._n_effects(mode), (mode, family))
+        return list(out.values())
 
     def _prepare_common(self, tasks):
         """Cross-fit and set the design: ``(offset, Z, fold)`` of the training rows."""
@@ -391,29 +497,44 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         self.estimator_ = self.estimators_[0]
         self._n_logits = margins.shape[1]
         self._n_folds = 1 if fold is None else int(fold.max()) + 1
+        self._n_tasks = tasks.n_tasks
         self._fit_design(tasks.X, margins)
-        return self._offset(margins), self._design(tasks.X, margins), fold
+        richest = max(self._modes(), key=self._n_effects)
+        return self._offset(margins), self._design(tasks.X, margins, richest), fold
+
+    def _calibration(self, Z):
+        """The design's columns of the pooled models' calibration: intercept and slopes."""
+        return Z[:, :, :min(Z.shape[2], 1 + self._n_models)]
 
     def _fold_offsets(self, Z, fold, fold_effects):
-        """Every row's fold-level effect ``Z_i delta_fold``; sets the mean ``delta``.
+        """Every row's fold-level effect ``Z_i delta_fold`` and the folds' mean ``delta``.
 
         Each fold's pooled model is a slightly different fixed-effects model
-        (fitted on other tasks): its own calibration, shared by all tasks of
-        the fold, is a fixed effect of the fold, not variation between tasks.
-        It is removed before the prior is learned, so the prior's covariance
-        holds only what differs between tasks. The final pooled model gets
-        the folds' mean correction (added to the prior mean).
+        (fitted on other tasks): its own calibration (intercept and slopes on
+        its margins, ``fold_effects`` on :meth:`_calibration` of ``Z``),
+        shared by all tasks of the fold, is a fixed effect of the fold, not
+        variation between tasks. It is removed before the prior is learned,
+        so the prior's covariance holds only what differs between tasks.
+        The final pooled model gets the folds' mean correction (added to the
+        prior mean). The linear effects get no fold correction: fitted on a
+        fold's few tasks, one on a task-level feature would take away part
+        of the variation between those tasks (on school maths this halved
+        the gain of adapting seen in the cross-validation of ``prior_scale``).
         """
+        n, L, q = Z.shape
         if fold is None:
-            self._fold_mean = np.zeros(Z.shape[1] * Z.shape[2])
-            return np.zeros(Z.shape[:2])
-        self._fold_mean = fold_effects.mean(axis=0)
-        delta = fold_effects.reshape(self._n_folds, Z.shape[1], Z.shape[2])[fold]
-        return np.einsum("nlq,nlq->nl", Z, delta)
+            return np.zeros((n, L)), np.zeros(L * q)
+        Zc = self._calibration(Z)
+        c = Zc.shape[2]
+        delta = fold_effects.reshape(self._n_folds, L, c)
+        shift = np.einsum("nlq,nlq->nl", Zc, delta[fold])
+        mean = np.zeros((L, q))
+        mean[:, :c] = delta.mean(axis=0)
+        return shift, mean.ravel()
 
     def _scatter_dof(self, n_tasks):
         # the fold-level effects took one mean per fold instead of one overall
-        return max(n_tasks - (self._n_folds - 1), 1)
+        return max(n_tasks - (self._em_folds - 1), 1)
 
     def _episode_splits(self, tasks):
         """Few-shot splits of the training tasks: (support, query) row masks.
@@ -440,37 +561,64 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
                 splits.append((support, usable & ~support))
         return splits
 
-    def _select_prior_scale(self, tasks):
-        """Scale the learned covariance by the factor that predicts training episodes best.
+    def _fit_prior_on(self, data, keep, tasks):
+        """EM over the training tasks ``keep`` (a boolean mask of tasks)."""
+        self._em_folds = (self._n_folds if keep.all()
+                          else np.unique(np.arange(tasks.n_tasks)[keep] % self._n_folds).size)
+        mean, cov, n_rows = self._use_data(data, keep, tasks)
+        self._run_em(mean, cov, n_rows)
 
-        The marginal likelihood sees every training task in full; a new task
-        is adapted from a few rows. Where the effects are not quite the model
-        (e.g. a pooled model whose errors grow with its margin), EM's
-        covariance can adapt too eagerly from a few rows. ``prior_scale='auto'``
-        checks this on few-shot splits of the training tasks' out-of-fold
-        margins: it picks the factor of ``_SCALES`` (``1e-3`` is practically
-        the pooled model plus the prior mean) with the smallest query loss.
+    def _meta_fit(self, tasks):
+        """Cross-fit the pooled models, choose the effects and the prior's scale, run EM.
+
+        Every candidate of :meth:`_candidates` and every factor of the prior
+        scale is scored by cross-validation over the ``cv`` folds of training
+        tasks (the folds of the cross-fitting): the prior is learned by EM on
+        the other folds' tasks and scored by the query loss of few-shot
+        episodes of the held-out fold's tasks (:meth:`_episode_splits`) after
+        adapting to their support rows. With a single fold (one training
+        task) the episodes are scored in-sample. The best pair is refitted
+        on all training tasks.
         """
-        if self.prior_scale != "auto":
-            scale = float(self.prior_scale)
-        else:
-            splits = self._episode_splits(tasks)
-            if splits:
-                losses = [sum(self._episode_loss(tasks, sup, qry, c) for sup, qry in splits)
-                          for c in _SCALES]
-                scale = _SCALES[int(np.argmin(losses))]
-            else:
-                scale = 1.0
-        self.prior_scale_ = scale
+        offset, Z, fold = self._prepare_common(tasks)
+        candidates = self._candidates()
+        scales = _SCALES if self.prior_scale == "auto" else (float(self.prior_scale),)
+        splits = self._episode_splits(tasks) if len(candidates) * len(scales) > 1 else []
+        tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(tasks.starts))
+        tfold = np.arange(tasks.n_tasks) % self._n_folds
+        losses = np.zeros((len(candidates), len(scales), tasks.n_tasks))
+        datas = []
+        for c, (mode, family) in enumerate(candidates):
+            datas.append(self._em_data(offset, Z[:, :, :self._n_effects(mode)], fold, tasks))
+            self._family = family
+            for f in range(self._n_folds if splits else 0):
+                held = tfold == f
+                keep = ~held if self._n_folds > 1 else held
+                self._fit_prior_on(datas[c], keep, tasks)
+                rows = held[tidx]
+                for s, scale in enumerate(scales):
+                    losses[c, s] += sum(self._episode_loss(datas[c], tasks, sup & rows,
+                                                           qry & rows, scale)
+                                        for sup, qry in splits)
+        chosen = [_choose_scale(losses[c], scales) for c in range(len(candidates))]
+        c = int(np.argmin([losses[c, s].sum() for c, s in enumerate(chosen)])) if splits else 0
+        s = chosen[c] if splits else scales.index(1.0) if 1.0 in scales else 0
+        (self.random_effects_, self.covariance_), data = candidates[c], datas[c]
+        self._family = self.covariance_
+        self._fit_prior_on(data, np.ones(tasks.n_tasks, dtype=bool), tasks)
+        self.selection_loss_ = {
+            f"{mode}, {family}, {scale:g}": float(losses[i, j].sum())
+            for i, (mode, family) in enumerate(candidates) for j, scale in enumerate(scales)
+        } if splits else {}
+        self.prior_scale_ = scale = scales[s]
+        self.effect_names_ = self._effect_names[:self._n_effects(self.random_effects_)]
         self.prior_covariance_ = self.prior_covariance_ * scale
         self.prior_precision_ = self.prior_precision_ / scale
-
-    def _finish_prior(self, tasks):
-        """Scale the prior (``prior_scale``); add the folds' mean correction to its mean."""
-        self._select_prior_scale(tasks)
-        self.prior_mean_ = self.prior_mean_ + self._fold_mean
+        # the folds' mean calibration of the pooled model, added to the prior mean
+        self.prior_mean_ = self.prior_mean_ + data[-1]
         self._prior_shift = self.prior_precision_ @ self.prior_mean_
-        del self._fold_mean
+        self._drop_data()
+        del self._family
 
     # -- fitted attributes ------------------------------------------------------------
     def _effects_shape(self, v):

@@ -10,15 +10,16 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
-from ..utils._gaussian_prior import _logdet
-from ._base import _SHARED_PARAMS, _initial_covariance, _MixedEffectsMixin
+from ..utils._math import segment_sum
+from ..utils._gaussian_prior import _PRIOR_DOCS
+from ._base import _ME_DOCS, _initial_covariance, _MixedEffectsMixin
 from ._laplace import _newton_one, _newton_tasks, _proba, _row_nll
 
 #: Probabilities of the pooled model are clipped here before taking logs.
 _EPS = 1e-9
 
 
-@fill_doc(mixed_effects_params=_SHARED_PARAMS)
+@fill_doc(**_ME_DOCS, **_PRIOR_DOCS)
 class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
     """A pooled classifier plus per-task random effects with a learned prior.
 
@@ -53,16 +54,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         out-of-fold margins explain the training tasks. None means the stack
         ``[HistGradientBoostingClassifier(), make_pipeline(SimpleImputer(), StandardScaler(),
         PolynomialFeatures(2, include_bias=False), LogisticRegression(max_iter=1000))]``
-        (the linear model on the numeric columns only): boosting for
-        nonlinear signal, missing values and pandas categoricals, and a
-        linear model with pairwise interactions for near-linear signal, on
-        which boosting from a few thousand rows is noisy (on school maths the
-        stack cut the MSE by 0.2 against a linear model with a learned prior,
-        where boosting alone tied it; ``benchmarks/mixed_effects.py``). With
-        pandas categorical columns, the pooled models get a DataFrame with
-        them as categoricals (the categories seen in ``fit``; others
-        missing), so ``HistGradientBoosting*(categorical_features=
-        "from_dtype")`` treats them as categories, also inside a Pipeline.
+        %(default_stack)s
     %(mixed_effects_params)s
     newton_steps : int, default=5
         Maximum damped Newton steps of ``adapt`` (they stop early when the
@@ -72,12 +64,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         Support rows per class drawn by ``score``.
     label_space : {"auto", "shared"}, default="auto"
         The tasks must share their labels.
-    n_jobs : int, default=None
-        Parallel jobs of the cross-fitting: the ``cv`` fold fits of every
-        pooled model and the final ones (joblib; any joblib backend).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the episodes drawn by ``score``; ``fit`` is deterministic
-        when ``estimator`` is.
+    %(runtime_params)s
 
     Attributes
     ----------
@@ -94,8 +81,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         Covariance of the learned prior.
     prior_precision_ : ndarray of shape (Q, Q)
         Its inverse.
-    prior_scale_ : float
-        Factor applied to the covariance learned by EM (see ``prior_scale``).
+    %(selection_attributes)s
     effect_names_ : ndarray of str
         Names of the ``q`` effects of one logit.
     effects_ : ndarray of shape (q,) or (n_classes, q)
@@ -103,13 +89,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         ``adapt``).
     effects_covariance_ : ndarray of shape (Q, Q)
         Their Laplace posterior covariance (prior before ``adapt``).
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Laplace-approximate negative log marginal likelihood per training row
-        at each EM iteration.
-    classes_ : ndarray
-        The labels shared by the tasks.
+    %(laplace_em_attributes)s
     %(fitted_features)s
 
     See Also
@@ -152,21 +132,13 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
                  effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
                  max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
                  label_space="auto", n_jobs=None, random_state=None):
-        self.estimator = estimator
-        self.random_effects = random_effects
-        self.effect_features = effect_features
-        self.covariance = covariance
-        self.rank = rank
-        self.cv = cv
-        self.prior_scale = prior_scale
-        self.max_iter = max_iter
-        self.tol = tol
-        self.reg_covar = reg_covar
+        super().__init__(
+            estimator, random_effects=random_effects, effect_features=effect_features,
+            covariance=covariance, rank=rank, cv=cv, prior_scale=prior_scale,
+            max_iter=max_iter, tol=tol, reg_covar=reg_covar, n_shots=n_shots,
+            n_jobs=n_jobs, random_state=random_state)
         self.newton_steps = newton_steps
-        self.n_shots = n_shots
         self.label_space = label_space
-        self.n_jobs = n_jobs
-        self.random_state = random_state
 
     def _default_estimator(self):
         return HistGradientBoostingClassifier()
@@ -203,39 +175,37 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         return onehot
 
     # -- the prior's EM (Laplace) ---------------------------------------------------
-    def _prepare(self, tasks):
-        if tasks.label_space != "shared":
-            raise ValueError(
-                "MixedEffectsClassifier puts random effects on the logits of classes "
-                "shared by all tasks, but no training task has every label, so the "
-                "tasks were taken to have their own label sets (label_space="
-                "'per_task'). Pass label_space='shared' if the labels mean the same "
-                "in every task, or use a metric learner (prototypical networks) for "
-                "N-way episodes."
-            )
-        if len(self.meta_classes_) < 2:
-            raise ValueError(
-                f"y has 1 class ({self.meta_classes_.tolist()}); "
-                "MixedEffectsClassifier needs at least 2 classes."
-            )
-        margins, Z, fold = self._prepare_common(tasks)  # margins: the offset
+    def _meta_fit(self, tasks):
+        self._check_shared_labels(tasks, "puts random effects on the logits of")
+        return super()._meta_fit(tasks)
+
+    def _em_data(self, offset, Z, fold, tasks):
+        """The offsets of the pooled model, plus each fold's own calibration."""
         onehot = self._onehot(tasks.y)
         effects = None
         if fold is not None:
             # each fold's own calibration: a nearly flat-prior fit over its rows
             order = np.argsort(fold, kind="stable")
             starts = np.searchsorted(fold[order], np.arange(self._n_folds + 1))
-            Q = self._n_logits * Z.shape[2]
+            Zc = self._calibration(Z)
+            Q = self._n_logits * Zc.shape[2]
             effects, _, _ = _newton_tasks(
-                Z[order], margins[order], onehot[order], starts,
+                Zc[order], offset[order], onehot[order], starts,
                 np.zeros((self._n_folds, Q)), np.zeros(Q), 1e-2 * np.eye(Q), 10,
                 self._n_logits == 1)
-        margins = margins + self._fold_offsets(Z, fold, effects)
-        self._data = (Z, margins, onehot, tasks.starts)
+        shift, fold_mean = self._fold_offsets(Z, fold, effects)
+        return Z, offset + shift, onehot, fold_mean
+
+    def _use_data(self, data, keep, tasks):
+        Z, offset, onehot, _ = data
+        rows = np.repeat(keep, np.diff(tasks.starts))
+        sizes = np.diff(tasks.starts)[keep]
+        self._data = (Z[rows], offset[rows], onehot[rows],
+                      np.concatenate([[0], np.cumsum(sizes)]))
         Q = self._n_logits * Z.shape[2]
-        self._modes = np.zeros((tasks.n_tasks, Q))
+        self._modes = np.zeros((sizes.size, Q))
         # unit noise on the logit scale (about 4 for the log-odds of a balanced class)
-        return np.zeros(Q), _initial_covariance(Z, 4.0, tasks)
+        return np.zeros(Q), _initial_covariance(Z[rows], 4.0, sizes.size), float(rows.sum())
 
     def _e_step(self, mean, precision):
         Z, margins, onehot, starts = self._data
@@ -243,20 +213,15 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         modes, H, nll = _newton_tasks(Z, margins, onehot, starts, self._modes, mean,
                                       precision, min(self.newton_steps, 3),
                                       self._n_logits == 1)
-        self._modes = modes
-        dev = modes - mean
-        laplace = (nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev)
-                   + 0.5 * _logdet(H) - 0.5 * _logdet(precision))
-        return modes, np.linalg.inv(H), float(laplace.sum())
+        return self._laplace_e_step(modes, H, nll, mean, precision)
 
-    def _meta_fit(self, tasks):
-        self._fit_prior(tasks)
-        self._finish_prior(tasks)
+    def _drop_data(self):
         del self._data, self._modes
 
-    def _episode_loss(self, tasks, support, query, scale):
-        """Query log loss of few-shot splits of the training tasks (batched Newton)."""
-        Z, offset, onehot, starts = self._data
+    def _episode_loss(self, data, tasks, support, query, scale):
+        """Every task's query log loss of a few-shot split (batched Newton)."""
+        Z, offset, onehot = data[:3]
+        starts = tasks.starts
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(starts))
         has = np.unique(tidx[support])
         counts = np.bincount(tidx[support], minlength=tasks.n_tasks)[has]
@@ -270,7 +235,7 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         full[has] = B
         L = self._n_logits
         eta = offset + np.einsum("nlq,nlq->nl", Z, full.reshape(-1, L, Q // L)[tidx])
-        return float(_row_nll(eta[query], onehot[query], L == 1).sum())
+        return segment_sum(_row_nll(eta, onehot, L == 1) * query, starts)
 
     # -- adapt: the Laplace posterior ------------------------------------------------
     def _adapt(self, X, y, X_unlabeled):

@@ -8,12 +8,13 @@ from ..base import BaseMetaRegressor
 from ..utils._docstrings import fill_doc
 from ..utils._math import segment_sum
 from ..utils._gaussian_prior import (
+    _PRIOR_DOCS,
     _ridge_e_step,
     _ridge_noise,
     _ridge_stats,
     _task_grams,
 )
-from ._base import _SHARED_PARAMS, _initial_covariance, _MixedEffectsMixin
+from ._base import _ME_DOCS, _initial_covariance, _MixedEffectsMixin
 
 
 def _least_squares(Z, r):
@@ -22,7 +23,7 @@ def _least_squares(Z, r):
     return np.linalg.solve(G + 1e-8 * (np.trace(G) + 1.0) * np.eye(G.shape[0]), Z.T @ r)
 
 
-@fill_doc(mixed_effects_params=_SHARED_PARAMS)
+@fill_doc(**_ME_DOCS, **_PRIOR_DOCS)
 class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     """A pooled regressor plus per-task random effects with a learned prior.
 
@@ -57,25 +58,11 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         out-of-fold margins explain the training tasks. None means the stack
         ``[HistGradientBoostingRegressor(), make_pipeline(SimpleImputer(), StandardScaler(),
         PolynomialFeatures(2, include_bias=False), Ridge())]``
-        (the linear model on the numeric columns only): boosting for
-        nonlinear signal, missing values and pandas categoricals, and a
-        linear model with pairwise interactions for near-linear signal, on
-        which boosting from a few thousand rows is noisy (on school maths the
-        stack cut the MSE by 0.2 against a linear model with a learned prior,
-        where boosting alone tied it; ``benchmarks/mixed_effects.py``). With
-        pandas categorical columns, the pooled models get a DataFrame with
-        them as categoricals (the categories seen in ``fit``; others
-        missing), so ``HistGradientBoosting*(categorical_features=
-        "from_dtype")`` treats them as categories, also inside a Pipeline.
+        %(default_stack)s
     %(mixed_effects_params)s
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
-    n_jobs : int, default=None
-        Parallel jobs of the cross-fitting: the ``cv`` fold fits of every
-        pooled model and the final ones (joblib; any joblib backend).
-    random_state : int, RandomState instance or None, default=None
-        Seeds the episodes drawn by ``score``; ``fit`` is deterministic
-        when ``estimator`` is.
+    %(runtime_params)s
 
     Attributes
     ----------
@@ -90,8 +77,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         Covariance of the learned prior.
     prior_precision_ : ndarray of shape (q, q)
         Its inverse.
-    prior_scale_ : float
-        Factor applied to the covariance learned by EM (see ``prior_scale``).
+    %(selection_attributes)s
     noise_variance_ : float
         Variance of the observation noise around pooled model plus effects.
     effect_names_ : ndarray of str
@@ -101,10 +87,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         ``adapt``).
     effects_covariance_ : ndarray of shape (q, q)
         Their posterior covariance (prior covariance before ``adapt``).
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Negative log marginal likelihood per training row at each iteration.
+    %(em_attributes)s
     %(fitted_features)s
 
     See Also
@@ -136,24 +119,6 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     ((4,), (4,))
     """
 
-    def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
-                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, n_jobs=None,
-                 random_state=None):
-        self.estimator = estimator
-        self.random_effects = random_effects
-        self.effect_features = effect_features
-        self.covariance = covariance
-        self.rank = rank
-        self.cv = cv
-        self.prior_scale = prior_scale
-        self.max_iter = max_iter
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.n_shots = n_shots
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-
     def _default_estimator(self):
         return HistGradientBoostingRegressor()
 
@@ -164,21 +129,27 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         return np.asarray(model.predict(X), dtype=np.float64).reshape(X.shape[0], 1)
 
     # -- the prior's EM (exact, on per-task sufficient statistics) --------------------
-    def _prepare(self, tasks):
-        offset, Z, fold = self._prepare_common(tasks)
+    def _em_data(self, offset, Z, fold, tasks):
+        """The residuals of the pooled model, less each fold's own calibration."""
         Z = Z[:, 0, :]
         resid = tasks.y - offset[:, 0]
+        effects = None
         if fold is not None:
-            effects = np.array([_least_squares(Z[fold == f], resid[fold == f])
+            Zc = self._calibration(Z[:, None, :])[:, 0, :]
+            effects = np.array([_least_squares(Zc[fold == f], resid[fold == f])
                                 for f in range(self._n_folds)])
-            resid = resid - self._fold_offsets(Z[:, None, :], fold, effects)[:, 0]
-        else:
-            self._fold_offsets(Z[:, None, :], None, None)
-        self._stats = _ridge_stats(Z, resid, tasks.starts)
-        self._data = (Z, resid)
-        var_r = max(float(np.var(resid)), 1e-12)
+        shift, fold_mean = self._fold_offsets(Z[:, None, :], fold, effects)
+        resid = resid - shift[:, 0]
+        return Z, resid, _ridge_stats(Z, resid, tasks.starts), fold_mean
+
+    def _use_data(self, data, keep, tasks):
+        Z, resid, stats, _ = data
+        self._stats = tuple(a[keep] for a in stats)
+        rows = np.repeat(keep, np.diff(tasks.starts))
+        var_r = max(float(np.var(resid[rows])), 1e-12)
         self.noise_variance_ = var_r
-        return np.zeros(Z.shape[1]), _initial_covariance(Z[:, None, :], var_r, tasks)
+        init = _initial_covariance(Z[rows][:, None, :], var_r, int(keep.sum()))
+        return np.zeros(Z.shape[1]), init, float(rows.sum())
 
     def _e_step(self, mean, precision):
         return _ridge_e_step(self._stats, self.noise_variance_, mean, precision)
@@ -186,14 +157,12 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     def _update_noise(self, modes, covs):
         self.noise_variance_ = _ridge_noise(self._stats, modes, covs)
 
-    def _meta_fit(self, tasks):
-        self._fit_prior(tasks)
-        self._finish_prior(tasks)
-        del self._stats, self._data
+    def _drop_data(self):
+        del self._stats
 
-    def _episode_loss(self, tasks, support, query, scale):
-        """Query squared error of few-shot splits of the training tasks (batched)."""
-        Z, resid = self._data
+    def _episode_loss(self, data, tasks, support, query, scale):
+        """Every task's query squared error of a few-shot split (batched)."""
+        Z, resid = data[:2]
         s2, P = self.noise_variance_, self.prior_precision_ / scale
         Gs = _task_grams(Z, tasks.starts, support.astype(np.float64))
         bs = segment_sum(Z * (resid * support)[:, None], tasks.starts)
@@ -201,7 +170,7 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
         b = np.linalg.solve(A, (bs / s2 + P @ self.prior_mean_)[:, :, None])[:, :, 0]
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(tasks.starts))
         err = resid - np.einsum("nq,nq->n", Z, b[tidx])
-        return float((err[query] ** 2).sum())
+        return segment_sum(err**2 * query, tasks.starts)
 
     # -- adapt: the closed-form posterior ------------------------------------------------
     def _adapt(self, X, y, X_unlabeled):

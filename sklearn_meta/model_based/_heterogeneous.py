@@ -26,6 +26,7 @@ Everything is batched over tasks, rows and columns with masks: a cell is a finit
 """
 
 import contextlib
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -33,25 +34,34 @@ from numbers import Integral, Real
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 from torch import nn
 
 from .._columns import align_columns
 from .._nn import _residual
 from .._nn._prototypes import logits_loss
+from .._nn._trainer import Callback
 from .._torch import _TorchMetaLearnerMixin
+from .._nn._sampler import SUPPORT_CONSTRAINT
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
+from ..utils._seeds import seed_of
 from ._neural_process import gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
 
 _CLIP = 10.0  # standardised values are clipped to [-_CLIP, _CLIP]
 _NEG = -1e9  # logit of a class that is not in the episode
+# base_estimator="auto": the held-out training tasks it chooses on (fraction, at least
+# 2), episodes per held-out task, and the fewest tasks it chooses with (else: plain)
+_AUTO_HELD_FRACTION = 0.2
+_AUTO_EPISODES = 8
+_AUTO_MIN_TASKS = 5
 
 
 def _mlp(n_in, n_out, hidden):
@@ -75,6 +85,11 @@ def _masked_mean(values, weights, dim):
     """Weighted mean of ``values`` over ``dim`` (0 where the weights sum to 0)."""
     total = (weights.unsqueeze(-1) * values).sum(dim)
     return total / weights.sum(dim).clamp_min(1.0).unsqueeze(-1)
+
+
+def _episode_mse(mean, y, m):
+    """Mean squared error of every episode's real query rows (T,)."""
+    return (m * (mean - y) ** 2).sum(-1) / m.sum(-1).clamp_min(1.0)
 
 
 class _HeterogeneousNet(nn.Module):
@@ -218,6 +233,16 @@ class _HeterogeneousNet(nn.Module):
         if offsets is not None:
             logits = logits + nn.functional.softplus(self.offset_weight) * offsets
         return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
+
+
+class _StopReason(Callback):
+    """Records the trainer's stop reason on the estimator (``_stop_reason``)."""
+
+    def __init__(self, est):
+        self.est = est
+
+    def on_train_end(self, trainer):
+        self.est._stop_reason = trainer.stop_reason
 
 
 class _HeterogeneousMixin(_TorchMetaLearnerMixin):
@@ -399,12 +424,24 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         return X
 
     def _meta_fit(self, tasks):
+        warm = self.warm_start and hasattr(self, "network_")
+        if self._resolve_base_estimator(tasks, keep=warm):
+            self._fit_with_base(tasks, warm)
+
+    def _callbacks(self, desc, reference=None, shard=None):
+        # records why meta-training stopped (a KeyboardInterrupt stops the "auto" choice)
+        return super()._callbacks(desc, reference, shard) + [_StopReason(self)]
+
+    def _fit_with_base(self, tasks, warm):
+        """Meta-train on ``tasks`` with the base model already resolved."""
         tasks = self._network_tasks(tasks, first=True)
-        self._fit_network(tasks, warm=self.warm_start and hasattr(self, "network_"))
+        self._fit_network(tasks, warm=warm)
         self._default_state = self._zero_shot_state(tasks)
 
     def _partial_meta_fit(self, tasks, replay, task_picker, first):
         # the column statistics, target scale and base model of the first batch stay
+        if not self._resolve_base_estimator(tasks, keep=not first):
+            return  # interrupted while choosing: the trial network is kept
         tasks = self._network_tasks(tasks, first=first)
         if replay is not None:
             replay = self._network_tasks(replay, first=False)
@@ -437,6 +474,96 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
                                      first)
         return TaskSet(Z, y, tasks.starts, tasks.task_ids, tasks.label_space,
                        tasks.classes, tasks.present)
+
+    # -- base_estimator="auto": the plain network or the residual variant ----------------
+    def _resolve_base_estimator(self, tasks, keep=False):
+        """Set ``_base_estimator``, the base model this fit uses (None: the plain network),
+        and ``base_selection_``. ``keep``: a continued fit keeps the earlier choice.
+
+        ``base_estimator="auto"`` chooses by validation on held-out *training* tasks: a
+        random ``_AUTO_HELD_FRACTION`` of the tasks (at least 2) is held out, the plain
+        network and the residual variant (over a pooled ``HistGradientBoosting`` model)
+        are meta-trained on the other tasks, and both are scored on the same
+        ``_AUTO_EPISODES`` episodes of every held-out task (accuracy, or minus the mean
+        squared error). The residual variant is chosen when its mean paired gain exceeds
+        one standard error (over the held-out tasks): the one-standard-error rule, in
+        favour of the simpler model without a base model. The chosen variant is then
+        meta-trained on all tasks.
+
+        Returns False when a KeyboardInterrupt stopped a trial fit: the interrupted trial
+        (meta-trained on part of the tasks) is then kept as the fitted model, with a
+        warning, and nothing more is trained.
+        """
+        auto = isinstance(self.base_estimator, str) and self.base_estimator == "auto"
+        if keep and (auto and "_base_estimator" in self.__dict__ or not auto):
+            if not auto:
+                self._base_estimator, self.base_selection_ = self.base_estimator, None
+            return True
+        self.base_selection_ = None
+        self.base_estimator_ = None  # the fitted base model, set by the fit if any
+        self._base_estimator = None if auto else self.base_estimator
+        if not auto:
+            return True
+        seed = seed_of(self.random_state)
+        shared = self._target == "value" or self._label_space_ == "shared"
+        if not shared or tasks.n_tasks < _AUTO_MIN_TASKS:
+            return True  # per-task labels (the base model predicts shared classes), few tasks
+        hgb = HistGradientBoostingClassifier if self._target == "class" else \
+            HistGradientBoostingRegressor
+        candidate = hgb(random_state=seed)
+        order = np.random.default_rng(seed).permutation(tasks.n_tasks)
+        n_held = max(2, int(math.ceil(_AUTO_HELD_FRACTION * tasks.n_tasks)))
+        inner, held = tasks.subset(np.sort(order[n_held:])), tasks.subset(np.sort(order[:n_held]))
+        scores = {}
+        for name, base in (("plain", None), ("residual", candidate)):
+            trial = copy.copy(self)
+            for attr in ("network_", "_default_state", "adapted_"):
+                trial.__dict__.pop(attr, None)
+            trial._base_estimator, trial.base_estimator_ = base, None
+            trial._fit_with_base(inner, warm=False)
+            if trial.__dict__.pop("_stop_reason", None) == "interrupted":
+                self.__dict__.update(trial.__dict__)
+                warnings.warn(
+                    f"{type(self).__name__}: interrupted while base_estimator='auto' was "
+                    f"choosing; kept the {name} variant meta-trained on {inner.n_tasks} "
+                    f"of the {tasks.n_tasks} tasks (usable; fit again to choose).",
+                    UserWarning, stacklevel=4)
+                return False
+            scores[name] = trial._held_out_scores(held)
+        plain, residual = scores["plain"], scores["residual"]
+        diff = residual - plain
+        se = float(np.std(diff, ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else np.inf
+        chosen = "residual" if len(diff) and float(np.mean(diff)) > se else "plain"
+        self.base_selection_ = {
+            "chosen": chosen, "plain": float(np.mean(plain)) if len(diff) else np.nan,
+            "residual": float(np.mean(residual)) if len(diff) else np.nan, "se": se,
+            "n_tasks": int(len(diff)),
+        }
+        if chosen == "residual":
+            self._base_estimator = candidate
+        if self.verbose:
+            print(f"{type(self).__name__}: base_estimator='auto' chose the {chosen} "
+                  f"variant on {len(diff)} held-out training tasks ({self.base_selection_})")
+        return True
+
+    def _held_out_scores(self, tasks):
+        """Per-task score (higher is better) of the fitted network on ``_AUTO_EPISODES``
+        episodes of each of ``tasks`` (not seen in fit): accuracy, or minus the mean
+        squared error in target units. Tasks too small for an episode are left out."""
+        prepared = self._network_tasks(tasks, first=False)
+        device = self._device()
+        sampler = self._sampler(prepared, np.random.default_rng(0), device)
+        if not len(sampler.usable):
+            return np.zeros(0)
+        ep = sampler.sample(np.repeat(sampler.usable, _AUTO_EPISODES))
+        net = copy.deepcopy(self.network_).to(device).eval()
+        with torch.no_grad():
+            score = self._episode_scores(net, ep)
+        which = np.asarray(ep.tasks)
+        total = np.bincount(which, weights=score.double().cpu().numpy(),
+                            minlength=tasks.n_tasks)
+        return total[sampler.usable] / np.bincount(which, minlength=tasks.n_tasks)[
+            sampler.usable]
 
     def _in_fit_columns(self, X, names):
         """Rows ``X`` with columns ``names`` in the columns of ``fit`` (NaN where one is
@@ -532,6 +659,22 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         return X, names, state, classes
 
 
+# How base_estimator="auto" chooses (both classes).
+_AUTO_DOC = """\
+    "auto" chooses between the two in ``fit`` by validation on held-out *training*
+    tasks: 20% of the tasks (at least 2, drawn with ``random_state``) are held out,
+    the network alone and the residual mode over a pooled
+    ``HistGradientBoosting`` model are meta-trained on the others and scored on the
+    same 8 episodes of every held-out task (query accuracy, or mean squared error).
+    The residual mode is kept when its mean gain over the network alone exceeds one
+    standard error of the paired differences over the held-out tasks (the
+    one-standard-error rule, in favour of the model without a base model); the
+    chosen variant is then meta-trained on all tasks, so ``fit`` costs about three
+    fits. ``base_selection_`` records the choice. With fewer than 5 tasks, or (the
+    classifier) tasks with their own label sets, "auto" is the network alone; a
+    continued fit (``warm_start``, later ``partial_fit`` calls) keeps the choice of
+    the first (``partial_fit`` chooses on its first batch)."""
+
 # Parameter paragraphs shared by the classifier and the regressor.
 _DOCS = {
     "network": """\
@@ -551,7 +694,7 @@ column_dropout : float, default=0.5
     Meta-training episodes hide a random fraction (up to this) of every task's
     columns, so the model learns to predict from whichever columns a task has.""",
     "base_estimator_class": """\
-base_estimator : estimator or None, default=None
+base_estimator : "auto", estimator or None, default="auto"
     Residual mode: a scikit-learn classifier that accepts NaN (e.g.
     ``HistGradientBoostingClassifier()``) fitted on the meta-training rows in the
     union of the columns (NaN where a task lacks a column). The network meta-learns a
@@ -559,14 +702,26 @@ base_estimator : estimator or None, default=None
     log-probabilities, weighted by a meta-learned factor (out-of-fold margins over 5
     folds of tasks for the training episodes; ``base_estimator_`` on all rows at
     ``adapt``/``predict``; columns never seen in ``fit`` are not read by the base
-    model). Needs one label set shared by all tasks.""",
+    model). Needs one label set shared by all tasks. None: the network alone.
+""" + _AUTO_DOC,
     "base_estimator_value": """\
-base_estimator : estimator or None, default=None
+base_estimator : "auto", estimator or None, default="auto"
     Residual mode: a scikit-learn regressor that accepts NaN (e.g.
     ``HistGradientBoostingRegressor()``) fitted on the meta-training rows in the union
     of the columns (NaN where a task lacks a column); the network reads and predicts
     the residuals ``y - base prediction`` (out-of-fold over 5 folds of tasks for the
-    training episodes; ``base_estimator_`` on all rows at ``adapt``/``predict``).""",
+    training episodes; ``base_estimator_`` on all rows at ``adapt``/``predict``).
+    None: the network alone.
+""" + _AUTO_DOC,
+    "base_attributes": """\
+base_estimator_ : estimator or None
+    The fitted base model of the residual mode (on all meta-training rows), None for
+    the network alone (also when "auto" chose it).
+base_selection_ : dict or None
+    With ``base_estimator="auto"`` and a choice made: ``"chosen"`` ("plain" or
+    "residual"), the mean held-out scores ``"plain"`` and ``"residual"`` (accuracy, or
+    minus the mean squared error), ``"se"`` (the standard error of their paired
+    difference) and ``"n_tasks"`` (held-out tasks); else None.""",
     "training": """\
 meta_lr : float, default=1e-3
     Adam learning rate.
@@ -603,7 +758,7 @@ _COMMON_CONSTRAINTS = {
     "embedding_dim": [Interval(Integral, 1, None, closed="left")],
     "column_dropout": [Interval(Real, 0, 1, closed="left")],
     "meta_batch_size": [Interval(Integral, 1, None, closed="left")],
-    "base_estimator": [HasMethods(["fit", "predict"]), None],
+    "base_estimator": [HasMethods(["fit", "predict"]), StrOptions({"auto"}), None],
 }
 
 
@@ -635,6 +790,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
+    %(meta_support)s
     %(network)s
     %(base_estimator_class)s
     meta_batch_size : int, default=16
@@ -659,19 +815,8 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         never seen in ``fit`` is standardised with its support rows).
     column_scale_ : ndarray of shape (n_features_in_,)
         Standard deviation of every column of ``fit`` (1 when constant).
-    meta_classes_ : ndarray
-        All labels seen in ``fit``.
-    classes_ : ndarray
-        Labels of the adapted task, else ``meta_classes_``.
-    n_iter_ : int
-        Meta-iterations run.
-    loss_curve_ : list of float
-        Training loss of every meta-iteration.
-    validation_scores_ : list of float or None
-        Validation accuracy at every check (``early_stopping``).
-    best_validation_score_ : float or None
-        Best of them.
-    %(fitted_features)s
+    %(base_attributes)s
+    %(episodic_classifier_attributes)s
 
     See Also
     --------
@@ -705,6 +850,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         **BaseMetaClassifier._parameter_constraints,
         **_COMMON_CONSTRAINTS,
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        **SUPPORT_CONSTRAINT,
     }
 
     def __init__(
@@ -713,12 +859,13 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         n_shots=5,
         n_way=None,
         n_queries=5,
+        support="auto",
         embedding_dim=16,
         hidden_layer_sizes=(32,),
         activation="relu",
         module=None,
         column_dropout=0.5,
-        base_estimator=None,
+        base_estimator="auto",
         meta_batch_size=16,
         meta_lr=1e-3,
         max_iter=1000,
@@ -740,6 +887,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
+        self.support = support
         self.embedding_dim = embedding_dim
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -782,14 +930,24 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         return self._state(tasks.X[rows, :len(names)], tasks.y[rows], names,
                            self.column_mean_, self.column_scale_, len(self.meta_classes_))
 
-    def _episode_loss(self, net, ep, n_classes):
+    def _forward(self, net, ep, n_classes):
+        """Query logits of a batch of episodes and the valid classes."""
         X_s, X_q, m_s, ids, offsets = self._episode(
             net, ep, keep_one_row=self._label_space_ == "shared")
         context = net.encode(X_s, ep.y_s, m_s, n_classes, ids)
         if ep.class_mask is not None:
             context["valid"] = context["valid"] & ep.class_mask
-        logits = net.decode(X_q, context, offsets)
-        return logits_loss(logits, ep.y_q.clamp_min(0), ep.m_q, context["valid"])
+        return net.decode(X_q, context, offsets), context["valid"]
+
+    def _episode_loss(self, net, ep, n_classes):
+        logits, valid = self._forward(net, ep, n_classes)
+        return logits_loss(logits, ep.y_q.clamp_min(0), ep.m_q, valid)
+
+    def _episode_scores(self, net, ep):
+        """Query accuracy of every episode (shared labels)."""
+        logits, _ = self._forward(net, ep, len(self.meta_classes_))
+        hit = (logits.argmax(-1) == ep.y_q).to(ep.m_q.dtype)
+        return (ep.m_q * hit).sum(-1) / ep.m_q.sum(-1).clamp_min(1.0)
 
     def _adapt_named(self, X, y, names, explicit):
         return self._support_state(X, y, names, explicit, self._n_support_classes(y))
@@ -916,6 +1074,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         Negative validation mean squared error at every check (``early_stopping``).
     best_validation_score_ : float or None
         Best of them.
+    %(base_attributes)s
     %(fitted_features)s
 
     See Also
@@ -961,7 +1120,7 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         activation="relu",
         module=None,
         column_dropout=0.5,
-        base_estimator=None,
+        base_estimator="auto",
         meta_batch_size=16,
         meta_lr=1e-3,
         max_iter=1000,
@@ -1017,18 +1176,26 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         return self._state(empty, np.zeros(0), names, self.column_mean_,
                            self.column_scale_, None)
 
-    def _episode_loss(self, net, ep, n_classes):
+    def _forward(self, net, ep):
+        """Query means and standard deviations of a batch of episodes."""
         X_s, X_q, m_s, ids, _ = self._episode(net, ep, keep_one_row=True)
-        mean, std = net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
+        return net.decode(X_q, net.encode(X_s, ep.y_s, m_s, None, ids))
+
+    def _episode_loss(self, net, ep, n_classes):
+        mean, std = self._forward(net, ep)
         loss = gaussian_nll(mean, std, ep.y_q, ep.m_q)
         with torch.no_grad():
-            w = ep.m_q / ep.m_q.sum(-1, keepdim=True).clamp_min(1.0)
-            mse = (w * (mean - ep.y_q) ** 2).sum(-1).mean()
+            mse = _episode_mse(mean, ep.y_q, ep.m_q).mean()
         return loss, -mse
+
+    def _episode_scores(self, net, ep):
+        """Minus the query mean squared error of every episode, in target units."""
+        mean, _ = self._forward(net, ep)
+        return -_episode_mse(mean, ep.y_q, ep.m_q) * self.y_scale_ ** 2
 
     def _base_value(self, X, names):
         """The base model's prediction of rows ``X`` (0 without a base model)."""
-        if getattr(self, "base_estimator", None) is None:
+        if _residual.base_param(self) is None:
             return 0.0
         return _residual.base_prediction(self, self._in_fit_columns(X, names))
 

@@ -8,9 +8,10 @@ import torch
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._nn import _residual
+from .._nn._sampler import SUPPORT_CONSTRAINT
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
-from .._nn._prototypes import logits_loss
+from .._nn._prototypes import borrow_rows, logits_loss
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from ._attention import NeuralProcessNet
@@ -152,6 +153,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         of a task.
     n_queries : int, default=5
         Query rows per class of the meta-training episodes.
+    %(meta_support)s
     %(network)s
     meta_batch_size : int, default=8
         Episodes per meta-iteration.
@@ -197,6 +199,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         **BaseMetaClassifier._parameter_constraints,
         **_COMMON_CONSTRAINTS,
         "n_way": [Interval(Integral, 2, None, closed="left"), None],
+        **SUPPORT_CONSTRAINT,
     }
 
     def __init__(
@@ -205,6 +208,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         n_shots=5,
         n_way=None,
         n_queries=5,
+        support="auto",
         embedding_dim=64,
         n_heads=4,
         n_layers=2,
@@ -233,6 +237,7 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         self.n_shots = n_shots
         self.n_way = n_way
         self.n_queries = n_queries
+        self.support = support
         self.embedding_dim = embedding_dim
         self.n_heads = n_heads
         self.n_layers = n_layers
@@ -271,7 +276,10 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
 
     def _episode_loss(self, net, ep, n_classes):
         X_q, offsets = _residual.split(self, ep.X_q)
-        context = net.encode(_residual.split(self, ep.X_s)[0], ep.y_s, ep.m_s, n_classes)
+        X_s, y_s, m_s = ep.X_s, ep.y_s, ep.m_s
+        if ep.class_mask is None:  # shared labels: borrow classes the support set lacks
+            X_s, y_s, m_s = borrow_rows(X_s, y_s, m_s, n_classes, self.n_shots)
+        context = net.encode(_residual.split(self, X_s)[0], y_s, m_s, n_classes)
         if ep.class_mask is not None:
             context["valid"] = context["valid"] & ep.class_mask
         logits = net.decode(X_q, context)

@@ -12,7 +12,6 @@ from ..utils._math import segment_sum, softmax
 from ..utils._gaussian_prior import (
     _PRIOR_DOCS,
     _GaussianPriorMixin,
-    _logdet,
     _with_intercept,
 )
 
@@ -183,13 +182,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         coefficients of class 1.
     intercept_ : ndarray of shape (n_classes - 1,)
         Intercepts, likewise.
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Laplace-approximate negative log marginal likelihood per training row
-        at each EM iteration.
-    classes_ : ndarray
-        The labels shared by the tasks.
+    %(laplace_em_attributes)s
     %(fitted_features)s
 
     See Also
@@ -233,19 +226,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         self.random_state = random_state
 
     def _prepare(self, tasks):
-        if tasks.label_space != "shared":
-            raise ValueError(
-                "MetaPriorLogisticRegression learns a prior over the weights "
-                "of classes shared by all tasks, but the tasks have their own "
-                "label sets (label_space='per_task'). Use label_space='shared' "
-                "if the labels mean the same in every task, or a metric "
-                "learner such as prototypical networks for N-way episodes."
-            )
-        if len(self.meta_classes_) < 2:
-            raise ValueError(
-                f"y has 1 class ({self.meta_classes_.tolist()}); "
-                "MetaPriorLogisticRegression needs at least 2 classes."
-            )
+        self._check_shared_labels(tasks, "learns a prior over the weights of")
         Xd = _with_intercept(tasks.X)
         p = Xd.shape[1]
         self._n_coef = p
@@ -259,12 +240,7 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         # generalised EM: a few Newton steps from the previous modes
         modes, H, nll = _newton_map(Xd, codes, starts, self._modes, mean, precision,
                                     min(self.newton_steps, 3), 1e-8)
-        self._modes = modes
-        covs = np.linalg.inv(H)
-        dev = modes - mean
-        laplace = (nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev)
-                   + 0.5 * _logdet(H) - 0.5 * _logdet(precision))
-        return modes, covs, float(laplace.sum())
+        return self._laplace_e_step(modes, H, nll, mean, precision)
 
     def _meta_fit(self, tasks):
         self._fit_prior(tasks)

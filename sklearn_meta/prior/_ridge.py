@@ -41,15 +41,15 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
 
     Parameters
     ----------
-    n_shots : int, default=5
-        Support rows per task drawn by ``score``.
     %(prior_covariance)s
+    %(reg_covar)s
     max_iter : int, default=100
         Maximum number of EM iterations of ``fit``.
     tol : float, default=1e-5
         EM stops when the negative log marginal likelihood per row improves
         by less than ``tol`` (relative).
-    %(reg_covar)s
+    n_shots : int, default=5
+        Support rows per task drawn by ``score``.
     random_state : int, RandomState instance or None, default=None
         Seeds the episodes drawn by ``score``; ``fit`` is deterministic.
 
@@ -67,10 +67,7 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
         Coefficients of the adapted task (the prior mean before ``adapt``).
     intercept_ : float
         Intercept of the adapted task (the prior mean before ``adapt``).
-    n_iter_ : int
-        EM iterations run.
-    loss_curve_ : list of float
-        Negative log marginal likelihood per training row at each iteration.
+    %(em_attributes)s
     %(fitted_features)s
 
     See Also
@@ -94,14 +91,14 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     (2,)
     """
 
-    def __init__(self, *, n_shots=5, covariance="full", rank=2, max_iter=100,
-                 tol=1e-5, reg_covar=1e-6, random_state=None):
-        self.n_shots = n_shots
+    def __init__(self, *, covariance="full", rank=2, reg_covar=1e-6, max_iter=100,
+                 tol=1e-5, n_shots=5, random_state=None):
         self.covariance = covariance
         self.rank = rank
+        self.reg_covar = reg_covar
         self.max_iter = max_iter
         self.tol = tol
-        self.reg_covar = reg_covar
+        self.n_shots = n_shots
         self.random_state = random_state
 
     def _prepare(self, tasks):

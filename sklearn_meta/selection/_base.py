@@ -23,6 +23,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..base import BaseMetaEstimator
+from ..utils._batched_linear import batchable, fit_segments
 from ..utils._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
 from ..tasks import _split_support_query, _task_name
@@ -81,29 +82,108 @@ def _feasible_shots(y, n_shots, classification):
     return int(min(n_shots, y.shape[0] - 2))
 
 
-def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, scorer,
-                   n_episodes, task_id):
-    """Meta-features and candidate scores of one task, averaged over episodes.
+def _task_episodes(y, classification, n_shots, seed, n_episodes, task_id):
+    """The few-shot episodes of one task: (support, query) row positions per episode,
+    and whether it used fewer than ``n_shots`` shots; None when it cannot give one.
 
-    A task too small for ``n_shots`` support rows (per class) plus a query
-    row uses as many shots as it can; None when it cannot give an episode.
+    A task too small for ``n_shots`` support rows (per class) plus a query row uses as
+    many shots as it can.
     """
     rng = np.random.default_rng(seed)
     shots = _feasible_shots(y, n_shots, classification)
     if shots < 1:
         return None
-    feats, scores = [], []
-    for _ in range(n_episodes):
-        s, q = _split_support_query(y, shots, rng, classification=classification,
-                                   task_id=task_id)
-        feats.append(_metafeatures(X[s], _local_codes(y[s]) if classification else y[s],
-                                   np.array([0, len(s)]), classification=classification)[0])
-        row = []
-        for cand in candidates:
+    episodes = [_split_support_query(y, shots, rng, classification=classification,
+                                     task_id=task_id) for _ in range(n_episodes)]
+    return episodes, shots < n_shots
+
+
+def _evaluate_task(selector, X, y, classification, n_shots, seed, candidates, scorer,
+                   n_episodes, task_id):
+    """The episodes of one task and the query scores of ``candidates`` on each,
+    shape (n_episodes, n_candidates); None when the task cannot give an episode."""
+    drawn = _task_episodes(y, classification, n_shots, seed, n_episodes, task_id)
+    if drawn is None:
+        return None
+    episodes, small = drawn
+    scores = np.empty((len(episodes), len(candidates)))
+    for e, (s, q) in enumerate(episodes):
+        for c, cand in enumerate(candidates):
             model = selector._fit_candidate(cand, X[s], y[s], check_predict=False)
-            row.append(np.nan if model is None else _safe_score(scorer, model, X[q], y[q]))
-        scores.append(row)
-    return np.mean(feats, axis=0), np.mean(scores, axis=0), shots < n_shots
+            scores[e, c] = np.nan if model is None else _safe_score(scorer, model, X[q], y[q])
+    return episodes, scores, small
+
+
+def _evaluate_tasks(selector, tasks, classification, n_shots, seeds, candidates, scorer,
+                    n_episodes, task_ids):
+    """:func:`_evaluate_task` of several tasks ``[(X, y), ...]`` (one job)."""
+    return [_evaluate_task(selector, X, y, classification, n_shots, seed, candidates,
+                           scorer, n_episodes, task_id)
+            for (X, y), seed, task_id in zip(tasks, seeds, task_ids)]
+
+
+def _vector_metric(scoring, candidate, classification):
+    """The name of a metric :func:`_episode_scores` computes for every episode at
+    once (the candidates' default ``score`` or a few scorer names), or None."""
+    if scoring is None:
+        return "accuracy" if classification else "r2"
+    if isinstance(scoring, str) and scoring in {"accuracy", "r2", "neg_mean_squared_error"}:
+        return scoring
+    return None
+
+
+def _episode_scores(metric, pred, y, seg, n_seg):
+    """``metric`` of every episode from its query predictions (as scikit-learn
+    computes it on each: an R^2 of one row is NaN, of constant targets 1 or 0)."""
+    count = np.bincount(seg, minlength=n_seg).astype(np.float64)
+    if metric == "accuracy":
+        return np.bincount(seg, weights=(pred == y).astype(np.float64), minlength=n_seg) / count
+    sq = np.bincount(seg, weights=(y - pred) ** 2, minlength=n_seg)
+    if metric == "neg_mean_squared_error":
+        return -sq / count
+    mean = np.bincount(seg, weights=y, minlength=n_seg) / count
+    total = np.bincount(seg, weights=(y - mean[seg]) ** 2, minlength=n_seg)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r2 = np.where(total != 0, 1.0 - sq / total, np.where(sq != 0, 0.0, 1.0))
+    return np.where(count < 2, np.nan, r2)
+
+
+def _batched_scores(template, metric, X, y, episodes):
+    """Query scores of one linear candidate on every episode: one batched fit over all
+    support sets (:mod:`sklearn_meta.utils._batched_linear`), vectorised scoring."""
+    sup, sup_starts, qry, qry_seg = episodes
+    fits = fit_segments(template, X[sup], y[sup], sup_starts)
+    pred = fits.predict(X[qry], qry_seg)
+    return _episode_scores(metric, pred, y[qry], qry_seg, len(sup_starts) - 1)
+
+
+def _stack_episodes(tasks, drawn):
+    """Row positions of all episodes' support and query sets in ``tasks.X``:
+    (support rows, support segment starts, query rows, query segment of each row)."""
+    sup, qry, sup_sizes, qry_sizes = [], [], [], []
+    for t, episodes in drawn:
+        offset = tasks.starts[t]
+        for s, q in episodes:
+            sup.append(offset + s)
+            qry.append(offset + q)
+            sup_sizes.append(len(s))
+            qry_sizes.append(len(q))
+    sup_starts = np.concatenate([[0], np.cumsum(sup_sizes)])
+    qry_seg = np.repeat(np.arange(len(qry_sizes)), qry_sizes)
+    return np.concatenate(sup), sup_starts, np.concatenate(qry), qry_seg
+
+
+def _episode_metafeatures(tasks, episodes, classification):
+    """Meta-features of every episode's support set, in one vectorised pass."""
+    sup, sup_starts = episodes[0], episodes[1]
+    y = tasks.y[sup]
+    if classification:   # per-episode class codes 0..k-1
+        seg = np.repeat(np.arange(len(sup_starts) - 1), np.diff(sup_starts))
+        codes = np.asarray(y, dtype=np.int64)
+        present = np.zeros((len(sup_starts) - 1, int(codes.max()) + 1), dtype=bool)
+        present[seg, codes] = True
+        y = (np.cumsum(present, axis=1) - 1)[seg, codes]
+    return _metafeatures(tasks.X[sup], y, sup_starts, classification=classification)
 
 
 def _safe_score(scorer, model, X, y):
@@ -184,11 +264,23 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         scorer = check_scoring(candidates[0], scoring=self.scoring)
         rng = np.random.RandomState(seed_of(self.random_state))
         seeds = seed_of(rng, size=tasks.n_tasks)
+        # a plain Ridge or LogisticRegression candidate is fitted on the support sets of
+        # all episodes at once and scored on their query rows at once; the others are
+        # fitted episode by episode in the jobs over tasks
+        metric = _vector_metric(self.scoring, candidates[0], classification)
+        batched = [metric is not None and batchable(c, tasks.X) for c in candidates]
+        looped = [c for c, b in zip(candidates, batched) if not b]
+        # jobs of several tasks each (at most ~100 jobs: little overhead per task, a
+        # progress bar that moves)
+        size = max(1, -(-tasks.n_tasks // 100))
+        chunks = [range(lo, min(lo + size, tasks.n_tasks))
+                  for lo in range(0, tasks.n_tasks, size)]
         jobs = (
-            delayed(_evaluate_task)(
-                self, X_t, y_t, classification, self.n_shots, seeds[t], candidates,
-                scorer, self.n_episodes, tasks.task_ids[t])
-            for t, (X_t, y_t) in enumerate(tasks)
+            delayed(_evaluate_tasks)(
+                self, [tasks[t] for t in chunk], classification, self.n_shots,
+                seeds[chunk.start:chunk.stop], looped, scorer, self.n_episodes,
+                tasks.task_ids[chunk.start:chunk.stop])
+            for chunk in chunks
         )
         # finite features (checked once here) need no finiteness check, and the
         # candidates' parameters (validated once here) no validation, in every one of
@@ -204,13 +296,18 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
 
                 jobs = list(jobs)
                 try:
-                    results = list(tqdm(
-                        Parallel(n_jobs=self.n_jobs, return_as="generator")(jobs),
-                        total=tasks.n_tasks, desc=type(self).__name__, unit="task"))
+                    results = []
+                    with tqdm(total=tasks.n_tasks, desc=type(self).__name__,
+                              unit="task") as bar:
+                        for part in Parallel(n_jobs=self.n_jobs,
+                                             return_as="generator")(jobs):
+                            results.extend(part)
+                            bar.update(len(part))
                 except ValueError:  # a backend without generators (Ray): no bar
                     results = Parallel(n_jobs=self.n_jobs)(jobs)
+                    results = [r for part in results for r in part]
             else:
-                results = Parallel(n_jobs=self.n_jobs)(jobs)
+                results = [r for part in Parallel(n_jobs=self.n_jobs)(jobs) for r in part]
         kept = [i for i, r in enumerate(results) if r is not None]
         if not kept:
             raise ValueError(
@@ -228,8 +325,17 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
                 f"{len(results) - len(kept)} (a class with a single row) left out.",
                 UserWarning,
             )
-        feats = np.array([results[i][0] for i in kept])
-        scores = np.array([results[i][1] for i in kept])
+        episodes = _stack_episodes(tasks, [(i, results[i][0]) for i in kept])
+        n_ep = self.n_episodes
+        feats = _episode_metafeatures(tasks, episodes, classification)
+        feats = feats.reshape(len(kept), n_ep, -1).mean(axis=1)
+        scores = np.empty((len(kept), n_ep, len(candidates)))
+        loop_scores = np.stack([results[i][1] for i in kept])  # (tasks, episodes, looped)
+        scores[:, :, np.flatnonzero(~np.array(batched))] = loop_scores
+        for c in np.flatnonzero(batched):
+            scores[:, :, c] = _batched_scores(candidates[c], metric, tasks.X, tasks.y,
+                                              episodes).reshape(len(kept), n_ep)
+        scores = scores.mean(axis=1)
         if np.isnan(scores).all():
             X_t, y_t = tasks[kept[0]]
             raise self._no_candidate_error(

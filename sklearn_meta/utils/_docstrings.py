@@ -33,6 +33,21 @@ X_support : array-like of shape (n_support, n_features)
     Labelled rows of the new task.
 y_support : array-like of shape (n_support,)
     Their targets.""",
+    "meta_support": """\
+support : {"auto", "per_class", "random"}, default="auto"
+    How the support sets of the meta-training episodes are drawn. ``"per_class"``:
+    N-way K-shot sized sets: ``n_shots`` rows of each class with per-task labels,
+    ``n_shots * n_classes`` rows at random with a shared label set. ``"random"``:
+    ``n_shots`` rows at random from the task, whatever their classes, as a new task's
+    labelled rows come (``score`` draws them so by default with shared labels); with
+    per-task labels the query rows are of the classes the support set shows.
+    ``"auto"``: ``"per_class"`` (on the bundled churn tasks, meta-training on random
+    support sets gained nothing consistent, benchmarks/RESULTS.md). With a shared
+    label set, a class an episode's support set lacks is borrowed from the other tasks
+    of the meta-batch where the learner's ``adapt`` borrows it (prototypical networks,
+    neural processes). Given a ``support``,
+    :func:`~sklearn_meta.model_selection.evaluate_few_shot` and ``sklearn-meta
+    benchmark --support`` set ``"auto"`` to it (train as tested).""",
     # the episodic torch learners (metric and model-based families)
     "validation_monitoring": """\
 validation_fraction : float, default=0.1

@@ -85,7 +85,10 @@ class _GaussianPriorMixin(BaseMetaEstimator):
     def _fit_prior(self, tasks):
         """Run EM; set ``prior_mean_``, ``prior_covariance_``, ``loss_curve_``."""
         mean, cov = self._prepare(tasks)
-        n_rows = float(tasks.starts[-1])
+        self._run_em(mean, cov, float(tasks.starts[-1]))
+
+    def _run_em(self, mean, cov, n_rows):
+        """EM from the prior ``(mean, cov)`` on the data ``_e_step`` sees."""
         curve = []
         for it in range(self.max_iter):
             precision = np.linalg.inv(cov)
@@ -112,6 +115,36 @@ class _GaussianPriorMixin(BaseMetaEstimator):
 
     def _update_noise(self, modes, covs):
         """M-step of learner-specific parameters (the ridge noise level)."""
+
+    def _laplace_e_step(self, modes, H, nll, mean, precision):
+        """E-step result of a Laplace EM from the tasks' modes, Hessians and NLLs.
+
+        Keeps the modes (the next E-step's warm start) and returns the modes,
+        the posterior covariances ``H^-1`` and the Laplace-approximate
+        negative log marginal likelihood summed over tasks.
+        """
+        self._modes = modes
+        dev = modes - mean
+        laplace = (nll + 0.5 * np.einsum("ti,ij,tj->t", dev, precision, dev)
+                   + 0.5 * _logdet(H) - 0.5 * _logdet(precision))
+        return modes, np.linalg.inv(H), float(laplace.sum())
+
+    def _check_shared_labels(self, tasks, learns):
+        """Refuse per-task label sets and a single class (``learns``: what it puts on them)."""
+        name = type(self).__name__
+        if tasks.label_space != "shared":
+            raise ValueError(
+                f"{name} {learns} the classes shared by all tasks, but the tasks were "
+                "taken to have their own label sets (label_space='per_task': no "
+                "training task has every label). Pass label_space='shared' if the "
+                "labels mean the same in every task, or use a metric learner "
+                "(prototypical networks) for N-way episodes."
+            )
+        if len(self.meta_classes_) < 2:
+            raise ValueError(
+                f"y has 1 class ({self.meta_classes_.tolist()}); {name} needs at "
+                "least 2 classes."
+            )
 
 
 def _ridge_stats(Xd, y, starts):
@@ -168,6 +201,19 @@ covariance : {"full", "diag", "low_rank"}, default="full"
     ``rank`` factors (directions in which tasks vary together).
 rank : int, default=2
     Number of factors of ``covariance="low_rank"``.""",
+    "em_attributes": """\
+n_iter_ : int
+    EM iterations run.
+loss_curve_ : list of float
+    Negative log marginal likelihood per training row at each iteration.""",
+    "laplace_em_attributes": """\
+n_iter_ : int
+    EM iterations run.
+loss_curve_ : list of float
+    Laplace-approximate negative log marginal likelihood per training row
+    at each EM iteration.
+classes_ : ndarray
+    The labels shared by the tasks.""",
     "reg_covar": """\
 reg_covar : float, default=1e-6
     Added to the diagonal of the prior covariance, keeping it positive
