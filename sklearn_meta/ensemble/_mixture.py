@@ -323,9 +323,8 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
 
     Examples
     --------
-    Eight tasks of 10 rows, of two kinds (slope 2 or -2); half of them go to
-    each expert, and one support row tells which kind a new task is:
-
+    >>> # eight tasks of 10 rows of two kinds (slope 2 or -2): half of them go to
+    >>> # each expert, and one support row tells which kind a new task is
     >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsRegressor
     >>> x = np.tile(np.linspace(-1, 1, 10), 8)[:, None]

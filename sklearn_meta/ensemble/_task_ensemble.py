@@ -265,9 +265,8 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
 
     Examples
     --------
-    Three tasks of 20 rows, named by their slope; the stacking weights of a new
-    task go to the expert of the task it resembles (tasks in sorted order):
-
+    >>> # three tasks of 20 rows, named by their slope: the stacking weights of a
+    >>> # new task go to the expert of the task it resembles (tasks in sorted order)
     >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleRegressor
     >>> x = np.linspace(-1, 1, 20)[:, None]
