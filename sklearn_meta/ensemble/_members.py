@@ -86,7 +86,8 @@ class _Members:
         second instead of a fit call each.
         """
         template = self.template()
-        if batchable(template, tasks.X):
+        # a few big tasks: the estimator's own solver is as fast (no per-call overhead)
+        if tasks.n_tasks >= 8 and batchable(template, tasks.X):
             fits = fit_segments(template, tasks.X, tasks.y, tasks.starts)
             models = fits.models(template)
             if self.is_classifier:   # a one-class task: its constant

@@ -310,10 +310,11 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     Attributes
     ----------
     %(mixture_attributes)s
-    expert_variances_ : ndarray of shape (n_experts,)
-        Residual variance of every expert on the rows it explains.
     %(em_attributes)s
     %(fitted_features)s
+    expert_variances_ : ndarray of shape (n_experts,)
+        Residual variance of every expert on the rows it explains (the
+        noise scale of its Gaussian likelihood).
 
     See Also
     --------
@@ -322,17 +323,17 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
 
     Examples
     --------
+    >>> # eight tasks of 10 rows of two kinds (slope 2 or -2): half of them go to
+    >>> # each expert, and one support row tells which kind a new task is
     >>> import numpy as np
     >>> from sklearn_meta.ensemble import MixtureOfExpertsRegressor
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.randn(400, 1)
-    >>> groups = np.repeat(np.arange(8), 50)
-    >>> slope = np.where(groups % 2 == 0, 2.0, -2.0)
-    >>> y = slope * X[:, 0] + 0.1 * rng.randn(400)
+    >>> x = np.tile(np.linspace(-1, 1, 10), 8)[:, None]
+    >>> kind = np.repeat([1.0, -1.0] * 4, 10)
     >>> est = MixtureOfExpertsRegressor(n_experts=2, random_state=0)
-    >>> est = est.fit(X, y, groups=groups)
+    >>> est.fit(x, 2 * kind * x[:, 0], groups=np.repeat(np.arange(8), 10)).mixing_weights_
+    array([0.5, 0.5])
     >>> est.adapt([[1.0]], [-2.0]).predict([[3.0]]).round(1)
-    array([-6.])
+    array([-5.7])
     """
 
     _parameter_constraints: dict = {

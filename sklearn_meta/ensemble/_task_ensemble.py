@@ -164,6 +164,8 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
     ----------
     estimator : estimator object, default=None
         The expert fitted on each task; ``LogisticRegression()`` when None.
+        A plain L2 ``LogisticRegression`` is fitted on all tasks at once
+        (batched Newton steps on the same objective).
     n_shots : int, default=5
         Support rows per class drawn by ``score``.
     %(weighting_params)s
@@ -240,7 +242,8 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     Parameters
     ----------
     estimator : estimator object, default=None
-        The expert fitted on each task; ``Ridge()`` when None.
+        The expert fitted on each task; ``Ridge()`` when None. A plain
+        ``Ridge`` is fitted on all tasks at once (one batched solve).
     n_shots : int, default=5
         Support rows per task drawn by ``score``.
     %(weighting_params)s
@@ -258,19 +261,23 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     --------
     TaskEnsembleClassifier : The same for classification.
     MixtureOfExpertsRegressor : Experts over clusters of tasks.
+    sklearn_meta.baselines.PerTaskEstimator : The support-set model alone.
 
     Examples
     --------
+    >>> # three tasks of 20 rows, named by their slope: the stacking weights of a
+    >>> # new task go to the expert of the task it resembles (tasks in sorted order)
     >>> import numpy as np
     >>> from sklearn_meta.ensemble import TaskEnsembleRegressor
-    >>> rng = np.random.RandomState(0)
-    >>> X = rng.randn(200, 1)
-    >>> groups = np.repeat(np.arange(4), 50)
-    >>> slope = np.array([1.0, 1.0, -1.0, -1.0])[groups]
-    >>> y = slope * X[:, 0] + 0.1 * rng.randn(200)
-    >>> est = TaskEnsembleRegressor(random_state=0).fit(X, y, groups=groups)
-    >>> est.adapt([[1.0], [2.0]], [-1.0, -2.0]).predict([[3.0]]).round(1)
-    array([-3.])
+    >>> x = np.linspace(-1, 1, 20)[:, None]
+    >>> X = np.vstack([x, x, x])
+    >>> y = np.concatenate([x[:, 0], -x[:, 0], 3 * x[:, 0]])
+    >>> est = TaskEnsembleRegressor(weighting="stacking")
+    >>> est = est.fit(X, y, groups=np.repeat(["up", "down", "steep"], 20))
+    >>> est.adapt([[0.5], [1.0]], [-0.5, -1.0]).weights_.round(2)    # down, steep, up
+    array([1., 0., 0.])
+    >>> est.predict([[2.0]]).round(1)                # the ridge expert shrinks a little
+    array([-1.8])
     """
 
     _parameter_constraints: dict = {

@@ -44,10 +44,12 @@ n_episodes : int, default=3
 label_space : {"auto", "shared", "per_task"}, default="auto"
     Label setting of classification tasks.
 n_jobs : int, default=None
-    Parallel jobs over training tasks (joblib; any joblib backend). The
-    training tasks are evaluated independently, so ``fit`` scales with the
-    jobs (about 10 ms per task and candidate on one core for a small linear
-    model; ``benchmarks/scale.py``).
+    Parallel jobs over training tasks (joblib; any joblib backend). A plain
+    ``LogisticRegression`` or ``Ridge`` candidate (with the default scoring,
+    ``"accuracy"``, ``"r2"`` or ``"neg_mean_squared_error"``) is fitted on the
+    support sets of all episodes at once (10,000 tasks: a few seconds); other
+    candidates are fitted episode by episode in the jobs (about 10 ms per task
+    and candidate on one core for a small model; ``benchmarks/scale.py``).
 verbose : int, default=0
     Show a progress bar over the training tasks during ``fit``.""",
     "score_attributes": """\
