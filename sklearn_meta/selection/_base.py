@@ -124,7 +124,7 @@ def _evaluate_tasks(selector, tasks, classification, n_shots, seeds, candidates,
             for (X, y), seed, task_id in zip(tasks, seeds, task_ids)]
 
 
-def _vector_metric(scoring, candidate, classification):
+def _vector_metric(scoring, classification):
     """The name of a metric :func:`_episode_scores` computes for every episode at
     once (the candidates' default ``score`` or a few scorer names), or None."""
     if scoring is None:
@@ -269,7 +269,7 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         # a plain Ridge or LogisticRegression candidate is fitted on the support sets of
         # all episodes at once and scored on their query rows at once; the others are
         # fitted episode by episode in the jobs over tasks
-        metric = _vector_metric(self.scoring, candidates[0], classification)
+        metric = _vector_metric(self.scoring, classification)
         batched = [metric is not None and batchable(c, tasks.X) for c in candidates]
         looped = [c for c, b in zip(candidates, batched) if not b]
         # jobs of several tasks each (at most ~100 jobs: little overhead per task, a
