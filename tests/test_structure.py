@@ -231,3 +231,35 @@ def test_low_level_task_helpers_are_private():
     assert sklearn_meta.continual.__all__ == []
     assert not any(hasattr(importlib.import_module(f"sklearn_meta.{m}"), "ContinualMixin")
                    for m in sklearn_meta.__all__)
+
+
+def _documented_default(text):
+    """The value of a ``default=...`` text, or ``_UNPARSED`` (e.g. prose)."""
+    for candidate in (text, text.split(" (")[0], text.split(" ")[0].rstrip(",")):
+        try:
+            return ast.literal_eval(candidate)
+        except (ValueError, SyntaxError):
+            continue
+    return _UNPARSED
+
+
+_UNPARSED = object()
+
+
+@pytest.mark.parametrize("cls", _public_estimators(), ids=lambda c: c.__name__)
+def test_documented_defaults_match_init(cls):
+    """Each ``name : type, default=value`` line states the default of ``__init__``
+    (the defaults are declared once per parameter group, utils._params.make_init)."""
+    params = inspect.signature(cls).parameters
+    checked = 0
+    for line in inspect.cleandoc(cls.__doc__).split("\n"):
+        m = re.match(r"^(\w+) : .*default=(.+)$", line)
+        if not m or m.group(1) not in params:
+            continue
+        default = params[m.group(1)].default
+        value = _documented_default(m.group(2).strip())
+        if value is _UNPARSED or default is inspect.Parameter.empty:
+            continue
+        assert value == default, (cls.__name__, m.group(1), m.group(2), default)
+        checked += 1
+    assert checked, f"{cls.__name__}: no documented default was checked"

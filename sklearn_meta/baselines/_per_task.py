@@ -3,6 +3,7 @@
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
 from ..utils._wrapped import _WrappedEstimatorMixin
+from ..utils._params import REQUIRED, make_init
 
 
 @fill_doc
@@ -52,11 +53,9 @@ class PerTaskEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
     (30,)
     """
 
-    def __init__(self, estimator, *, n_shots=5, label_space="auto", random_state=None):
-        self.estimator = estimator
-        self.n_shots = n_shots
-        self.label_space = label_space
-        self.random_state = random_state
+    __init__ = make_init({
+        "estimator": REQUIRED, "n_shots": 5, "label_space": "auto", "random_state": None},
+        positional=1)
 
     def _meta_fit(self, tasks):
         if tasks.label_space == "per_task":

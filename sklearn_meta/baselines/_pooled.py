@@ -8,6 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import BaseMetaEstimator
 from ..utils._docstrings import fill_doc
 from ..utils._wrapped import _Constant, _WrappedEstimatorMixin
+from ..utils._params import REQUIRED, make_init
 
 
 @fill_doc
@@ -65,14 +66,9 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
         "support_weight": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, estimator, *, n_shots=5, refit=False, support_weight=1,
-                 label_space="auto", random_state=None):
-        self.estimator = estimator
-        self.n_shots = n_shots
-        self.refit = refit
-        self.support_weight = support_weight
-        self.label_space = label_space
-        self.random_state = random_state
+    __init__ = make_init({
+        "estimator": REQUIRED, "n_shots": 5, "refit": False, "support_weight": 1,
+        "label_space": "auto", "random_state": None}, positional=1)
 
     def _meta_fit(self, tasks):
         if tasks.label_space == "per_task":

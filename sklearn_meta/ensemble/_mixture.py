@@ -14,6 +14,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_doc
 from ..utils._math import softmax
+from ..utils._params import make_init
 from ..utils._seeds import seed_of
 from ._members import (
     _MEMBER_CONSTRAINTS,
@@ -214,6 +215,11 @@ loss_curve_ : list of float
 }
 
 
+# The regressor's parameters (utils._params.make_init); the classifier adds label_space.
+_PARAMS = {"estimator": None, "n_experts": 4, "n_shots": 5, "max_iter": 20, "temperature": 1.0,
+           "n_jobs": None, "random_state": None}
+
+
 @fill_doc(**_DOCS)
 class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     """Mixture of classifiers over kinds of tasks, with a learned gate.
@@ -273,16 +279,7 @@ class MixtureOfExpertsClassifier(_MixtureOfExperts, BaseMetaClassifier):
     }
     _members_type = _ClassifierMembers
 
-    def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
-                 temperature=1.0, label_space="auto", n_jobs=None, random_state=None):
-        self.estimator = estimator
-        self.n_experts = n_experts
-        self.n_shots = n_shots
-        self.max_iter = max_iter
-        self.temperature = temperature
-        self.label_space = label_space
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = make_init({**_PARAMS, "label_space": "auto"}, positional=1)
 
 
 @fill_doc(**_DOCS)
@@ -342,12 +339,4 @@ class MixtureOfExpertsRegressor(_MixtureOfExperts, BaseMetaRegressor):
     }
     _members_type = _RegressorMembers
 
-    def __init__(self, estimator=None, *, n_experts=4, n_shots=5, max_iter=20,
-                 temperature=1.0, n_jobs=None, random_state=None):
-        self.estimator = estimator
-        self.n_experts = n_experts
-        self.n_shots = n_shots
-        self.max_iter = max_iter
-        self.temperature = temperature
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = make_init(_PARAMS, positional=1)

@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_doc
 from ..utils._math import softmax
+from ..utils._params import make_init
 from ._members import (
     _MEMBER_CONSTRAINTS,
     _ClassifierMembers,
@@ -107,6 +108,10 @@ class _TaskEnsemble(_MemberEnsemble):
 
 
 #: Docstring paragraphs of both ensembles (placeholder lines of their class bodies).
+# The regressor's parameters (utils._params.make_init); the classifier adds label_space.
+_PARAMS = {"estimator": None, "n_shots": 5, "weighting": "softmax", "temperature": 1.0,
+           "include_task_model": False, "n_folds": 3, "n_jobs": None, "random_state": None}
+
 _DOCS = {
     "fit_experts": """\
 ``fit`` trains one expert per training task: a clone of ``estimator``
@@ -209,18 +214,7 @@ class TaskEnsembleClassifier(_TaskEnsemble, BaseMetaClassifier):
     }
     _members_type = _ClassifierMembers
 
-    def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
-                 include_task_model=False, n_folds=3, label_space="auto", n_jobs=None,
-                 random_state=None):
-        self.estimator = estimator
-        self.n_shots = n_shots
-        self.weighting = weighting
-        self.temperature = temperature
-        self.include_task_model = include_task_model
-        self.n_folds = n_folds
-        self.label_space = label_space
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = make_init({**_PARAMS, "label_space": "auto"}, positional=1)
 
 
 @fill_doc(**_DOCS)
@@ -286,13 +280,4 @@ class TaskEnsembleRegressor(_TaskEnsemble, BaseMetaRegressor):
     }
     _members_type = _RegressorMembers
 
-    def __init__(self, estimator=None, *, n_shots=5, weighting="softmax", temperature=1.0,
-                 include_task_model=False, n_folds=3, n_jobs=None, random_state=None):
-        self.estimator = estimator
-        self.n_shots = n_shots
-        self.weighting = weighting
-        self.temperature = temperature
-        self.include_task_model = include_task_model
-        self.n_folds = n_folds
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    __init__ = make_init(_PARAMS, positional=1)

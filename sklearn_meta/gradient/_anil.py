@@ -2,9 +2,9 @@
 
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from ..utils._docstrings import fill_doc
-from ._base import ANIL, _GradientMetaLearner
-from ._docs import PARAMS
-from ._maml import MAMLClassifier, MAMLRegressor
+from ._base import ANIL, CLASSIFIER_CONSTRAINTS, REGRESSOR_CONSTRAINTS, _GradientMetaLearner
+from ..utils._params import make_init
+from ._params import MAML_CLASSIFIER, MAML_REGRESSOR, PARAMS
 
 __all__ = ["ANILClassifier", "ANILRegressor"]
 
@@ -48,8 +48,8 @@ class ANILClassifier(_GradientMetaLearner, BaseMetaClassifier):
 
     # MAML's parameters, another algorithm
     _algorithm = ANIL
-    _parameter_constraints = MAMLClassifier._parameter_constraints
-    __init__ = MAMLClassifier.__init__
+    _parameter_constraints = CLASSIFIER_CONSTRAINTS
+    __init__ = make_init(MAML_CLASSIFIER)
 
 
 @fill_doc(**PARAMS)
@@ -86,5 +86,5 @@ class ANILRegressor(_GradientMetaLearner, BaseMetaRegressor):
 
     # MAML's parameters, another algorithm
     _algorithm = ANIL
-    _parameter_constraints = MAMLRegressor._parameter_constraints
-    __init__ = MAMLRegressor.__init__
+    _parameter_constraints = REGRESSOR_CONSTRAINTS
+    __init__ = make_init(MAML_REGRESSOR)

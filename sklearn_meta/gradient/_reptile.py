@@ -8,7 +8,8 @@ from ._base import (
     REPTILE,
     _GradientMetaLearner,
 )
-from ._docs import PARAMS
+from ..utils._params import make_init
+from ._params import PARAMS, REPTILE_CLASSIFIER, REPTILE_REGRESSOR
 
 __all__ = ["ReptileClassifier", "ReptileRegressor"]
 
@@ -53,68 +54,7 @@ class ReptileClassifier(_GradientMetaLearner, BaseMetaClassifier):
     _algorithm = REPTILE
     _parameter_constraints = CLASSIFIER_CONSTRAINTS
 
-    def __init__(
-        self,
-        *,
-        hidden_layer_sizes=(40, 40),
-        activation="relu",
-        module=None,
-        base_estimator=None,
-        n_shots=5,
-        n_way=None,
-        n_queries=None,
-        support="auto",
-        meta_batch_size=16,
-        inner_lr=0.1,
-        inner_steps=5,
-        adapt_steps=None,
-        label_space="auto",
-        unlabeled_weight=0.0,
-        meta_lr=1e-3,
-        max_iter=1000,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=10,
-        n_iter_no_change=10,
-        tol=1e-4,
-        lr_schedule="constant",
-        device="auto",
-        distributed="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.base_estimator = base_estimator
-        self.n_shots = n_shots
-        self.n_way = n_way
-        self.n_queries = n_queries
-        self.support = support
-        self.meta_batch_size = meta_batch_size
-        self.inner_lr = inner_lr
-        self.inner_steps = inner_steps
-        self.adapt_steps = adapt_steps
-        self.label_space = label_space
-        self.unlabeled_weight = unlabeled_weight
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.lr_schedule = lr_schedule
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
+    __init__ = make_init(REPTILE_CLASSIFIER)
 
 
 @fill_doc(**PARAMS)
@@ -152,57 +92,4 @@ class ReptileRegressor(_GradientMetaLearner, BaseMetaRegressor):
     _algorithm = REPTILE
     _parameter_constraints = REGRESSOR_CONSTRAINTS
 
-    def __init__(
-        self,
-        *,
-        hidden_layer_sizes=(40, 40),
-        activation="relu",
-        module=None,
-        base_estimator=None,
-        n_shots=5,
-        n_queries=None,
-        meta_batch_size=16,
-        inner_lr=0.05,
-        inner_steps=5,
-        adapt_steps=None,
-        meta_lr=1e-3,
-        max_iter=1000,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=10,
-        n_iter_no_change=10,
-        tol=1e-4,
-        lr_schedule="constant",
-        device="auto",
-        distributed="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.base_estimator = base_estimator
-        self.n_shots = n_shots
-        self.n_queries = n_queries
-        self.meta_batch_size = meta_batch_size
-        self.inner_lr = inner_lr
-        self.inner_steps = inner_steps
-        self.adapt_steps = adapt_steps
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.lr_schedule = lr_schedule
-        self.device = device
-        self.distributed = distributed
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
+    __init__ = make_init(REPTILE_REGRESSOR)

@@ -7,10 +7,12 @@ from sklearn.utils._param_validation import Interval
 from torch.func import functional_call
 
 from .._nn._sampler import SUPPORT_CONSTRAINT
+from .._nn._params import EPISODES_CLASSIFIER, REPLAY, RUNTIME, TRAINING
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
+from ..utils._params import make_init
 from .._nn._prototypes import (
     class_prototypes,
     prototype_logits,
@@ -130,64 +132,11 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
         "fine_tune_lr": [Interval(Real, 0, None, closed="neither")],
     }
 
-    def __init__(
-        self,
-        *,
-        n_shots=5,
-        n_way=None,
-        n_queries=5,
-        support="auto",
-        embedding_dim=64,
-        hidden_layer_sizes=(128,),
-        activation="relu",
-        module=None,
-        meta_batch_size=8,
-        meta_lr=1e-3,
-        max_iter=500,
-        tol=1e-4,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=20,
-        n_iter_no_change=10,
-        lr_schedule="constant",
-        fine_tune_steps=0,
-        fine_tune_lr=1e-3,
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-        label_space="auto",
-        device="auto",
-        distributed="auto",
-        verbose=0,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.n_shots = n_shots
-        self.n_way = n_way
-        self.n_queries = n_queries
-        self.support = support
-        self.embedding_dim = embedding_dim
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.meta_batch_size = meta_batch_size
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.lr_schedule = lr_schedule
-        self.fine_tune_steps = fine_tune_steps
-        self.fine_tune_lr = fine_tune_lr
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
-        self.label_space = label_space
-        self.device = device
-        self.distributed = distributed
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
+    __init__ = make_init({
+        **EPISODES_CLASSIFIER, "n_queries": 5, "embedding_dim": 64, "hidden_layer_sizes": (128,),
+        "activation": "relu", "module": None, **TRAINING, "meta_batch_size": 8, "max_iter": 500,
+        "validation_interval": 20, "fine_tune_steps": 0, "fine_tune_lr": 1e-3, **REPLAY,
+        "label_space": "auto", **RUNTIME})
 
     # -- meta-training -------------------------------------------------------------
     def _build_network(self, n_features, seed):

@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..tasks import _is_task_sequence, as_task_arrays
 from ..utils._gaussian_prior import _GaussianPriorMixin
+from ..utils._params import make_init
 
 #: The documented parameters shared by both estimators (filled by ``fill_doc``).
 _SHARED_PARAMS = """\
@@ -173,6 +174,12 @@ def _allows_nan(est):
     return get_tags(est).input_tags.allow_nan
 
 
+# The regressor's parameters (utils._params.make_init); the classifier adds its own.
+_PARAMS = {"estimator": None, "random_effects": "linear", "effect_features": None,
+           "covariance": "auto", "rank": 2, "cv": 5, "prior_scale": "auto", "max_iter": 100,
+           "tol": 1e-6, "reg_covar": 1e-6, "n_shots": 5, "n_jobs": None, "random_state": None}
+
+
 class _OneClass:
     """The pooled model of training rows that all have one class."""
 
@@ -202,24 +209,8 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         "prior_scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
     }
 
-    # the regressor's __init__; the classifier adds its own parameters
-    def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
-                 max_iter=100, tol=1e-6, reg_covar=1e-6, n_shots=5, n_jobs=None,
-                 random_state=None):
-        self.estimator = estimator
-        self.random_effects = random_effects
-        self.effect_features = effect_features
-        self.covariance = covariance
-        self.rank = rank
-        self.cv = cv
-        self.prior_scale = prior_scale
-        self.max_iter = max_iter
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.n_shots = n_shots
-        self.n_jobs = n_jobs
-        self.random_state = random_state
+    # the regressor's parameters; the classifier adds its own
+    __init__ = make_init(_PARAMS, positional=1)
 
     # -- the pooled model(s) ---------------------------------------------------------
     def _members(self):

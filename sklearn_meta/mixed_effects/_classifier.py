@@ -12,7 +12,8 @@ from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
 from ..utils._math import segment_sum
 from ..utils._gaussian_prior import _PRIOR_DOCS
-from ._base import _ME_DOCS, _initial_covariance, _MixedEffectsMixin
+from ..utils._params import make_init
+from ._base import _ME_DOCS, _PARAMS, _initial_covariance, _MixedEffectsMixin
 from ._laplace import _newton_one, _newton_tasks, _proba, _row_nll
 
 #: Probabilities of the pooled model are clipped here before taking logs.
@@ -128,17 +129,8 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         "label_space": [StrOptions({"auto", "shared"})],
     }
 
-    def __init__(self, estimator=None, *, random_effects="linear",
-                 effect_features=None, covariance="auto", rank=2, cv=5, prior_scale="auto",
-                 max_iter=100, tol=1e-6, reg_covar=1e-6, newton_steps=5, n_shots=5,
-                 label_space="auto", n_jobs=None, random_state=None):
-        super().__init__(
-            estimator, random_effects=random_effects, effect_features=effect_features,
-            covariance=covariance, rank=rank, cv=cv, prior_scale=prior_scale,
-            max_iter=max_iter, tol=tol, reg_covar=reg_covar, n_shots=n_shots,
-            n_jobs=n_jobs, random_state=random_state)
-        self.newton_steps = newton_steps
-        self.label_space = label_space
+    __init__ = make_init({**_PARAMS, "newton_steps": 5, "label_space": "auto"},
+                         positional=1)
 
     def _default_estimator(self):
         return HistGradientBoostingClassifier()

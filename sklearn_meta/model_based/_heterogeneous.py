@@ -45,11 +45,13 @@ from .._nn._prototypes import logits_loss
 from .._nn._trainer import Callback
 from .._torch import _TorchMetaLearnerMixin
 from .._nn._sampler import SUPPORT_CONSTRAINT
+from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
+from ..utils._params import make_init
 from ..utils._seeds import seed_of
 from ._neural_process import gaussian_nll
 
@@ -676,6 +678,11 @@ _AUTO_DOC = """\
     the first (``partial_fit`` chooses on its first batch)."""
 
 # Parameter paragraphs shared by the classifier and the regressor.
+# The network and training parameters of both learners (utils._params.make_init).
+_NETWORK = {"embedding_dim": 16, "hidden_layer_sizes": (32,), "activation": "relu",
+            "module": None, "column_dropout": 0.5, "base_estimator": "auto"}
+_TRAINING = {**TRAINING, "validation_interval": 20}
+
 _DOCS = {
     "network": """\
 embedding_dim : int, default=16
@@ -853,64 +860,9 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
         **SUPPORT_CONSTRAINT,
     }
 
-    def __init__(
-        self,
-        *,
-        n_shots=5,
-        n_way=None,
-        n_queries=5,
-        support="auto",
-        embedding_dim=16,
-        hidden_layer_sizes=(32,),
-        activation="relu",
-        module=None,
-        column_dropout=0.5,
-        base_estimator="auto",
-        meta_batch_size=16,
-        meta_lr=1e-3,
-        max_iter=1000,
-        tol=1e-4,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=20,
-        n_iter_no_change=10,
-        lr_schedule="constant",
-        label_space="auto",
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-        device="auto",
-        distributed="auto",
-        verbose=0,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.n_shots = n_shots
-        self.n_way = n_way
-        self.n_queries = n_queries
-        self.support = support
-        self.embedding_dim = embedding_dim
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.column_dropout = column_dropout
-        self.base_estimator = base_estimator
-        self.meta_batch_size = meta_batch_size
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.lr_schedule = lr_schedule
-        self.label_space = label_space
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
-        self.device = device
-        self.distributed = distributed
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
+    __init__ = make_init({
+        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **_TRAINING, "label_space": "auto",
+        **REPLAY, **RUNTIME})
 
     def _n_support_classes(self, y):
         if self._label_space_ == "shared":
@@ -1110,58 +1062,8 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
         **_COMMON_CONSTRAINTS,
     }
 
-    def __init__(
-        self,
-        *,
-        n_shots=5,
-        n_queries=10,
-        embedding_dim=16,
-        hidden_layer_sizes=(32,),
-        activation="relu",
-        module=None,
-        column_dropout=0.5,
-        base_estimator="auto",
-        meta_batch_size=16,
-        meta_lr=1e-3,
-        max_iter=1000,
-        tol=1e-4,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=20,
-        n_iter_no_change=10,
-        lr_schedule="constant",
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-        device="auto",
-        distributed="auto",
-        verbose=0,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.n_shots = n_shots
-        self.n_queries = n_queries
-        self.embedding_dim = embedding_dim
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.column_dropout = column_dropout
-        self.base_estimator = base_estimator
-        self.meta_batch_size = meta_batch_size
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.lr_schedule = lr_schedule
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
-        self.device = device
-        self.distributed = distributed
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
+    __init__ = make_init({
+        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **_TRAINING, **REPLAY, **RUNTIME})
 
     def _scaled_targets(self, y, first):
         if first:

@@ -9,11 +9,13 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._nn import _residual
 from .._nn._sampler import SUPPORT_CONSTRAINT
+from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from .._nn._prototypes import borrow_rows, logits_loss
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
+from ..utils._params import make_init
 from ._attention import NeuralProcessNet
 
 __all__ = ["NeuralProcessClassifier", "NeuralProcessRegressor"]
@@ -100,6 +102,11 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
 
 
 # Parameter paragraphs shared by the classifier and the regressor.
+# The network and training parameters of both neural processes (utils._params.make_init).
+_NETWORK = {"embedding_dim": 64, "n_heads": 4, "n_layers": 2, "hidden_layer_sizes": (64,),
+            "activation": "relu", "module": None, "base_estimator": None}
+_TRAINING = {**TRAINING, "validation_interval": 20}
+
 _DOCS = {
     "network": """\
 embedding_dim : int, default=64
@@ -202,66 +209,9 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         **SUPPORT_CONSTRAINT,
     }
 
-    def __init__(
-        self,
-        *,
-        n_shots=5,
-        n_way=None,
-        n_queries=5,
-        support="auto",
-        embedding_dim=64,
-        n_heads=4,
-        n_layers=2,
-        hidden_layer_sizes=(64,),
-        activation="relu",
-        module=None,
-        base_estimator=None,
-        meta_batch_size=8,
-        meta_lr=1e-3,
-        max_iter=500,
-        tol=1e-4,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=20,
-        n_iter_no_change=10,
-        lr_schedule="constant",
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-        label_space="auto",
-        device="auto",
-        distributed="auto",
-        verbose=0,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.n_shots = n_shots
-        self.n_way = n_way
-        self.n_queries = n_queries
-        self.support = support
-        self.embedding_dim = embedding_dim
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.base_estimator = base_estimator
-        self.meta_batch_size = meta_batch_size
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.lr_schedule = lr_schedule
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
-        self.label_space = label_space
-        self.device = device
-        self.distributed = distributed
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
+    __init__ = make_init({
+        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **_TRAINING, "meta_batch_size": 8,
+        "max_iter": 500, **REPLAY, "label_space": "auto", **RUNTIME})
 
     def _prepare(self, tasks):
         # zero-shot context (shared labels): up to n_shots training rows of every class
@@ -392,60 +342,8 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         **_COMMON_CONSTRAINTS,
     }
 
-    def __init__(
-        self,
-        *,
-        n_shots=5,
-        n_queries=10,
-        embedding_dim=64,
-        n_heads=4,
-        n_layers=2,
-        hidden_layer_sizes=(64,),
-        activation="relu",
-        module=None,
-        base_estimator=None,
-        meta_batch_size=16,
-        meta_lr=1e-3,
-        max_iter=1000,
-        tol=1e-4,
-        early_stopping=False,
-        validation_fraction=0.1,
-        validation_interval=20,
-        n_iter_no_change=10,
-        lr_schedule="constant",
-        replay_buffer_size=100,
-        replay_ratio=0.5,
-        device="auto",
-        distributed="auto",
-        verbose=0,
-        warm_start=False,
-        random_state=None,
-    ):
-        self.n_shots = n_shots
-        self.n_queries = n_queries
-        self.embedding_dim = embedding_dim
-        self.n_heads = n_heads
-        self.n_layers = n_layers
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.module = module
-        self.base_estimator = base_estimator
-        self.meta_batch_size = meta_batch_size
-        self.meta_lr = meta_lr
-        self.max_iter = max_iter
-        self.tol = tol
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.validation_interval = validation_interval
-        self.n_iter_no_change = n_iter_no_change
-        self.lr_schedule = lr_schedule
-        self.replay_buffer_size = replay_buffer_size
-        self.replay_ratio = replay_ratio
-        self.device = device
-        self.distributed = distributed
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.random_state = random_state
+    __init__ = make_init({
+        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **_TRAINING, **REPLAY, **RUNTIME})
 
     def _prepare(self, tasks):
         self.y_mean_ = float(np.mean(tasks.y))

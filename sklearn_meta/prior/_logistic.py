@@ -14,6 +14,7 @@ from ..utils._gaussian_prior import (
     _GaussianPriorMixin,
     _with_intercept,
 )
+from ..utils._params import make_init
 
 
 def _softmax_ref(logits):
@@ -212,18 +213,9 @@ class MetaPriorLogisticRegression(_GaussianPriorMixin, BaseMetaClassifier):
         "label_space": [StrOptions({"auto", "shared"})],
     }
 
-    def __init__(self, *, n_shots=5, covariance="full", rank=2, max_iter=50,
-                 tol=1e-4, reg_covar=1e-6, newton_steps=10, label_space="auto",
-                 random_state=None):
-        self.n_shots = n_shots
-        self.covariance = covariance
-        self.rank = rank
-        self.max_iter = max_iter
-        self.tol = tol
-        self.reg_covar = reg_covar
-        self.newton_steps = newton_steps
-        self.label_space = label_space
-        self.random_state = random_state
+    __init__ = make_init({
+        "n_shots": 5, "covariance": "full", "rank": 2, "max_iter": 50, "tol": 1e-4,
+        "reg_covar": 1e-6, "newton_steps": 10, "label_space": "auto", "random_state": None})
 
     def _prepare(self, tasks):
         self._check_shared_labels(tasks, "learns a prior over the weights of")

@@ -12,6 +12,7 @@ from ..utils._gaussian_prior import (
     _ridge_stats,
     _with_intercept,
 )
+from ..utils._params import make_init
 
 
 class _RidgeState:
@@ -91,15 +92,9 @@ class MetaPriorRidge(_GaussianPriorMixin, BaseMetaRegressor):
     (2,)
     """
 
-    def __init__(self, *, covariance="full", rank=2, reg_covar=1e-6, max_iter=100,
-                 tol=1e-5, n_shots=5, random_state=None):
-        self.covariance = covariance
-        self.rank = rank
-        self.reg_covar = reg_covar
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_shots = n_shots
-        self.random_state = random_state
+    __init__ = make_init({
+        "covariance": "full", "rank": 2, "reg_covar": 1e-6, "max_iter": 100, "tol": 1e-5,
+        "n_shots": 5, "random_state": None})
 
     def _prepare(self, tasks):
         Xd = _with_intercept(tasks.X)

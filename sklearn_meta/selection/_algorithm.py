@@ -5,6 +5,7 @@ from sklearn.utils import get_tags
 
 from ..utils._docstrings import fill_doc
 from ._base import _DOCS, _CandidateSelectorMixin
+from ..utils._params import REQUIRED, make_init
 
 
 @fill_doc(**_DOCS)
@@ -75,18 +76,10 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         "estimators": [list],
     }
 
-    def __init__(self, estimators, *, n_shots=5, n_episodes=3, scoring=None,
-                 meta_model=None, label_space="auto", n_jobs=None, verbose=0,
-                 random_state=None):
-        self.estimators = estimators
-        self.n_shots = n_shots
-        self.n_episodes = n_episodes
-        self.scoring = scoring
-        self.meta_model = meta_model
-        self.label_space = label_space
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.random_state = random_state
+    __init__ = make_init({
+        "estimators": REQUIRED, "n_shots": 5, "n_episodes": 3, "scoring": None,
+        "meta_model": None, "label_space": "auto", "n_jobs": None, "verbose": 0,
+        "random_state": None}, positional=1)
 
     def _candidates(self):
         named = []

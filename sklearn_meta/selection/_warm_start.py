@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..utils._docstrings import fill_doc
 from ._base import _DOCS, _CandidateSelectorMixin
+from ..utils._params import REQUIRED, make_init
 
 
 @fill_doc(**_DOCS)
@@ -87,20 +88,10 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
-    def __init__(self, estimator, param_grid, *, n_shots=5, n_neighbors=5, n_episodes=3,
-                 scoring=None, meta_model=None, label_space="auto", n_jobs=None,
-                 verbose=0, random_state=None):
-        self.estimator = estimator
-        self.param_grid = param_grid
-        self.n_shots = n_shots
-        self.n_neighbors = n_neighbors
-        self.n_episodes = n_episodes
-        self.scoring = scoring
-        self.meta_model = meta_model
-        self.label_space = label_space
-        self.n_jobs = n_jobs
-        self.verbose = verbose
-        self.random_state = random_state
+    __init__ = make_init({
+        "estimator": REQUIRED, "param_grid": REQUIRED, "n_shots": 5, "n_neighbors": 5,
+        "n_episodes": 3, "scoring": None, "meta_model": None, "label_space": "auto",
+        "n_jobs": None, "verbose": 0, "random_state": None}, positional=2)
 
     def _candidates(self):
         configs = list(ParameterGrid(self.param_grid))

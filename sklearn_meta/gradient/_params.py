@@ -1,9 +1,10 @@
-"""Parameter paragraphs of the gradient-based learners (one wording per parameter).
+"""Parameters of the gradient-based learners: their sets and their paragraphs.
 
 Each class's docstring stands in its class body, with placeholder lines ``%(name)s``
 (:func:`sklearn_meta.utils._docstrings.fill_doc`) for a parameter or a group of them.
 """
 
+from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
 from ..utils._docstrings import PARAGRAPHS
 
 PARAMS = {
@@ -28,13 +29,18 @@ PARAMS = {
     "support": PARAGRAPHS["meta_support"],
     "meta_batch_size": """meta_batch_size : int, default=16
     Tasks per meta-iteration, processed together (batched, no Python loop).""",
-    "inner_lr": """inner_lr : float, default=0.1 (classifiers), 0.05 (regressors)
+    "inner_lr": """inner_lr : float, default=0.1
+    Step size of the inner (adaptation) gradient steps (the initial value of the learned
+    per-parameter step sizes for Meta-SGD).""",
+    "inner_lr=0.05": """inner_lr : float, default=0.05
     Step size of the inner (adaptation) gradient steps (the initial value of the learned
     per-parameter step sizes for Meta-SGD).""",
     "inner_steps": """inner_steps : int, default=5
     Inner gradient steps on a support set during meta-training.""",
     "adapt_steps": """adapt_steps : int or None, default=None
-    Gradient steps of ``adapt`` (None: ``inner_steps``; fine-tuning: default 20).""",
+    Gradient steps of ``adapt`` (None: ``inner_steps``).""",
+    "adapt_steps=20": """adapt_steps : int, default=20
+    Gradient steps of ``adapt`` on the support set (0 keeps the pretrained network).""",
     "fine_tune": """fine_tune : {"head", "all"}, default="head"
     Layers updated by ``adapt``: the last one, or all of them.""",
     "first_order": """first_order : bool, default=False
@@ -104,33 +110,35 @@ PARAMS = {
     Fraction of each meta-batch of ``partial_fit`` drawn from the replay buffer.""",
 }
 
-# The parameter lists of the gradient learners' __init__s, in signature order: one
-# paragraph per parameter set (MAML's is also Meta-SGD's and ANIL's), so that a class's
-# docstring names its set in one placeholder line. tests/test_structure.py checks every
+# The parameter sets of the gradient learners, ``{name: default}`` in signature order: each
+# is a class's ``__init__`` (utils._params.make_init) and, in the same order, the paragraph
+# list of its docstring (one placeholder line, e.g. ``%(maml_classifier_params)s``): the
+# paragraph of a parameter is ``PARAMS["name=default"]`` where a set's default differs
+# from the common one, else ``PARAMS["name"]``.
+# MAML's sets are also Meta-SGD's and ANIL's. tests/test_structure.py checks every
 # documented list against the __init__ it documents.
-_NETWORK = ["hidden_layer_sizes", "activation", "module", "base_estimator"]
-_TRAINING = ["meta_lr", "max_iter", "early_stopping", "validation_fraction",
-             "validation_interval", "n_iter_no_change", "tol", "lr_schedule", "device",
-             "distributed", "random_state", "verbose", "warm_start", "replay_buffer_size",
-             "replay_ratio"]
-_CLASSIFIER = ["n_shots", "n_way", "n_queries", "support", "meta_batch_size"]
-_REGRESSOR = ["n_shots", "n_queries", "meta_batch_size"]
-_LABELS = ["label_space", "unlabeled_weight"]
-_SETS = {
-    "maml_classifier_params": _NETWORK + _CLASSIFIER
-    + ["inner_lr", "inner_steps", "adapt_steps", "first_order"] + _LABELS + _TRAINING,
-    "maml_regressor_params": _NETWORK + _REGRESSOR
-    + ["inner_lr", "inner_steps", "adapt_steps", "first_order"] + _TRAINING,
-    "reptile_classifier_params": _NETWORK + _CLASSIFIER
-    + ["inner_lr", "inner_steps", "adapt_steps"] + _LABELS + _TRAINING,
-    "reptile_regressor_params": _NETWORK + _REGRESSOR
-    + ["inner_lr", "inner_steps", "adapt_steps"] + _TRAINING,
-    "finetune_classifier_params": _NETWORK + _CLASSIFIER
-    + ["inner_lr", "adapt_steps", "fine_tune"] + _LABELS + _TRAINING,
-    "finetune_regressor_params": _NETWORK + _REGRESSOR
-    + ["inner_lr", "adapt_steps", "fine_tune"] + _TRAINING,
-}
-PARAMS.update({name: "\n".join(PARAMS[p] for p in names) for name, names in _SETS.items()})
+_NETWORK = {"hidden_layer_sizes": (40, 40), "activation": "relu", "module": None,
+            "base_estimator": None}
+_LABELS = {"label_space": "auto", "unlabeled_weight": 0.0}
+_TAIL = {**TRAINING, **REPLAY, **RUNTIME}
+_CLASSIFIER = {**_NETWORK, **EPISODES_CLASSIFIER, "inner_lr": 0.1}
+_REGRESSOR = {**_NETWORK, **EPISODES_REGRESSOR, "inner_lr": 0.05}
+_INNER = {"inner_steps": 5, "adapt_steps": None}
+_FINE_TUNE = {"adapt_steps": 20, "fine_tune": "head"}
+
+MAML_CLASSIFIER = {**_CLASSIFIER, **_INNER, "first_order": False, **_LABELS, **_TAIL}
+MAML_REGRESSOR = {**_REGRESSOR, **_INNER, "first_order": False, **_TAIL}
+REPTILE_CLASSIFIER = {**_CLASSIFIER, **_INNER, **_LABELS, **_TAIL}
+REPTILE_REGRESSOR = {**_REGRESSOR, **_INNER, **_TAIL}
+FINETUNE_CLASSIFIER = {**_CLASSIFIER, **_FINE_TUNE, **_LABELS, **_TAIL}
+FINETUNE_REGRESSOR = {**_REGRESSOR, **_FINE_TUNE, **_TAIL}
+
+_SETS = {"maml_classifier": MAML_CLASSIFIER, "maml_regressor": MAML_REGRESSOR,
+         "reptile_classifier": REPTILE_CLASSIFIER, "reptile_regressor": REPTILE_REGRESSOR,
+         "finetune_classifier": FINETUNE_CLASSIFIER, "finetune_regressor": FINETUNE_REGRESSOR}
+PARAMS.update({f"{name}_params": "\n".join(PARAMS.get(f"{p}={default!r}", PARAMS[p])
+                                            for p, default in params.items())
+               for name, params in _SETS.items()})
 
 PARAMS["regressor_attributes"] = """\
 module_ : torch.nn.Module
