@@ -107,3 +107,22 @@ def test_ranks_stream_their_slices_of_the_same_global_batches():
                 if a is not None:
                     np.testing.assert_array_equal(np.asarray(a), np.asarray(b[r::2]))
         assert ranks[0].share == 3 / 5 and ranks[1].share == 2 / 5
+
+
+@pytest.mark.parametrize("kind", ["regression", "shared"])
+def test_unmasked_fast_path_draws_what_the_masked_path_draws(kind):
+    """Tasks all large enough for an episode skip the mask arithmetic (``_full``): the
+    same rows, labels and (all-one) masks as the general path, from the same seed."""
+    sizes = [12, 30, 15, 20, 13]  # >= n_support + n_query = 12 (shared, 3 classes)
+    fast, slow = _sampler(kind, sizes, seed=3), _sampler(kind, sizes, seed=3)
+    assert fast._full
+    slow._full = False
+    for _ in range(5):
+        a, b = fast.sample(), slow.sample()
+        for name in ("X_s", "y_s", "m_s", "X_q", "y_q", "m_q"):
+            assert getattr(a, name).dtype == getattr(b, name).dtype, name
+            np.testing.assert_array_equal(getattr(a, name).numpy(),
+                                          getattr(b, name).numpy(), err_msg=name)
+        np.testing.assert_array_equal(a.tasks, b.tasks)
+    # a task too small for a whole episode takes the masked path
+    assert not _sampler(kind, [12, 3, 15], seed=3)._full

@@ -216,6 +216,8 @@ class _EpisodeSampler:
             rule = "a task needs 2 rows (1 support and 1 query row)"
 
         self._block_usable = usable[block_task] if kind == "per_task" else usable
+        # shared labels or regression, every task with a whole episode's rows: no mask
+        self._full = kind != "per_task" and bool((sizes >= self._need).all())
         self.usable = np.flatnonzero(usable)
         #: task indices that give no episode (too few rows), and why
         self.skipped = np.flatnonzero(~usable)
@@ -265,13 +267,19 @@ class _EpisodeSampler:
         pos = self._block_start[blocks][:, None] + (offset + j) % count
         return self._perm[pos], j < count
 
-    def _tensors(self, rows, mask):
+    def _rows(self, rows):
         # one index_select of the flat row indices into the tensors already on the
         # device (cheaper than advanced indexing), then a view
         rows_t = torch.from_numpy(np.ascontiguousarray(rows).reshape(-1)).to(self.device)
-        m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device, self.X.dtype)
         X = self.X.index_select(0, rows_t).view(*rows.shape, self.X.shape[1])
-        return X, self.y.index_select(0, rows_t).view(rows.shape), m
+        return X, self.y.index_select(0, rows_t).view(rows.shape)
+
+    def _ones(self, like):
+        return torch.ones(like.shape, dtype=self.X.dtype, device=self.device)
+
+    def _tensors(self, rows, mask):
+        m = torch.from_numpy(np.ascontiguousarray(mask)).to(self.device, self.X.dtype)
+        return *self._rows(rows), m
 
     def _split(self, rows, valid, blocks, n_s, n_q, shots=None):
         """Support and query rows and masks of drawn blocks.
@@ -334,6 +342,15 @@ class _EpisodeSampler:
             rows, valid = self._draw_rows(tasks, self._need)
             mine = mine(len(tasks))
             tasks, rows, valid = tasks[mine], rows[mine], valid[mine]
+            if self._full:
+                # every task has n_support + n_query rows: the support set is the first
+                # n_support of each draw, the query set the rest, no row is masked
+                # (what _split gives then, without its mask arithmetic)
+                n_s = self.n_support
+                X_s, y_s = self._rows(rows[:, :n_s])
+                X_q, y_q = self._rows(rows[:, n_s:])
+                return _Episodes(X_s, y_s, self._ones(y_s), X_q, y_q, self._ones(y_q),
+                                 tasks=tasks)
             r_s, m_s, r_q, m_q = self._split(rows, valid, tasks, self.n_support, self.n_query)
             X_s, y_s, m_s = self._tensors(r_s, m_s)
             X_q, y_q, m_q = self._tensors(r_q, m_q)
@@ -418,8 +435,10 @@ class _EpisodeSampler:
             picks = self._pick_chunk(self._chunk)
             sizes = [len(p) for p in picks]
             episodes = self._draw(np.concatenate(picks), whole)
+            bounds = np.cumsum([0] + sizes).tolist()
             parts = [[None] * len(sizes) if v is None else (
-                v.split(sizes) if torch.is_tensor(v) else np.split(v, np.cumsum(sizes)[:-1]))
+                v.split(sizes) if torch.is_tensor(v)
+                else [v[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
                 for v in episodes]
             for fields in zip(*parts):
                 if self.shard is not None:

@@ -171,7 +171,7 @@ class DivergenceGuard(Callback):
         self.n_skipped += 1
 
     def on_losses(self, trainer, losses):
-        if all(bool(torch.isfinite(p).all()) for p in trainer.params):
+        if trainer.params_finite():
             return losses
         # the last update broke the parameters
         self.diverged_at = trainer.n_iter_before + trainer.it
@@ -212,7 +212,7 @@ class BestParameters(Callback):
             self.best = trainer.snapshot()
 
     def on_train_end(self, trainer):
-        finite = all(bool(torch.isfinite(p).all()) for p in trainer.params)
+        finite = trainer.params_finite()
         if trainer.stop_reason == "diverged" or not finite or (
             trainer.has_validation and np.isfinite(self.best_monitor)
         ):
@@ -346,6 +346,14 @@ class Trainer:
         self._skipped = []  # whether each of them had its optimizer step skipped
 
     # --- helpers for callbacks ---------------------------------------------------
+    def params_finite(self):
+        """Whether every parameter is finite (one reduction, one host sync)."""
+        if not self.params:
+            return True
+        with torch.no_grad():
+            flat = torch.cat([p.reshape(-1) for p in self.params])
+            return bool(torch.isfinite(flat).all())
+
     def snapshot(self):
         return [p.detach().clone() for p in self.params]
 
@@ -407,6 +415,9 @@ class Trainer:
     def run(self):
         """Meta-train; returns self."""
         self._callback("on_train_begin")
+        # the per-iteration hook, of the callbacks that have one (no no-op calls)
+        on_grads = [cb.on_grads for cb in self.callbacks
+                    if getattr(type(cb), "on_grads", None) is not Callback.on_grads]
         try:
             while self.it < self.max_iter and self.stop_reason is None:
                 self.optimizer.zero_grad(set_to_none=True)
@@ -418,7 +429,8 @@ class Trainer:
                         p.grad = g
                 self.loss = loss
                 self.skip_step = False
-                self._callback("on_grads")
+                for hook in on_grads:
+                    hook(self)
                 if self.stop_reason == "diverged":
                     self._check()  # the iterations before it
                     break
