@@ -4,6 +4,8 @@ import inspect
 import pickle
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn.base import BaseEstimator, clone
 
 from sklearn_meta.utils._params import REQUIRED, make_init
@@ -53,6 +55,29 @@ def test_a_later_key_overrides_a_default_in_place():
     init = make_init({**group, "c": 3, "a": 10})
     assert list(inspect.signature(init).parameters) == ["self", "a", "b", "c"]
     assert inspect.signature(init).parameters["a"].default == 10
+
+
+_names = st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(
+    lambda n: n not in {"self", "args", "kwargs"})
+_values = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                    st.text(max_size=5), st.tuples(st.integers()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(_names, _values, max_size=8), st.data())
+def test_any_parameter_set_round_trips(params, data):
+    """Whatever the set, the signature lists it in order with its defaults, and a call
+    stores the defaults and the passed values unchanged."""
+    positional = data.draw(st.integers(0, len(params)))
+    init = make_init(params, positional=positional)
+    cls = type("Est", (BaseEstimator,), {"__init__": init})
+    sig = inspect.signature(cls).parameters
+    assert list(sig) == list(params)
+    assert all(sig[n].default is v for n, v in params.items())
+    passed = {n: data.draw(_values) for n in params if data.draw(st.booleans())}
+    est = cls(**passed)
+    assert est.get_params() == {**params, **passed}
+    assert clone(est).get_params() == est.get_params()
 
 
 def test_required_after_default_is_refused():
