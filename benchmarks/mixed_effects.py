@@ -239,7 +239,7 @@ def summarise(name, records, models, fit_times, pure, classification, args):
     lower_better = {"log_loss": True, "accuracy": False, "roc_auc": False, "mse": True}
     me_names = [n for n, (_, is_me) in models.items() if is_me]
     base_names = [n for n, (_, is_me) in models.items() if not is_me]
-    lines, rows_out = [], []
+    rows_out = []
     print(f"\n## {name}")
     print("fit time (s, mean over folds): " + ", ".join(
         f"{n} {np.mean(v):.2f}" for n, v in fit_times.items()))

@@ -24,7 +24,6 @@ import torch
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._nn._trainer import EXPLOSION as _EXPLOSION
 from ._nn._trainer import (
     BestParameters,
     DivergenceGuard,
@@ -398,6 +397,7 @@ class _TorchMetaLearnerMixin:
         val_scores += [r["validation_score"] for r in trainer.history
                        if r["validation_score"] is not None]
         self.n_iter_ = n_iter_before + trainer.it
+        self._stop_reason = trainer.stop_reason
         self.loss_curve_ = loss_curve + trainer.loss_curve
         self.validation_scores_ = val_scores if score is not None else None
         self.best_validation_score_ = (

@@ -64,7 +64,7 @@ import numpy as np
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_array, column_or_1d
 
-from .utils._math import segment_sum
+from .utils._math import batched_solve, segment_sum
 
 __all__ = ["compute_metafeatures", "metafeature_names"]
 
@@ -199,19 +199,6 @@ def _fill_missing(X, starts, tidx):
     return np.where(nan, means[tidx], X)
 
 
-def _ridge_coef(A, b):
-    """Batched ``solve(A, b)[..., 0]``; a pseudo-inverse where ``A`` is singular in
-    floating point (huge features), zeros where it is not finite."""
-    try:
-        return np.linalg.solve(A, b)[:, :, 0]
-    except np.linalg.LinAlgError:
-        ok = np.isfinite(A).all(axis=(1, 2)) & np.isfinite(b).all(axis=(1, 2))
-        coef = np.zeros(b.shape[:2])
-        if ok.any():
-            coef[ok] = (np.linalg.pinv(A[ok]) @ b[ok])[:, :, 0]
-        return coef
-
-
 def _metafeatures(X, y, starts, *, classification):
     """Meta-features of stacked tasks (rows ``starts[i]:starts[i + 1]``).
 
@@ -295,7 +282,7 @@ def _metafeatures_unchecked(X, y, starts, *, classification):
         # ridge landmarker: batched (n_tasks, d, d) solves on centred data
         gram = np.einsum("ni,nj->nij", centred, centred)
         gram = segment_sum(gram.reshape(n, d * d), starts).reshape(n_tasks, d, d)
-        coef = _ridge_coef(gram + np.eye(d), (cov * size_col)[:, :, None])
+        coef = batched_solve(gram + np.eye(d), cov * size_col)
         resid = t_c - np.einsum("ni,ni->n", centred, coef[tidx])
         rss = segment_sum(resid**2, starts)
         r2 = 1.0 - rss / (t_var * sizes + _EPS)

@@ -12,7 +12,6 @@ forms, all converted here into one validated :class:`TaskSet`:
 from __future__ import annotations
 
 import re
-from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp

@@ -35,12 +35,9 @@ from sklearn_meta.gradient import (
     FineTuneClassifier,
     FineTuneRegressor,
     MAMLClassifier,
-    MetaSGDClassifier,
-    ReptileClassifier,
 )
 from sklearn_meta.metric import ProtoNetClassifier
 from sklearn_meta.metafeatures import compute_metafeatures
-from sklearn_meta.model_based import NeuralProcessClassifier, NeuralProcessRegressor
 from sklearn_meta.selection import AlgorithmSelector, HyperparameterWarmStart
 from sklearn_meta.utils.discovery import all_estimators
 

@@ -198,12 +198,18 @@ def test_adapt_is_fast_beyond_the_pooled_predict():
     assert np.median(times) < 5e-3
 
 
+def _categorical_frame(pd, rng, n_tasks, n_rows=30):
+    """Tasks of ``n_rows`` rows: a numeric column "a" and a categorical "c" (x/y/z)."""
+    groups = np.repeat(np.arange(n_tasks), n_rows)
+    cat = rng.choice(["x", "y", "z"], len(groups))
+    X = pd.DataFrame({"a": rng.normal(size=len(groups)), "c": pd.Categorical(cat)})
+    return X, cat, groups
+
+
 def test_pandas_categoricals_reach_the_boosting_model_as_categories():
     pd = pytest.importorskip("pandas")
     rng = np.random.default_rng(0)
-    groups = np.repeat(np.arange(20), 30)
-    cat = rng.choice(["x", "y", "z"], 600)
-    X = pd.DataFrame({"a": rng.normal(size=600), "c": pd.Categorical(cat)})
+    X, cat, groups = _categorical_frame(pd, rng, 20)
     y = (2.0 * (cat == "x") - 1 + 0.5 * X["a"] + rng.normal(size=20)[groups]
          + rng.logistic(size=600) > 0).astype(int)
     est = MixedEffectsClassifier().fit(X, y, groups=groups)
@@ -227,9 +233,7 @@ def test_pandas_categoricals_reach_a_boosting_model_inside_a_pipeline():
     from sklearn.compose import make_column_transformer
 
     rng = np.random.default_rng(1)
-    groups = np.repeat(np.arange(15), 30)
-    cat = rng.choice(["x", "y", "z"], 450)
-    X = pd.DataFrame({"a": rng.normal(size=450), "c": pd.Categorical(cat)})
+    X, cat, groups = _categorical_frame(pd, rng, 15)
     y = 3.0 * (cat == "x") + X["a"].to_numpy() + rng.normal(size=15)[groups]
     pipe = make_pipeline(
         make_column_transformer((SimpleImputer(), ["a"]), remainder="passthrough",
@@ -290,3 +294,18 @@ def test_fold_calibration_leaves_task_level_variation_to_the_prior():
     var = dict(zip(est.effect_names_.tolist(), est.prior_covariance_.diagonal()))
     level = var["intercept"] + sum(var[f"x:{j}"] for j in range(1, 7))
     assert level > 0.5, var
+
+
+@pytest.mark.parametrize("cls", [MixedEffectsRegressor, MixedEffectsClassifier])
+def test_a_column_missing_in_every_task_of_a_fold_still_fits(cls):
+    """Column 2 is present in one task only: the cross-fitting folds without that task
+    see it all NaN, which HistGradientBoosting cannot bin (it raised a numpy error)."""
+    rng = np.random.default_rng(0)
+    groups = np.repeat(np.arange(10), 20)
+    X = rng.normal(size=(200, 3))
+    X[groups != 9, 2] = np.nan
+    y = X[:, 0] + rng.normal(size=10)[groups] + 0.1 * rng.normal(size=200)
+    if cls is MixedEffectsClassifier:
+        y = (y > 0).astype(int)
+    est = cls().fit(X, y, groups=groups)
+    assert np.all(np.isfinite(est.predict(X)))

@@ -35,10 +35,13 @@ def class_prototypes(z, y, m, n_classes):
     counts : tensor (T, n_classes)
         Rows per class (the weight of every prototype).
     """
-    onehot = F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)
-    counts = onehot.sum(-2)
-    sums = onehot.transpose(-1, -2) @ z
+    sums, counts = _class_sums(z, y, m, n_classes)
     return sums / counts.clamp_min(1e-12).unsqueeze(-1), counts
+
+
+def _class_sums(z, y, m, n_classes):
+    onehot = F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)
+    return onehot.transpose(-1, -2) @ z, onehot.sum(-2)
 
 
 def squared_distances(a, b):
@@ -97,8 +100,7 @@ def borrow_prototypes(prototypes, counts, z, y, m, n_classes):
     Returns ``(prototypes, valid)``: the filled prototypes and, per task, the classes
     that have one (own or borrowed).
     """
-    sums = (F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)).transpose(-1, -2) @ z
-    n = (F.one_hot(y, n_classes).to(z.dtype) * m.unsqueeze(-1)).sum(-2)
+    sums, n = _class_sums(z, y, m, n_classes)
     other_n = n.sum(0, keepdim=True) - n
     other = (sums.sum(0, keepdim=True) - sums) / other_n.clamp_min(1e-12).unsqueeze(-1)
     absent = (counts == 0).unsqueeze(-1)

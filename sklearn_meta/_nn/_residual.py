@@ -17,6 +17,7 @@ from sklearn.base import clone
 from torch import nn
 
 from ..tasks import TaskSet
+from ..utils._wrapped import fill_empty_columns
 
 _N_FOLDS = 5
 _EPS = 1e-9
@@ -65,12 +66,7 @@ def base_param(est):
 def _fit(est, X, y):
     if est._is_classifier() and np.unique(y).size < 2:
         return _OneClass(int(y[0]))
-    # a column missing on every row (absent from every task of a fold) is read as a
-    # constant: HistGradientBoosting cannot bin an all-NaN column
-    empty = np.isnan(X).all(axis=0)
-    if empty.any():
-        X = np.where(empty, 0.0, X)
-    return clone(base_param(est)).fit(X, y)
+    return clone(base_param(est)).fit(fill_empty_columns(X), y)
 
 
 def _offsets(est, tasks, warm):

@@ -89,11 +89,8 @@ class _Members:
         # a few big tasks: the estimator's own solver is as fast (no per-call overhead)
         if tasks.n_tasks >= 8 and batchable(template, tasks.X):
             fits = fit_segments(template, tasks.X, tasks.y, tasks.starts)
-            models = fits.models(template)
-            if self.is_classifier:   # a one-class task: its constant
-                models = [_Constant(int(np.flatnonzero(np.isfinite(fits.intercept[t]))[0]))
-                          if m is None else m for t, m in enumerate(models)]
-            return models
+            # a one-class task (classification): its constant
+            return fits.models(template, one_class=_Constant)
         return Parallel(n_jobs=self.n_jobs)(
             delayed(self.fit)(X_t, y_t) for X_t, y_t in tasks
         )

@@ -107,11 +107,11 @@ class _TaskEnsemble(_MemberEnsemble):
         return adapted.state.weights
 
 
-#: Docstring paragraphs of both ensembles (placeholder lines of their class bodies).
 # The regressor's parameters (utils._params.make_init); the classifier adds label_space.
 _PARAMS = {"estimator": None, "n_shots": 5, "weighting": "softmax", "temperature": 1.0,
            "include_task_model": False, "n_folds": 3, "n_jobs": None, "random_state": None}
 
+#: Docstring paragraphs of both ensembles (placeholder lines of their class bodies).
 _DOCS = {
     "fit_experts": """\
 ``fit`` trains one expert per training task: a clone of ``estimator``

@@ -23,8 +23,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from .._nn._sampler import SUPPORT_CONSTRAINT, _EpisodeSampler, _meta_support
 from .._nn import _residual
 from .._nn._fit import Run, fit_episodes
+from .._nn._trainer import EXPLOSION as _EXPLOSION
 from .._torch import (
-    _EXPLOSION,
     _TORCH_PARAMETER_CONSTRAINTS,
     _build_module,
     _cached,

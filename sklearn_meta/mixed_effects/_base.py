@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..tasks import _is_task_sequence, as_task_arrays
 from ..utils._gaussian_prior import _GaussianPriorMixin
+from ..utils._wrapped import fill_empty_columns
 from ..utils._params import make_init
 
 #: The documented parameters shared by both estimators (filled by ``fill_doc``).
@@ -193,9 +194,12 @@ class _OneClass:
 class _MixedEffectsMixin(_GaussianPriorMixin):
     """Cross-fitting, the design of the random effects and the fitted attributes.
 
-    Subclasses set ``_default_estimator()``, ``_margins(model, X)`` (an
-    array ``(n, n_logits)``), ``_prepare``/``_e_step`` of the prior's EM,
-    ``_adapt`` and the prediction hooks.
+    Subclasses set ``_default_estimator()``, ``_default_linear()``,
+    ``_margins(model, X)`` (an array ``(n, n_logits)``), the prior's EM on the
+    cross-fitted data (``_em_data``, ``_use_data``, ``_e_step``, ``_drop_data``),
+    the episode losses of the ``prior_scale`` selection (``_episode_loss``, one row
+    per scale), ``_adapt``
+    and the prediction hooks.
     """
 
     _parameter_constraints: dict = {
@@ -258,6 +262,8 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
     def _fit_member(self, template, X, y):
         if self._is_classifier() and np.unique(y).size < 2:
             return _OneClass(int(y[0]))
+        if _allows_nan(template):  # a column missing in every task of this fold
+            X = fill_empty_columns(X)
         return clone(template).fit(self._pooled_input(X), y)
 
     def _members_to_fit(self):
@@ -398,7 +404,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
             )
         return np.unique(sel % n)
 
-    def _modes(self):
+    def _effect_modes(self):
         """The ``random_effects`` modes ``fit`` considers."""
         if self.random_effects == "auto":
             return ("intercept", "intercept+slope", "linear")
@@ -416,7 +422,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         # one slope per pooled model: their prior means weigh the stack
         names = ["intercept"] + (["slope"] if J == 1 else [f"slope:{j}" for j in range(J)])
         cols = np.arange(0)
-        if "linear" in self._modes():
+        if "linear" in self._effect_modes():
             cols = self._effect_columns()
             Xc = X[:, cols]
             with np.errstate(invalid="ignore"):
@@ -464,20 +470,21 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return self._offset(margins), self._design(X, margins, self.random_effects_)
 
     def _covariance_family(self):
-        return self._family
+        # the candidate being scored, then the chosen one (set by _meta_fit)
+        return self.covariance_
 
-    def _candidates(self):
+    def _candidates(self, n_tasks):
         """The ``(random_effects, covariance)`` pairs ``fit`` chooses from.
 
         ``covariance="auto"``: ``"full"`` where its free parameters are no
         more than the training tasks, else ``"diag"``.
         """
         out = {}
-        for mode in self._modes():
+        for mode in self._effect_modes():
             Q = self._n_logits * self._n_effects(mode)
             family = self.covariance
             if family == "auto":
-                family = "full" if Q * (Q + 1) // 2 <= self._n_tasks else "diag"
+                family = "full" if Q * (Q + 1) // 2 <= n_tasks else "diag"
             # modes with the same effects (e.g. of a stack) are one candidate
             out.setdefault(self._n_effects(mode), (mode, family))
         return list(out.values())
@@ -488,9 +495,8 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         self.estimator_ = self.estimators_[0]
         self._n_logits = margins.shape[1]
         self._n_folds = 1 if fold is None else int(fold.max()) + 1
-        self._n_tasks = tasks.n_tasks
         self._fit_design(tasks.X, margins)
-        richest = max(self._modes(), key=self._n_effects)
+        richest = max(self._effect_modes(), key=self._n_effects)
         return self._offset(margins), self._design(tasks.X, margins, richest), fold
 
     def _calibration(self, Z):
@@ -572,7 +578,7 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         on all training tasks.
         """
         offset, Z, fold = self._prepare_common(tasks)
-        candidates = self._candidates()
+        candidates = self._candidates(tasks.n_tasks)
         scales = _SCALES if self.prior_scale == "auto" else (float(self.prior_scale),)
         splits = self._episode_splits(tasks) if len(candidates) * len(scales) > 1 else []
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(tasks.starts))
@@ -581,21 +587,21 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         datas = []
         for c, (mode, family) in enumerate(candidates):
             datas.append(self._em_data(offset, Z[:, :, :self._n_effects(mode)], fold, tasks))
-            self._family = family
+            self.covariance_ = family
             for f in range(self._n_folds if splits else 0):
                 held = tfold == f
                 keep = ~held if self._n_folds > 1 else held
                 self._fit_prior_on(datas[c], keep, tasks)
                 rows = held[tidx]
-                for s, scale in enumerate(scales):
-                    losses[c, s] += sum(self._episode_loss(datas[c], tasks, sup & rows,
-                                                           qry & rows, scale)
-                                        for sup, qry in splits)
+                # (scales, tasks) per split: what does not depend on the scale once
+                losses[c] += sum(self._episode_loss(datas[c], tasks, sup & rows, qry & rows,
+                                                    scales)
+                                 for sup, qry in splits)
         chosen = [_choose_scale(losses[c], scales) for c in range(len(candidates))]
-        c = int(np.argmin([losses[c, s].sum() for c, s in enumerate(chosen)])) if splits else 0
-        s = chosen[c] if splits else scales.index(1.0) if 1.0 in scales else 0
+        # without splits every loss is 0: the first candidate and scale 1.0 (if offered)
+        c = int(np.argmin([losses[c, s].sum() for c, s in enumerate(chosen)]))
+        s = chosen[c]
         (self.random_effects_, self.covariance_), data = candidates[c], datas[c]
-        self._family = self.covariance_
         self._fit_prior_on(data, np.ones(tasks.n_tasks, dtype=bool), tasks)
         self.selection_loss_ = {
             f"{mode}, {family}, {scale:g}": float(losses[i, j].sum())
@@ -609,7 +615,6 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         self.prior_mean_ = self.prior_mean_ + data[-1]
         self._prior_shift = self.prior_precision_ @ self.prior_mean_
         self._drop_data()
-        del self._family
 
     # -- fitted attributes ------------------------------------------------------------
     def _effects_shape(self, v):

@@ -210,8 +210,9 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
     def _drop_data(self):
         del self._data, self._modes
 
-    def _episode_loss(self, data, tasks, support, query, scale):
-        """Every task's query log loss of a few-shot split (batched Newton)."""
+    def _episode_loss(self, data, tasks, support, query, scales):
+        """Every task's query log loss of a few-shot split (batched Newton), at every
+        prior scale: (n_scales, n_tasks)."""
         Z, offset, onehot = data[:3]
         starts = tasks.starts
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(starts))
@@ -219,15 +220,18 @@ class MixedEffectsClassifier(_MixedEffectsMixin, BaseMetaClassifier):
         counts = np.bincount(tidx[support], minlength=tasks.n_tasks)[has]
         s_starts = np.concatenate([[0], np.cumsum(counts)])
         Q = self.prior_mean_.shape[0]
-        B, _, _ = _newton_tasks(
-            Z[support], offset[support], onehot[support], s_starts,
-            np.tile(self.prior_mean_, (len(has), 1)), self.prior_mean_,
-            self.prior_precision_ / scale, self.newton_steps, self._n_logits == 1)
-        full = np.tile(self.prior_mean_, (tasks.n_tasks, 1))
-        full[has] = B
         L = self._n_logits
-        eta = offset + np.einsum("nlq,nlq->nl", Z, full.reshape(-1, L, Q // L)[tidx])
-        return segment_sum(_row_nll(eta, onehot, L == 1) * query, starts)
+        Z_s, offset_s, onehot_s = Z[support], offset[support], onehot[support]
+        out = []
+        for scale in scales:
+            B, _, _ = _newton_tasks(
+                Z_s, offset_s, onehot_s, s_starts, np.tile(self.prior_mean_, (len(has), 1)),
+                self.prior_mean_, self.prior_precision_ / scale, self.newton_steps, L == 1)
+            full = np.tile(self.prior_mean_, (tasks.n_tasks, 1))
+            full[has] = B
+            eta = offset + np.einsum("nlq,nlq->nl", Z, full.reshape(-1, L, Q // L)[tidx])
+            out.append(segment_sum(_row_nll(eta, onehot, L == 1) * query, starts))
+        return np.array(out)
 
     # -- adapt: the Laplace posterior ------------------------------------------------
     def _adapt(self, X, y, X_unlabeled):

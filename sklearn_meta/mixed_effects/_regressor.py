@@ -160,17 +160,22 @@ class MixedEffectsRegressor(_MixedEffectsMixin, BaseMetaRegressor):
     def _drop_data(self):
         del self._stats
 
-    def _episode_loss(self, data, tasks, support, query, scale):
-        """Every task's query squared error of a few-shot split (batched)."""
+    def _episode_loss(self, data, tasks, support, query, scales):
+        """Every task's query squared error of a few-shot split (batched), at every
+        prior scale: (n_scales, n_tasks)."""
         Z, resid = data[:2]
-        s2, P = self.noise_variance_, self.prior_precision_ / scale
+        s2 = self.noise_variance_
         Gs = _task_grams(Z, tasks.starts, support.astype(np.float64))
         bs = segment_sum(Z * (resid * support)[:, None], tasks.starts)
-        A = Gs / s2 + P
-        b = np.linalg.solve(A, (bs / s2 + P @ self.prior_mean_)[:, :, None])[:, :, 0]
         tidx = np.repeat(np.arange(tasks.n_tasks), np.diff(tasks.starts))
-        err = resid - np.einsum("nq,nq->n", Z, b[tidx])
-        return segment_sum(err**2 * query, tasks.starts)
+        out = []
+        for scale in scales:
+            P = self.prior_precision_ / scale
+            A = Gs / s2 + P
+            b = np.linalg.solve(A, (bs / s2 + P @ self.prior_mean_)[:, :, None])[:, :, 0]
+            err = resid - np.einsum("nq,nq->n", Z, b[tidx])
+            out.append(segment_sum(err**2 * query, tasks.starts))
+        return np.array(out)
 
     # -- adapt: the closed-form posterior ------------------------------------------------
     def _adapt(self, X, y, X_unlabeled):

@@ -42,7 +42,6 @@ from torch import nn
 from .._columns import align_columns
 from .._nn import _residual
 from .._nn._prototypes import logits_loss
-from .._nn._trainer import Callback
 from .._torch import _TorchMetaLearnerMixin
 from .._nn._sampler import SUPPORT_CONSTRAINT
 from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
@@ -53,7 +52,7 @@ from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from ..utils._params import make_init
 from ..utils._seeds import seed_of
-from ._neural_process import gaussian_nll
+from ._neural_process import _episode_mse, gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
 
@@ -87,11 +86,6 @@ def _masked_mean(values, weights, dim):
     """Weighted mean of ``values`` over ``dim`` (0 where the weights sum to 0)."""
     total = (weights.unsqueeze(-1) * values).sum(dim)
     return total / weights.sum(dim).clamp_min(1.0).unsqueeze(-1)
-
-
-def _episode_mse(mean, y, m):
-    """Mean squared error of every episode's real query rows (T,)."""
-    return (m * (mean - y) ** 2).sum(-1) / m.sum(-1).clamp_min(1.0)
 
 
 class _HeterogeneousNet(nn.Module):
@@ -235,16 +229,6 @@ class _HeterogeneousNet(nn.Module):
         if offsets is not None:
             logits = logits + nn.functional.softplus(self.offset_weight) * offsets
         return logits.masked_fill(~context["valid"].unsqueeze(1), _NEG)
-
-
-class _StopReason(Callback):
-    """Records the trainer's stop reason on the estimator (``_stop_reason``)."""
-
-    def __init__(self, est):
-        self.est = est
-
-    def on_train_end(self, trainer):
-        self.est._stop_reason = trainer.stop_reason
 
 
 class _HeterogeneousMixin(_TorchMetaLearnerMixin):
@@ -430,10 +414,6 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         if self._resolve_base_estimator(tasks, keep=warm):
             self._fit_with_base(tasks, warm)
 
-    def _callbacks(self, desc, reference=None, shard=None):
-        # records why meta-training stopped (a KeyboardInterrupt stops the "auto" choice)
-        return super()._callbacks(desc, reference, shard) + [_StopReason(self)]
-
     def _fit_with_base(self, tasks, warm):
         """Meta-train on ``tasks`` with the base model already resolved."""
         tasks = self._network_tasks(tasks, first=True)
@@ -519,8 +499,6 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         scores = {}
         for name, base in (("plain", None), ("residual", candidate)):
             trial = copy.copy(self)
-            for attr in ("network_", "_default_state", "adapted_"):
-                trial.__dict__.pop(attr, None)
             trial._base_estimator, trial.base_estimator_ = base, None
             trial._fit_with_base(inner, warm=False)
             if trial.__dict__.pop("_stop_reason", None) == "interrupted":
@@ -561,11 +539,7 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         net = copy.deepcopy(self.network_).to(device).eval()
         with torch.no_grad():
             score = self._episode_scores(net, ep)
-        which = np.asarray(ep.tasks)
-        total = np.bincount(which, weights=score.double().cpu().numpy(),
-                            minlength=tasks.n_tasks)
-        return total[sampler.usable] / np.bincount(which, minlength=tasks.n_tasks)[
-            sampler.usable]
+        return score.double().cpu().numpy().reshape(-1, _AUTO_EPISODES).mean(1)
 
     def _in_fit_columns(self, X, names):
         """Rows ``X`` with columns ``names`` in the columns of ``fit`` (NaN where one is

@@ -38,6 +38,11 @@ def gaussian_nll(mean, std, y, m):
     return (w * nll).sum(-1).mean()
 
 
+def _episode_mse(mean, y, m):
+    """Mean squared error of every episode's real query rows (T,)."""
+    return (m * (mean - y) ** 2).sum(-1) / m.sum(-1).clamp_min(1.0)
+
+
 class _NeuralProcessMixin(_TorchMetaLearnerMixin):
     """What the neural-process classifier and regressor share."""
 
@@ -364,8 +369,7 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
         y_q = self._scaled(ep.y_q)
         loss = gaussian_nll(mean, std, y_q, ep.m_q)
         with torch.no_grad():
-            w = ep.m_q / ep.m_q.sum(-1, keepdim=True).clamp_min(1.0)
-            mse = (w * (mean - y_q) ** 2).sum(-1).mean()
+            mse = _episode_mse(mean, y_q, ep.m_q).mean()
         return loss, -mse
 
     def _adapt(self, X, y, X_unlabeled):

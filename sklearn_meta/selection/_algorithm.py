@@ -4,7 +4,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.utils import get_tags
 
 from ..utils._docstrings import fill_doc
-from ._base import _DOCS, _CandidateSelectorMixin
+from ._base import _DOCS, _PARAMS, _CandidateSelectorMixin
 from ..utils._params import REQUIRED, make_init
 
 
@@ -76,10 +76,7 @@ class AlgorithmSelector(_CandidateSelectorMixin):
         "estimators": [list],
     }
 
-    __init__ = make_init({
-        "estimators": REQUIRED, "n_shots": 5, "n_episodes": 3, "scoring": None,
-        "meta_model": None, "label_space": "auto", "n_jobs": None, "verbose": 0,
-        "random_state": None}, positional=1)
+    __init__ = make_init({"estimators": REQUIRED, **_PARAMS}, positional=1)
 
     def _candidates(self):
         named = []

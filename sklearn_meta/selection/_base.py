@@ -23,7 +23,7 @@ from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from ..base import BaseMetaEstimator
-from ..utils._batched_linear import batchable, fit_segments
+from ..utils._batched_linear import batchable_data, batchable_estimator, fit_segments
 from ..utils._wrapped import _WrappedEstimatorMixin
 from ..metafeatures import _metafeatures
 from ..tasks import _split_support_query, _task_name
@@ -32,6 +32,10 @@ from ..utils._seeds import seed_of
 
 #: Docstring paragraphs of both selectors (placeholder lines of their class bodies);
 #: a *candidate* is one of the estimators or configurations they choose among.
+# The parameters both selectors share, after their candidates (utils._params.make_init).
+_PARAMS = {"n_shots": 5, "n_episodes": 3, "scoring": None, "meta_model": None,
+           "label_space": "auto", "n_jobs": None, "verbose": 0, "random_state": None}
+
 _DOCS = {
     "n_shots": """\
 n_shots : int, default=5
@@ -270,7 +274,9 @@ class _CandidateSelectorMixin(_WrappedEstimatorMixin):
         # all episodes at once and scored on their query rows at once; the others are
         # fitted episode by episode in the jobs over tasks
         metric = _vector_metric(self.scoring, classification)
-        batched = [metric is not None and batchable(c, tasks.X) for c in candidates]
+        data_ok = metric is not None and batchable_data(tasks.X)  # one scan of X
+        batched = [data_ok and batchable_estimator(c, tasks.n_features)
+                   for c in candidates]
         looped = [c for c, b in zip(candidates, batched) if not b]
         # jobs of several tasks each (at most ~100 jobs: little overhead per task, a
         # progress bar that moves)

@@ -8,7 +8,7 @@ from sklearn.neighbors import KNeighborsRegressor
 from sklearn.utils._param_validation import HasMethods, Interval
 
 from ..utils._docstrings import fill_doc
-from ._base import _DOCS, _CandidateSelectorMixin
+from ._base import _DOCS, _PARAMS, _CandidateSelectorMixin
 from ..utils._params import REQUIRED, make_init
 
 
@@ -88,10 +88,8 @@ class HyperparameterWarmStart(_CandidateSelectorMixin):
         "n_neighbors": [Interval(Integral, 1, None, closed="left")],
     }
 
-    __init__ = make_init({
-        "estimator": REQUIRED, "param_grid": REQUIRED, "n_shots": 5, "n_neighbors": 5,
-        "n_episodes": 3, "scoring": None, "meta_model": None, "label_space": "auto",
-        "n_jobs": None, "verbose": 0, "random_state": None}, positional=2)
+    __init__ = make_init({"estimator": REQUIRED, "param_grid": REQUIRED, **_PARAMS,
+                          "n_neighbors": 5}, positional=2)
 
     def _candidates(self):
         configs = list(ParameterGrid(self.param_grid))

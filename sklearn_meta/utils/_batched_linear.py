@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from scipy.special import expit, logsumexp
 from sklearn.linear_model import LogisticRegression, Ridge
 
-from ._math import segment_sum
+from ._math import batched_solve, segment_sum
 
 __all__ = []  # private
 
@@ -42,22 +42,31 @@ def batchable(template, X):
     """
     if sp.issparse(X) or X.dtype.kind != "f" or X.ndim != 2:
         return False
+    return batchable_estimator(template, X.shape[1]) and batchable_data(X)
+
+
+def batchable_estimator(template, n_features):
+    """The estimator half of :func:`batchable`: its type and parameters."""
     if type(template) is Ridge:
         p = template.get_params()
-        ok = (not p["positive"] and np.ndim(p["alpha"]) == 0 and float(p["alpha"]) > 0)
-    elif type(template) is LogisticRegression:
+        return not p["positive"] and np.ndim(p["alpha"]) == 0 and float(p["alpha"]) > 0
+    if type(template) is LogisticRegression:
         p = template.get_params()
         l2 = (p["penalty"] == "l2" or (p["penalty"] == "deprecated"
                                       and p["l1_ratio"] in (0, None)))
-        ok = (l2 and p["class_weight"] is None and not p["dual"]
-              and p["solver"] in _LOGISTIC_SOLVERS
-              and np.ndim(p["C"]) == 0 and 0 < float(p["C"]) < np.inf
-              and X.shape[1] <= 200)
-    else:
+        return (l2 and p["class_weight"] is None and not p["dual"]
+                and p["solver"] in _LOGISTIC_SOLVERS
+                and np.ndim(p["C"]) == 0 and 0 < float(p["C"]) < np.inf
+                and n_features <= 200)
+    return False
+
+
+def batchable_data(X):
+    """The data half of :func:`batchable`: dense, finite float features below 1e10
+    (one scan of ``X``: callers with several candidates check it once)."""
+    if sp.issparse(X) or X.dtype.kind != "f" or X.ndim != 2:
         return False
-    if not ok or X.size == 0:
-        return ok
-    return bool(np.isfinite(X).all()) and float(np.abs(X).max()) < 1e10
+    return X.size == 0 or (bool(np.isfinite(X).all()) and float(np.abs(X).max()) < 1e10)
 
 
 class _LinearFits:
@@ -83,8 +92,9 @@ class _LinearFits:
         s = self.scores(X, seg)
         return s.argmax(axis=1) if self.classification else s[:, 0]
 
-    def models(self, template):
-        """Fitted estimator objects, one per segment (None: a one-class segment)."""
+    def models(self, template, one_class=None):
+        """Fitted estimator objects, one per segment; a one-class segment gives
+        ``one_class(class_code)``, or None without it."""
         base = {**template.__dict__, "n_features_in_": self.coef.shape[2]}
         cls = type(template)
         out = []
@@ -98,7 +108,7 @@ class _LinearFits:
                 continue
             classes = np.flatnonzero(np.isfinite(self.intercept[t]))
             if classes.size < 2:
-                out.append(None)
+                out.append(None if one_class is None else one_class(int(classes[0])))
                 continue
             if classes.size == 2:
                 coef = (self.coef[t, classes[1]] - self.coef[t, classes[0]])[None]
@@ -129,14 +139,6 @@ def fit_segments(template, X, y, starts):
                      template.fit_intercept)
 
 
-def _solve(A, b):
-    """Batched ``A[i] x[i] = b[i]``; the pseudo-inverse where a system is singular."""
-    try:
-        return np.linalg.solve(A, b[:, :, None])[:, :, 0]
-    except np.linalg.LinAlgError:
-        return np.einsum("tij,tj->ti", np.linalg.pinv(A, hermitian=True), b)
-
-
 def _ridge(X, y, starts, alpha, fit_intercept):
     n_seg, d = len(starts) - 1, X.shape[1]
     sizes = np.diff(starts).astype(np.float64)
@@ -150,7 +152,7 @@ def _ridge(X, y, starts, alpha, fit_intercept):
         Xc, yc = X, y
     gram = segment_sum(np.einsum("ni,nj->nij", Xc, Xc), starts)
     rhs = segment_sum(Xc * yc[:, None], starts)
-    coef = _solve(gram + alpha * np.eye(d), rhs)
+    coef = batched_solve(gram + alpha * np.eye(d), rhs)
     return coef, y_mean - np.einsum("td,td->t", x_mean, coef)
 
 
@@ -250,7 +252,7 @@ def _newton(X, y, starts, k, C, fit_intercept):
                                starts) + penal * theta
         outer = np.einsum("nkl,ni,nj->nkilj", curv, Z, Z).reshape(n, k * p, k * p)
         hess = C * segment_sum(outer, starts) + np.diag(penal) + fix
-        step = -_solve(hess, grad)
+        step = -batched_solve(hess, grad)
         slope = (grad * step).sum(axis=1)            # < 0: a descent direction
         # converged: the Newton decrement or the step is at rounding level
         active &= ((-slope > 1e-15 * (1.0 + np.abs(f)))

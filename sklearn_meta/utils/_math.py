@@ -36,3 +36,17 @@ def decision_from_logits(logits, n_classes):
     """scikit-learn's ``decision_function`` shape from class logits: one column (the
     second class minus the first) for binary problems, else the logits."""
     return logits[:, 1] - logits[:, 0] if n_classes == 2 else logits
+
+
+def batched_solve(A, b):
+    """``x[i]`` solving ``A[i] x[i] = b[i]`` for stacked systems ``A`` (n, d, d), ``b``
+    (n, d): one batched solve; where a system is singular in floating point, the
+    pseudo-inverse solution, and zeros where it is not finite."""
+    try:
+        return np.linalg.solve(A, b[:, :, None])[:, :, 0]
+    except np.linalg.LinAlgError:
+        ok = np.isfinite(A).all(axis=(1, 2)) & np.isfinite(b).all(axis=1)
+        x = np.zeros(b.shape)
+        if ok.any():
+            x[ok] = np.einsum("tij,tj->ti", np.linalg.pinv(A[ok]), b[ok])
+        return x

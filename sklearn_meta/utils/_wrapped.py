@@ -12,6 +12,17 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from ..base import BaseMetaEstimator, _episodic_score_tags
 
 
+def fill_empty_columns(X):
+    """``X`` with every column missing on all its rows set to 0.
+
+    A column absent from every task of a cross-fitting fold is all NaN there, and
+    HistGradientBoosting cannot bin an all-NaN column; read as a constant, it carries
+    what it did (nothing) and the model fits.
+    """
+    empty = np.isnan(X).all(axis=0)
+    return np.where(empty, 0.0, X) if empty.any() else X
+
+
 class _Constant:
     """The model of a support set with a single class: predicts it."""
 
