@@ -8,7 +8,8 @@ a default and keeps its place). Their documentation is in the paragraphs of
 that every class documents exactly its parameters.
 """
 
-__all__ = ["EPISODES_CLASSIFIER", "EPISODES_REGRESSOR", "REPLAY", "RUNTIME", "TRAINING"]
+__all__ = ["EPISODES_CLASSIFIER", "EPISODES_REGRESSOR", "EPISODIC_TRAINING", "REPLAY", "RUNTIME",
+           "TRAINING"]
 
 #: The meta-training episodes of a classifier (and of ``score``).
 EPISODES_CLASSIFIER = {"n_shots": 5, "n_way": None, "n_queries": None, "support": "auto"}
@@ -28,6 +29,10 @@ TRAINING = {
     "n_iter_no_change": 10,
     "lr_schedule": "constant",
 }
+
+#: The same for the learners trained on whole episodes (ProtoNet, the neural processes):
+#: a check every 20 meta-iterations.
+EPISODIC_TRAINING = {**TRAINING, "validation_interval": 20}
 
 #: Experience replay of ``partial_fit``.
 REPLAY = {"replay_buffer_size": 100, "replay_ratio": 0.5}

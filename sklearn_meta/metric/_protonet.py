@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval
 from torch.func import functional_call
 
 from .._nn._sampler import SUPPORT_CONSTRAINT
-from .._nn._params import EPISODES_CLASSIFIER, REPLAY, RUNTIME, TRAINING
+from .._nn._params import EPISODES_CLASSIFIER, EPISODIC_TRAINING, REPLAY, RUNTIME
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier
 from ..utils._docstrings import fill_doc
@@ -134,8 +134,8 @@ class ProtoNetClassifier(_TorchMetaLearnerMixin,
 
     __init__ = make_init({
         **EPISODES_CLASSIFIER, "n_queries": 5, "embedding_dim": 64, "hidden_layer_sizes": (128,),
-        "activation": "relu", "module": None, **TRAINING, "meta_batch_size": 8, "max_iter": 500,
-        "validation_interval": 20, "fine_tune_steps": 0, "fine_tune_lr": 1e-3, **REPLAY,
+        "activation": "relu", "module": None, **EPISODIC_TRAINING, "meta_batch_size": 8,
+        "max_iter": 500, "fine_tune_steps": 0, "fine_tune_lr": 1e-3, **REPLAY,
         "label_space": "auto", **RUNTIME})
 
     # -- meta-training -------------------------------------------------------------

@@ -44,7 +44,8 @@ from .._nn import _residual
 from .._nn._prototypes import logits_loss
 from .._torch import _TorchMetaLearnerMixin
 from .._nn._sampler import SUPPORT_CONSTRAINT
-from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
+from .._nn._params import (EPISODES_CLASSIFIER, EPISODES_REGRESSOR, EPISODIC_TRAINING, REPLAY,
+                          RUNTIME)
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet
@@ -652,10 +653,9 @@ _AUTO_DOC = """\
     the first (``partial_fit`` chooses on its first batch)."""
 
 # Parameter paragraphs shared by the classifier and the regressor.
-# The network and training parameters of both learners (utils._params.make_init).
+# The network parameters of both learners (utils._params.make_init).
 _NETWORK = {"embedding_dim": 16, "hidden_layer_sizes": (32,), "activation": "relu",
             "module": None, "column_dropout": 0.5, "base_estimator": "auto"}
-_TRAINING = {**TRAINING, "validation_interval": 20}
 
 _DOCS = {
     "network": """\
@@ -835,8 +835,8 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
     }
 
     __init__ = make_init({
-        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **_TRAINING, "label_space": "auto",
-        **REPLAY, **RUNTIME})
+        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **EPISODIC_TRAINING,
+        "label_space": "auto", **REPLAY, **RUNTIME})
 
     def _n_support_classes(self, y):
         if self._label_space_ == "shared":
@@ -1037,7 +1037,8 @@ class HeterogeneousNeuralProcessRegressor(_HeterogeneousMixin, BaseMetaRegressor
     }
 
     __init__ = make_init({
-        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **_TRAINING, **REPLAY, **RUNTIME})
+        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **EPISODIC_TRAINING, **REPLAY,
+        **RUNTIME})
 
     def _scaled_targets(self, y, first):
         if first:

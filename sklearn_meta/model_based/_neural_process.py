@@ -9,7 +9,8 @@ from sklearn.utils._param_validation import HasMethods, Interval
 
 from .._nn import _residual
 from .._nn._sampler import SUPPORT_CONSTRAINT
-from .._nn._params import EPISODES_CLASSIFIER, EPISODES_REGRESSOR, REPLAY, RUNTIME, TRAINING
+from .._nn._params import (EPISODES_CLASSIFIER, EPISODES_REGRESSOR, EPISODIC_TRAINING, REPLAY,
+                          RUNTIME)
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _TorchMetaLearnerMixin
 from ..base import BaseMetaClassifier, BaseMetaRegressor
 from .._nn._prototypes import borrow_rows, logits_loss
@@ -107,10 +108,9 @@ class _NeuralProcessMixin(_TorchMetaLearnerMixin):
 
 
 # Parameter paragraphs shared by the classifier and the regressor.
-# The network and training parameters of both neural processes (utils._params.make_init).
+# The network parameters of both neural processes (utils._params.make_init).
 _NETWORK = {"embedding_dim": 64, "n_heads": 4, "n_layers": 2, "hidden_layer_sizes": (64,),
             "activation": "relu", "module": None, "base_estimator": None}
-_TRAINING = {**TRAINING, "validation_interval": 20}
 
 _DOCS = {
     "network": """\
@@ -215,8 +215,8 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
     }
 
     __init__ = make_init({
-        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **_TRAINING, "meta_batch_size": 8,
-        "max_iter": 500, **REPLAY, "label_space": "auto", **RUNTIME})
+        **EPISODES_CLASSIFIER, "n_queries": 5, **_NETWORK, **EPISODIC_TRAINING,
+        "meta_batch_size": 8, "max_iter": 500, **REPLAY, "label_space": "auto", **RUNTIME})
 
     def _prepare(self, tasks):
         # zero-shot context (shared labels): up to n_shots training rows of every class
@@ -348,7 +348,8 @@ class NeuralProcessRegressor(_NeuralProcessMixin, BaseMetaRegressor):
     }
 
     __init__ = make_init({
-        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **_TRAINING, **REPLAY, **RUNTIME})
+        **EPISODES_REGRESSOR, "n_queries": 10, **_NETWORK, **EPISODIC_TRAINING, **REPLAY,
+        **RUNTIME})
 
     def _prepare(self, tasks):
         self.y_mean_ = float(np.mean(tasks.y))
