@@ -286,10 +286,11 @@ class TaskSet:
             The selected tasks.
         """
         indices = np.asarray(indices, dtype=np.int64)
-        rows = [np.arange(self.starts[i], self.starts[i + 1]) for i in indices]
-        rows = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         sizes = self.sizes[indices]
         starts = np.concatenate([[0], np.cumsum(sizes)])
+        # the rows of every kept task, in one pass: a task's first row, then 0, 1, ...
+        rows = (np.repeat(self.starts[indices] - starts[:-1], sizes)
+                + np.arange(starts[-1], dtype=np.int64))
         classes = None if self.classes is None else [self.classes[i] for i in indices]
         present = None if self._present is None else self._present[indices]
         return TaskSet(
@@ -306,6 +307,22 @@ class TaskSet:
 
 def _task_name(task_id):
     return repr(task_id.item() if hasattr(task_id, "item") else task_id)
+
+
+def _require_shared_labels(tasks, who, why, instead):
+    """Refuse tasks with their own label sets with one clear error.
+
+    ``who`` (an estimator, or one of its parameters) needs the label set shared by all
+    tasks because ``why``; ``instead`` says what to use for per-task labels.
+    """
+    if tasks.label_space == "per_task":
+        raise ValueError(
+            f"{who} needs one label set shared by all tasks ({why}), but the tasks "
+            "have their own label sets (label_space='per_task'; label_space='auto' "
+            "decides so when no task has every label, or for n_way below the number "
+            "of classes). Pass label_space='shared' if the labels mean the same in "
+            f"every task, or {instead}."
+        )
 
 
 def _check_n_shots(y, n_shots, *, task_id=None, classification=True, n_queries=1,

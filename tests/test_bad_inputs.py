@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from sklearn_meta._torch import _TorchMetaLearnerMixin
 from sklearn_meta.baselines import PerTaskEstimator, PooledEstimator
+from sklearn_meta.datasets import make_classification_tasks
 from sklearn_meta.ensemble import (
     MixtureOfExpertsClassifier,
     MixtureOfExpertsRegressor,
@@ -343,6 +344,39 @@ def test_pooled_support_weight_below_one_is_refused(value):
     X, y, g = _data(Ridge())
     with pytest.raises(InvalidParameterError, match="support_weight"):
         PooledEstimator(Ridge(), refit=True, support_weight=value).fit(X, y, groups=g)
+
+
+# learners that model the classes shared by all tasks: per-task labels are refused
+_SHARED_ONLY = {"MetaPriorLogisticRegression", "MixedEffectsClassifier",
+                "MixtureOfExpertsClassifier", "PooledEstimator-clf", "TaskEnsembleClassifier"}
+
+
+@pytest.mark.parametrize("name, est", [(n, e) for n, e in INSTANCES if is_classifier(e)],
+                         ids=_ids([(n, e) for n, e in INSTANCES if is_classifier(e)]))
+def test_per_task_labels_fit_or_get_one_actionable_refusal(name, est):
+    data = make_classification_tasks(n_tasks=6, n_samples_per_task=16, n_classes=3,
+                                     per_task_labels=True, random_state=0)
+    est = clone(est)
+    if name not in _SHARED_ONLY:
+        est.fit(data.tasks)
+        return
+    who = name.split("-")[0]
+    with pytest.raises(ValueError) as info:
+        est.fit(data.tasks)
+    message = str(info.value)
+    assert message.startswith(f"{who} needs one label set shared by all tasks (")
+    assert "label_space='per_task'" in message
+    assert "Pass label_space='shared' if the labels mean the same in every task" in message
+
+
+def test_base_estimator_with_per_task_labels_names_the_parameter():
+    data = make_classification_tasks(n_tasks=6, n_samples_per_task=16, n_classes=3,
+                                     per_task_labels=True, random_state=0)
+    est = MAMLClassifier(base_estimator=LogisticRegression(), **{
+        k: v for k, v in _FAST.items() if k in MAMLClassifier().get_params()})
+    with pytest.raises(ValueError, match=r"^base_estimator=LogisticRegression\(\) needs one "
+                       r"label set shared by all tasks .* or use base_estimator=None"):
+        est.fit(data.tasks)
 
 
 # -- the bad-input matrix over every public estimator ---------------------------------

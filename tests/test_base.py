@@ -251,6 +251,24 @@ def test_as_task_arrays_roundtrip(sizes, n_features):
 
 @settings(max_examples=50, deadline=None)
 @given(
+    sizes=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=6),
+    picks=st.lists(st.integers(min_value=0, max_value=5), max_size=8),
+)
+def test_taskset_subset_keeps_the_picked_tasks_in_order(sizes, picks):
+    picks = [i % len(sizes) for i in picks]  # repeats and any order allowed
+    starts = np.concatenate([[0], np.cumsum(sizes)])
+    X = np.arange(2 * starts[-1], dtype=float).reshape(-1, 2)
+    ts = TaskSet(X, X[:, 0].copy(), starts, np.array([f"t{i}" for i in range(len(sizes))]))
+    sub = ts.subset(picks)
+    assert sub.task_ids.tolist() == [f"t{i}" for i in picks]
+    assert sub.sizes.tolist() == [sizes[i] for i in picks]
+    for (X_sub, y_sub), i in zip(sub, picks):
+        np.testing.assert_array_equal(X_sub, ts[i][0])
+        np.testing.assert_array_equal(y_sub, ts[i][1])
+
+
+@settings(max_examples=50, deadline=None)
+@given(
     counts=st.lists(st.integers(min_value=1, max_value=8), min_size=2, max_size=5),
     n_shots=st.integers(min_value=1, max_value=4),
     seed=st.integers(min_value=0, max_value=1000),

@@ -16,7 +16,7 @@ import numpy as np
 from sklearn.base import clone
 from torch import nn
 
-from ..tasks import TaskSet
+from ..tasks import TaskSet, _require_shared_labels
 from ..utils._wrapped import fill_empty_columns
 
 _N_FOLDS = 5
@@ -71,13 +71,10 @@ def _fit(est, X, y):
 
 def _offsets(est, tasks, warm):
     """The training rows' offsets (out of fold over 5 folds of tasks); fits the base model."""
-    if est._is_classifier() and tasks.label_space != "shared":
-        raise ValueError(
-            f"base_estimator={base_param(est)!r} needs one label set shared by all "
-            "tasks (it predicts their classes), but the tasks have their own labels "
-            "(label_space='per_task'). Use base_estimator=None for N-way episodes, or "
-            "label_space='shared' if the labels mean the same in every task."
-        )
+    if est._is_classifier():
+        _require_shared_labels(
+            tasks, f"base_estimator={base_param(est)!r}", "it predicts their classes",
+            "use base_estimator=None for N-way episodes")
     if warm and getattr(est, "base_estimator_", None) is not None:
         return _margins(est, est.base_estimator_, tasks.X)
     est.base_estimator_ = _fit(est, tasks.X, tasks.y)

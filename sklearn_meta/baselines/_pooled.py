@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
+from ..tasks import _require_shared_labels
 from ..utils._docstrings import fill_doc
 from ..utils._wrapped import _Constant, _WrappedEstimatorMixin
 from ..utils._params import REQUIRED, make_init
@@ -71,12 +72,9 @@ class PooledEstimator(_WrappedEstimatorMixin, BaseMetaEstimator):
         "label_space": "auto", "random_state": None}, positional=1)
 
     def _meta_fit(self, tasks):
-        if tasks.label_space == "per_task":
-            raise ValueError(
-                "PooledEstimator needs one label set shared by all tasks, but "
-                "the tasks have their own labels (label_space='per_task'). "
-                "Use PerTaskEstimator or a meta-learner for per-task labels."
-            )
+        _require_shared_labels(
+            tasks, "PooledEstimator", "one model predicts the classes of every task",
+            "use PerTaskEstimator or a meta-learner for per-task labels")
         self.estimator_ = self._fit_model(tasks.X, tasks.y)
         if self.refit:
             self._train_X, self._train_y = tasks.X, tasks.y

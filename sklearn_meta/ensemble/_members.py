@@ -20,6 +20,7 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import has_fit_parameter
 
+from ..tasks import _require_shared_labels
 from ..utils._batched_linear import batchable, fit_segments
 from ..utils._wrapped import _Constant
 from ..utils._math import softmax
@@ -35,14 +36,9 @@ _MEMBER_CONSTRAINTS = {
 
 
 def _refuse_per_task(tasks, name):
-    if tasks.label_space == "per_task":
-        raise ValueError(
-            f"{name} combines experts that predict the classes shared by all "
-            "tasks, but the tasks have their own label sets "
-            "(label_space='per_task'). Use label_space='shared' if the labels "
-            "mean the same in every task, or a metric learner for N-way "
-            "episodes."
-        )
+    _require_shared_labels(
+        tasks, name, "it combines experts that predict the shared classes",
+        "use a metric learner (sklearn_meta.metric.ProtoNetClassifier) for N-way episodes")
 
 
 class _Members:

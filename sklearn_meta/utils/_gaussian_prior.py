@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import BaseMetaEstimator
+from ..tasks import _require_shared_labels
 from ._math import segment_sum
 
 
@@ -132,14 +133,10 @@ class _GaussianPriorMixin(BaseMetaEstimator):
     def _check_shared_labels(self, tasks, learns):
         """Refuse per-task label sets and a single class (``learns``: what it puts on them)."""
         name = type(self).__name__
-        if tasks.label_space != "shared":
-            raise ValueError(
-                f"{name} {learns} the classes shared by all tasks, but the tasks were "
-                "taken to have their own label sets (label_space='per_task': no "
-                "training task has every label). Pass label_space='shared' if the "
-                "labels mean the same in every task, or use a metric learner "
-                "(prototypical networks) for N-way episodes."
-            )
+        _require_shared_labels(
+            tasks, name, f"it {learns} the shared classes",
+            "use a metric learner (sklearn_meta.metric.ProtoNetClassifier) for N-way "
+            "episodes")
         if len(self.meta_classes_) < 2:
             raise ValueError(
                 f"y has 1 class ({self.meta_classes_.tolist()}); {name} needs at "
