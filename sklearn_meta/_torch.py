@@ -38,6 +38,7 @@ from ._nn._fit import Run, fit_episodes
 from ._nn._modules import _ACTIVATIONS, _build_module, _make_mlp  # noqa: F401
 from ._nn._replay import _TaskReplayBuffer, mixed_meta_batch
 from .base import BaseMetaEstimator
+from .tasks import _split_tasks
 from .utils._seeds import seed_of
 
 __all__ = []  # private module: nothing public
@@ -319,16 +320,15 @@ class _TorchMetaLearnerMixin:
     # --- the loop -----------------------------------------------------------------
     def _train_split(self, n_tasks, rng):
         """Indices (train, validation) of the tasks; validation empty unless early stopping."""
-        order = rng.permutation(n_tasks)
         if not self.early_stopping:
-            return np.sort(order), order[:0]
+            return _split_tasks(n_tasks, 0, rng)
         if n_tasks < 2:
             raise ValueError(
                 "early_stopping=True holds out validation tasks, which needs at least 2 "
                 f"tasks; got {n_tasks}. Pass more tasks (groups=) or early_stopping=False."
             )
         n_val = min(n_tasks - 1, max(1, int(math.ceil(self.validation_fraction * n_tasks))))
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return _split_tasks(n_tasks, n_val, rng)
 
     def _callbacks(self, desc, reference=None, shard=None):
         """The trainer's callbacks for this estimator's parameters (extend to add one).

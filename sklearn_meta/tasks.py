@@ -309,6 +309,12 @@ def _task_name(task_id):
     return repr(task_id.item() if hasattr(task_id, "item") else task_id)
 
 
+def _split_tasks(n_tasks, n_held, rng):
+    """Task positions (kept, held out), each sorted: ``n_held`` tasks at random held out."""
+    order = rng.permutation(n_tasks)
+    return np.sort(order[n_held:]), np.sort(order[:n_held])
+
+
 def _require_shared_labels(tasks, who, why, instead):
     """Refuse tasks with their own label sets with one clear error.
 

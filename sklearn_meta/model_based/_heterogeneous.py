@@ -48,12 +48,12 @@ from .._nn._params import (EPISODES_CLASSIFIER, EPISODES_REGRESSOR, EPISODIC_TRA
                           RUNTIME)
 from .._torch import _TORCH_PARAMETER_CONSTRAINTS, _build_module, _make_mlp
 from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
-from ..tasks import TaskSet
+from ..tasks import TaskSet, _split_tasks
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
 from ..utils._params import make_init
 from ..utils._seeds import seed_of
-from ._neural_process import _episode_mse, gaussian_nll
+from ._neural_process import _episode_mse, _zero_shot_rows, gaussian_nll
 
 __all__ = ["HeterogeneousNeuralProcessClassifier", "HeterogeneousNeuralProcessRegressor"]
 
@@ -494,9 +494,9 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
         hgb = HistGradientBoostingClassifier if self._target == "class" else \
             HistGradientBoostingRegressor
         candidate = hgb(random_state=seed)
-        order = np.random.default_rng(seed).permutation(tasks.n_tasks)
         n_held = max(2, int(math.ceil(_AUTO_HELD_FRACTION * tasks.n_tasks)))
-        inner, held = tasks.subset(np.sort(order[n_held:])), tasks.subset(np.sort(order[:n_held]))
+        inner, held = (tasks.subset(idx) for idx in
+                       _split_tasks(tasks.n_tasks, n_held, np.random.default_rng(seed)))
         scores = {}
         for name, base in (("plain", None), ("residual", candidate)):
             trial = copy.copy(self)
@@ -846,12 +846,7 @@ class HeterogeneousNeuralProcessClassifier(_HeterogeneousMixin, BaseMetaClassifi
     def _zero_shot_state(self, tasks):
         if tasks.label_space != "shared":
             return None
-        # up to n_shots training rows of every class
-        rng = np.random.default_rng(0)
-        rows = np.concatenate([
-            rng.permutation(np.flatnonzero(tasks.y == c))[: self.n_shots]
-            for c in range(len(self.meta_classes_))
-        ])
+        rows = _zero_shot_rows(tasks.y, len(self.meta_classes_), self.n_shots)
         names = self._names_in()
         return self._state(tasks.X[rows, :len(names)], tasks.y[rows], names,
                            self.column_mean_, self.column_scale_, len(self.meta_classes_))

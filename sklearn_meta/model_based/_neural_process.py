@@ -44,6 +44,14 @@ def _episode_mse(mean, y, m):
     return (m * (mean - y) ** 2).sum(-1) / m.sum(-1).clamp_min(1.0)
 
 
+def _zero_shot_rows(y, n_classes, n_shots):
+    """Training rows of the zero-shot context (shared labels): up to ``n_shots`` random
+    rows of every class (a fixed seed, so a refit gives the same context)."""
+    rng = np.random.default_rng(0)
+    return np.concatenate([rng.permutation(np.flatnonzero(y == c))[:n_shots]
+                           for c in range(n_classes)])
+
+
 class _NeuralProcessMixin(_TorchMetaLearnerMixin):
     """What the neural-process classifier and regressor share."""
 
@@ -219,14 +227,9 @@ class NeuralProcessClassifier(_NeuralProcessMixin, BaseMetaClassifier):
         "meta_batch_size": 8, "max_iter": 500, **REPLAY, "label_space": "auto", **RUNTIME})
 
     def _prepare(self, tasks):
-        # zero-shot context (shared labels): up to n_shots training rows of every class
         self._default_support = None
         if tasks.label_space == "shared":
-            rng = np.random.default_rng(0)
-            rows = np.concatenate([
-                rng.permutation(np.flatnonzero(tasks.y == c))[: self.n_shots]
-                for c in range(len(self.meta_classes_))
-            ])
+            rows = _zero_shot_rows(tasks.y, len(self.meta_classes_), self.n_shots)
             self._default_support = (tasks.X[rows], tasks.y[rows])
 
     def _episode_loss(self, net, ep, n_classes):
