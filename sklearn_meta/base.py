@@ -263,8 +263,12 @@ class BaseMetaEstimator(BaseEstimator):
             return TaskSet(X, y.astype(np.float64), starts, task_ids)
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
-        n_tasks = len(task_ids)
-        per_task = [np.unique(codes[starts[t]:starts[t + 1]]) for t in range(n_tasks)]
+        n_tasks, n_classes = len(task_ids), len(classes)
+        # the (task, class) pairs present, sorted by task then class: no per-task loop
+        row_pairs = np.repeat(np.arange(n_tasks), np.diff(starts)) * n_classes + codes
+        pairs = np.unique(row_pairs)
+        pair_task, pair_class = np.divmod(pairs, n_classes)
+        n_present = np.bincount(pair_task, minlength=n_tasks)
         space = getattr(self, "label_space", "auto")
         n_way = getattr(self, "n_way", None)
         n_way_episodes = space == "auto" and n_way is not None and n_way < len(classes)
@@ -273,28 +277,27 @@ class BaseMetaEstimator(BaseEstimator):
             # every episode relabels its classes, i.e. per-task label sets
             space = "per_task"
         elif space == "auto":
-            full = max(len(c) for c in per_task) == len(classes)
-            space = "shared" if full else "per_task"
+            space = "shared" if n_present.max() == n_classes else "per_task"
         self.meta_classes_ = classes
         self._label_space_ = space
         if space == "shared":
             return TaskSet(X, codes.astype(np.int64), starts, task_ids, "shared",
                            [classes] * n_tasks)
-        local = np.empty_like(codes)
-        task_classes = []
-        for t, present in enumerate(per_task):
-            if len(present) < 2:
-                why = (f"n_way={n_way} < {len(classes)} classes means N-way episodes "
-                       "with per-task labels" if n_way_episodes
-                       else "with per-task label spaces (label_space='per_task')")
-                raise ValueError(
-                    f"task {_task_name(task_ids[t])} has a single class "
-                    f"{classes[present[:1]].tolist()[0]!r}; {why}, and every task needs at least 2 "
-                    "classes. Drop the task or use label_space='shared'."
-                )
-            sl = slice(starts[t], starts[t + 1])
-            local[sl] = np.searchsorted(present, codes[sl])
-            task_classes.append(classes[present])
+        first_pair = np.concatenate([[0], np.cumsum(n_present)])
+        single = np.flatnonzero(n_present < 2)
+        if single.size:
+            t = single[0]
+            why = (f"n_way={n_way} < {n_classes} classes means N-way episodes "
+                   "with per-task labels" if n_way_episodes
+                   else "with per-task label spaces (label_space='per_task')")
+            raise ValueError(
+                f"task {_task_name(task_ids[t])} has a single class "
+                f"{classes[pair_class[first_pair[t]:][:1]].tolist()[0]!r}; {why}, and every task "
+                "needs at least 2 classes. Drop the task or use label_space='shared'."
+            )
+        # a row's local code: the rank of its class among its task's classes
+        local = np.searchsorted(pairs, row_pairs) - np.repeat(first_pair[:-1], np.diff(starts))
+        task_classes = np.split(classes[pair_class], first_pair[1:-1])
         return TaskSet(X, local.astype(np.int64), starts, task_ids, "per_task",
                        task_classes)
 

@@ -251,6 +251,31 @@ def test_as_task_arrays_roundtrip(sizes, n_features):
 
 @settings(max_examples=50, deadline=None)
 @given(
+    labels=st.lists(st.lists(st.sampled_from(["a", "b", "c", "d"]), min_size=2, max_size=6),
+                    min_size=1, max_size=6),
+)
+def test_per_task_label_codes_match_a_per_task_reference(labels):
+    y = np.concatenate([np.array(t, dtype=object) for t in labels])
+    groups = np.repeat(np.arange(len(labels)), [len(t) for t in labels])
+    X = np.zeros((len(y), 1))
+    est = PerTaskEstimator(LogisticRegression(), label_space="per_task")
+    if min(len(set(t)) for t in labels) < 2:
+        first = next(i for i, t in enumerate(labels) if len(set(t)) < 2)
+        with pytest.raises(ValueError, match=f"task {first} has a single class '{labels[first][0]}'"):
+            est._validate_tasks(X, y, groups)
+        return
+    tasks = est._validate_tasks(X, y, groups)
+    for t, task in enumerate(labels):
+        present = np.unique(np.array(task, dtype=object))
+        assert tasks.classes[t].tolist() == present.tolist()
+        np.testing.assert_array_equal(tasks[t][1], np.searchsorted(present, task))
+    shared = PerTaskEstimator(LogisticRegression())._validate_tasks(X, y, groups)
+    full = max(len(set(t)) for t in labels) == len(set(y))
+    assert shared.label_space == ("shared" if full else "per_task")
+
+
+@settings(max_examples=50, deadline=None)
+@given(
     sizes=st.lists(st.integers(min_value=0, max_value=5), min_size=1, max_size=6),
     picks=st.lists(st.integers(min_value=0, max_value=5), max_size=8),
 )
