@@ -265,13 +265,14 @@ class BaseMetaEstimator(BaseEstimator):
         classes, codes = np.unique(y, return_inverse=True)
         n_tasks, n_classes = len(task_ids), len(classes)
         # the (task, class) pairs present, sorted by task then class: no per-task loop
-        row_pairs = np.repeat(np.arange(n_tasks), np.diff(starts)) * n_classes + codes
+        task_of_row = np.repeat(np.arange(n_tasks), np.diff(starts))
+        row_pairs = task_of_row * n_classes + codes
         pairs = np.unique(row_pairs)
         pair_task, pair_class = np.divmod(pairs, n_classes)
         n_present = np.bincount(pair_task, minlength=n_tasks)
         space = getattr(self, "label_space", "auto")
         n_way = getattr(self, "n_way", None)
-        n_way_episodes = space == "auto" and n_way is not None and n_way < len(classes)
+        n_way_episodes = space == "auto" and n_way is not None and n_way < n_classes
         if n_way_episodes:
             # meta-training on N-way episodes of fewer classes than the table has:
             # every episode relabels its classes, i.e. per-task label sets
@@ -292,11 +293,11 @@ class BaseMetaEstimator(BaseEstimator):
                    else "with per-task label spaces (label_space='per_task')")
             raise ValueError(
                 f"task {_task_name(task_ids[t])} has a single class "
-                f"{classes[pair_class[first_pair[t]:][:1]].tolist()[0]!r}; {why}, and every task "
+                f"{classes[pair_class[first_pair[t]:first_pair[t] + 1]].tolist()[0]!r}; {why}, and every task "
                 "needs at least 2 classes. Drop the task or use label_space='shared'."
             )
         # a row's local code: the rank of its class among its task's classes
-        local = np.searchsorted(pairs, row_pairs) - np.repeat(first_pair[:-1], np.diff(starts))
+        local = np.searchsorted(pairs, row_pairs) - first_pair[task_of_row]
         task_classes = np.split(classes[pair_class], first_pair[1:-1])
         return TaskSet(X, local.astype(np.int64), starts, task_ids, "per_task",
                        task_classes)

@@ -71,10 +71,9 @@ def _fit(est, X, y):
 
 def _offsets(est, tasks, warm):
     """The training rows' offsets (out of fold over 5 folds of tasks); fits the base model."""
-    if est._is_classifier():
-        _require_shared_labels(
-            tasks, f"base_estimator={base_param(est)!r}", "it predicts their classes",
-            "use base_estimator=None for N-way episodes")
+    _require_shared_labels(  # regression tasks have no label space: nothing to refuse
+        tasks, f"base_estimator={base_param(est)!r}", "it predicts their classes",
+        "use base_estimator=None for N-way episodes")
     if warm and getattr(est, "base_estimator_", None) is not None:
         return _margins(est, est.base_estimator_, tasks.X)
     est.base_estimator_ = _fit(est, tasks.X, tasks.y)
