@@ -225,6 +225,31 @@ def test_features_beyond_float32_are_refused(name, est):
     assert np.all(np.isfinite(np.asarray(est.predict(X), dtype=float)))
 
 
+@pytest.mark.parametrize("name, est", TORCH, ids=_ids(TORCH))
+def test_read_only_arrays_reach_torch_without_a_warning(name, est, monkeypatch):
+    # pandas' copy-on-write hands out read-only arrays. torch warns (once per process,
+    # so the warning itself cannot be tested per learner) when one is wrapped without a
+    # copy: every wrapping call is checked instead
+    import torch
+
+    def no_read_only(wrap):
+        def checked(data, *args, **kwargs):
+            assert not (isinstance(data, np.ndarray) and not data.flags.writeable), (
+                f"{wrap.__name__} got a read-only array")
+            return wrap(data, *args, **kwargs)
+        return checked
+
+    for wrap in ("as_tensor", "from_numpy"):
+        monkeypatch.setattr(torch, wrap, no_read_only(getattr(torch, wrap)))
+    X, y, g = _data(est)
+    X.setflags(write=False)
+    y.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        e = clone(est).fit(X, y, groups=g).adapt(X[:8], y[:8])
+        e.predict(X)
+
+
 def test_float32_limit_is_only_for_torch_learners():
     X, y, g = _data(Ridge())
     X[3, 0] = 1e39

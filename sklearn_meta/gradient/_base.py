@@ -326,11 +326,11 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         X, X_unlabeled = _residual.augment(self, X), _residual.augment(self, X_unlabeled)
         device = self._device()
         model, params = self._model(), self._device_params()
-        X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
+        X_t = self._tensor(X, torch.float32)[None]
         m = torch.ones(X_t.shape[:2], dtype=X_t.dtype, device=device)
         class_mask = None
         if self._loss() == "ce":
-            y_t = torch.as_tensor(y, dtype=torch.int64, device=device)[None]
+            y_t = self._tensor(y, torch.int64)[None]
             k = int(y.max()) + 1
             if self._label_space_ == "per_task":
                 if k > self.n_outputs_:
@@ -341,10 +341,10 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
                     )
                 class_mask = (torch.arange(self.n_outputs_, device=device) < k)[None]
         else:
-            y_t = torch.as_tensor(y, dtype=X_t.dtype, device=device)[None]
+            y_t = self._tensor(y, X_t.dtype)[None]
         X_u = m_u = None
         if X_unlabeled is not None and len(X_unlabeled):
-            X_u = torch.as_tensor(X_unlabeled, dtype=X_t.dtype, device=device)[None]
+            X_u = self._tensor(X_unlabeled, X_t.dtype)[None]
             m_u = torch.ones(X_u.shape[:2], dtype=X_t.dtype, device=device)
         adapted = self._adapt_batch(model, params, self._device_lrs(), X_t, y_t, m,
                                     class_mask, X_u, m_u)
@@ -393,7 +393,7 @@ class _GradientMetaLearner(_TorchMetaLearnerMixin):
         params = self._device_params()
         if state:
             params = {**params, **{k: v.to(device) for k, v in state.items()}}
-        X_t = torch.as_tensor(X, dtype=torch.float32, device=device)[None]
+        X_t = self._tensor(X, torch.float32)[None]
         z = _engine.forward(self._model(), params, X_t)[0]
         return z.double().cpu().numpy()
 
