@@ -44,6 +44,7 @@ from .tasks import (
 )
 from ._columns import align_columns, check_absent_columns, raise_with_column_hint
 from .utils._docstrings import fill_doc
+from .utils._numeric import raise_for_non_numeric
 from .utils._seeds import seed_of
 
 __all__ = ["BaseMetaEstimator", "BaseMetaClassifier", "BaseMetaRegressor"]
@@ -181,7 +182,11 @@ class BaseMetaEstimator(BaseEstimator):
                 ensure_all_finite=self._finite_check(),
             )
         except ValueError as exc:
-            raise_with_column_hint(self, exc)
+            if "feature names should match" in str(exc):
+                raise_with_column_hint(self, exc)
+            raise_for_non_numeric(self, X, exc, name)
+        except TypeError as exc:  # e.g. numpy's DTypePromotionError for a date column
+            raise_for_non_numeric(self, X, exc, name)
         self._check_float32_range(X, name)
         return X
 
@@ -208,8 +213,9 @@ class BaseMetaEstimator(BaseEstimator):
             f"Rescale the features, e.g. make_pipeline(StandardScaler(), {name_}())."
         )
 
-    def _validate_tasks(self, X, y, groups):
-        """Validate any input form of ``fit`` into a :class:`TaskSet`."""
+    def _validate_tasks(self, X, y, groups, *, task_list=False):
+        """Validate any input form of ``fit`` into a :class:`TaskSet` (``task_list``:
+        ``X, y, groups`` were stacked from a list of tasks by the caller)."""
         if _is_task_sequence(X, y):
             if groups is not None:
                 raise ValueError(
@@ -218,17 +224,22 @@ class BaseMetaEstimator(BaseEstimator):
                     "flat X, y with groups."
                 )
             X, y, groups, present = as_task_arrays(X, return_present=True)
+            task_list = True
         else:
             present = None  # flat form: a column all-NaN in a task is absent from it
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            reset=True,
-            dtype=np.float64,
-            ensure_all_finite=False,
-            y_numeric=not self._is_classifier(),
-        )
+        try:
+            X_in = X
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                reset=True,
+                dtype=np.float64,
+                ensure_all_finite=False,
+                y_numeric=not self._is_classifier(),
+            )
+        except (ValueError, TypeError) as exc:
+            raise_for_non_numeric(self, X_in, exc, "X", groups, _task_name, task_list)
         if groups is None:
             groups = np.zeros(X.shape[0], dtype=np.int64)
         groups = _check_groups(groups, X.shape[0])

@@ -560,6 +560,42 @@ def _one_large_task_among_small_ones(est, X, y, g):
 
 
 @_case
+def _text_category_and_date_columns(est, X, y, g):
+    # the error names the argument, the column, a value, its task, and the encoder to use
+    cols = [f"f{i}" for i in range(X.shape[1])]
+    df = pd.DataFrame(X, columns=cols)
+    tiers = np.where(X[:, 0] > 0, "gold", "basic")
+    bad = {"text": df.assign(tier=tiers),
+           "category": df.assign(tier=pd.Categorical(tiers)),
+           "date": df.assign(tier=pd.Timestamp("2024-01-01") + pd.to_timedelta(g, "D"))}
+    row = int(np.flatnonzero(g == g[-1])[0])
+    for kind, frame in bad.items():
+        frame.loc[frame.index[:row], "tier"] = None  # the first value sits in the last task
+        e = clone(est)
+        if kind == "category" and "MixedEffects" in type(est).__name__:
+            # documented: categoricals go to the pooled model as categories
+            e.fit(frame, y, groups=g).adapt(frame.iloc[:8], y[:8])
+            _assert_sane(e, frame)
+            continue
+        with pytest.raises(ValueError, match=(rf"X column 'tier' is not numeric .*row {row}, "
+                                              rf"task {g[-1]}\).*OneHotEncoder.*'tier'")):
+            e.fit(frame, y, groups=g)
+        tasks = [(frame[g == t], y[g == t]) for t in np.unique(g)]
+        with pytest.raises(ValueError, match=rf"row 0 of tasks\[{len(tasks) - 1}\]"):
+            clone(est).fit(tasks)
+    e = _fitted(est, df, y, g)
+    text = df.copy()
+    text["f1"] = text["f1"].astype(object)
+    text.loc[3, "f1"] = "n/a"
+    for call, name in ((lambda: e.adapt(text.iloc[:8], y[:8]), "X_support"),
+                       (lambda: e.adapt(df.iloc[:8], y[:8]).predict(text), "X")):
+        with pytest.raises(ValueError, match=rf"{name} column 'f1' is not numeric \(e.g. 'n/a'"):
+            call()
+    numbers_as_text = df.astype(str)  # "0.123" cells convert: no refusal
+    _assert_sane(e.adapt(numbers_as_text.iloc[:8], y[:8]), numbers_as_text)
+
+
+@_case
 def _mismatched_columns(est, X, y, g):
     e = _fitted(est, X, y, g)
     wide = np.hstack([X, X[:, :1]])

@@ -22,12 +22,15 @@ def _validate_more_tasks(self, X, y, groups):
                 "of tasks or flat X, y with groups."
             )
         X, y, groups = as_task_arrays(X)
+        task_list = True
+    else:
+        task_list = False
     # the same columns (and names) as the first batch
     validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
     helper = copy.copy(self)
     if self._is_classifier():
         helper.label_space = self._label_space_
-    tasks = helper._validate_tasks(X, y, groups)
+    tasks = helper._validate_tasks(X, y, groups, task_list=task_list)
     if not self._is_classifier():
         return tasks
     if self._label_space_ == "per_task":

@@ -278,6 +278,8 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
         return mask is None or not mask.all()
 
     # -- pandas categoricals --------------------------------------------------------
+    _accepts_categoricals = True  # named in the error for other non-numeric columns
+
     def _encode_categoricals(self, X, reset):
         """``X`` with its pandas categorical columns as float codes (NaN: missing/unknown).
 
@@ -325,10 +327,12 @@ class _MixedEffectsMixin(_GaussianPriorMixin):
             frame[c] = pd.Categorical.from_codes(codes, categories=categories)
         return frame
 
-    def _validate_tasks(self, X, y, groups):
+    def _validate_tasks(self, X, y, groups, *, task_list=False):
         if groups is None and _is_task_sequence(X, y):
             X, y, groups = as_task_arrays(X)
-        return super()._validate_tasks(self._encode_categoricals(X, reset=True), y, groups)
+            task_list = True
+        return super()._validate_tasks(self._encode_categoricals(X, reset=True), y, groups,
+                                       task_list=task_list)
 
     def _validate_X(self, X, *, reset=False, name="X"):
         return super()._validate_X(self._encode_categoricals(X, reset=False), reset=reset,

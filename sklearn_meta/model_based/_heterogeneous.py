@@ -51,6 +51,7 @@ from ..base import BaseMetaClassifier, BaseMetaRegressor, _Adaptation
 from ..tasks import TaskSet, _split_tasks
 from ..utils._docstrings import fill_doc
 from ..utils._math import decision_from_logits, softmax
+from ..utils._numeric import raise_for_non_numeric
 from ..utils._params import make_init
 from ..utils._seeds import seed_of
 from ._neural_process import _episode_mse, _zero_shot_rows, gaussian_nll
@@ -274,8 +275,11 @@ class _HeterogeneousMixin(_TorchMetaLearnerMixin):
                 raise ValueError(
                     f"{name} has duplicated column names; columns are matched by name."
                 )
-            values = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan",
-                                 input_name=name)
+            try:
+                values = check_array(X, dtype=np.float64, ensure_all_finite="allow-nan",
+                                     input_name=name)
+            except (ValueError, TypeError) as exc:
+                raise_for_non_numeric(self, X, exc, name)
             return values, names, True
         return self._validate_X(X, name=name), self._names_in(), False
 
