@@ -34,6 +34,7 @@ from .tasks import (
     TaskSet,
     _check_finite_tasks,
     _check_groups,
+    _check_targets_present,
     _resolve_support,
     _split_by_groups,
     _supports_episode,
@@ -227,6 +228,7 @@ class BaseMetaEstimator(BaseEstimator):
             task_list = True
         else:
             present = None  # flat form: a column all-NaN in a task is absent from it
+        _check_targets_present(y, groups, task_list)
         try:
             X_in = X
             X, y = validate_data(
@@ -239,7 +241,7 @@ class BaseMetaEstimator(BaseEstimator):
                 y_numeric=not self._is_classifier(),
             )
         except (ValueError, TypeError) as exc:
-            raise_for_non_numeric(self, X_in, exc, "X", groups, _task_name, task_list)
+            raise_for_non_numeric(self, X_in, exc, "X", groups, task_list)
         if groups is None:
             groups = np.zeros(X.shape[0], dtype=np.int64)
         groups = _check_groups(groups, X.shape[0])
@@ -630,6 +632,7 @@ def _episodic_score(estimator, X, y, groups, score_fn, *, sample_weight=None,
     ROC AUC on one class), are left out with one warning; a ValueError when no task is
     left.
     """
+    _check_targets_present(y, groups)
     task_ids, order, starts = _split_by_groups(groups)
     rng = np.random.default_rng(seed_of(random_state))
     est = copy.copy(estimator)

@@ -433,7 +433,55 @@ def _check_groups(groups, n_rows):
         )
     if groups.dtype.kind == "f" and not np.isfinite(groups).all():
         raise ValueError("groups contains NaN or infinity; every row needs a task id.")
+    if groups.dtype.kind == "O":
+        import pandas as pd
+
+        missing = pd.isna(groups)
+        if missing.any():
+            raise ValueError(
+                f"groups has {int(missing.sum())} missing task id(s) (None or NaN), e.g. "
+                f"at row {int(np.argmax(missing))}; every row needs a task id. Drop those "
+                "rows or give them an id (e.g. groups.fillna('unknown'))."
+            )
+        mixed = pd.api.types.infer_dtype(groups, skipna=False) in ("mixed", "mixed-integer")
+        # (tuples also infer as mixed: only then are the types looked at one by one)
+        kinds = {type(v).__name__ for v in groups.tolist()} if mixed else ()
+        if len(kinds) > 1:
+            raise ValueError(
+                f"groups mixes task ids of types {sorted(kinds)}; give every task id one "
+                "type, e.g. groups.astype(str)."
+            )
     return groups
+
+
+def _row_where(row, groups=None, task_list=False):
+    """Where row ``row`` of the stacked rows is, for messages: ``"row 3, task 'B'"``,
+    or ``"row 3 of tasks[2]"`` when the rows were stacked from a list of tasks."""
+    groups = None if groups is None else np.asarray(groups)
+    if groups is None or groups.ndim != 1 or not 0 <= row < groups.shape[0]:
+        return f"row {row}"
+    task = groups[row]
+    if task_list:
+        return f"row {row - int(np.argmax(groups == task))} of tasks[{task}]"
+    return f"row {row}, task {_task_name(task)}"
+
+
+def _check_targets_present(y, groups, task_list=False):
+    """Refuse missing targets (NaN, None) in ``fit`` or ``score``, naming the row and
+    its task."""
+    import pandas as pd
+
+    y = np.asarray(y) if y is not None else None
+    if y is None or y.ndim != 1 or y.dtype.kind not in "fcO":
+        return
+    missing = pd.isna(y)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise ValueError(
+            f"y has {int(missing.sum())} missing target(s) (NaN or None), e.g. at "
+            f"{_row_where(row, groups, task_list)}; every row needs a target. "
+            "Drop those rows (e.g. keep = y.notna())."
+        )
 
 
 def _natural_key(value):

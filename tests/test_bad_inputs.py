@@ -596,6 +596,32 @@ def _text_category_and_date_columns(est, X, y, g):
 
 
 @_case
+def _missing_targets_and_task_ids(est, X, y, g):
+    row = int(np.flatnonzero(g == g[-1])[0]) + 2
+    y_bad = (np.array(["no", "yes"], dtype=object)[y] if is_classifier(est)
+             else y.astype(float))
+    y_bad[row] = None  # NaN for a float target
+    with pytest.raises(ValueError, match=rf"y has 1 missing target.*row {row}, task {g[-1]};"):
+        clone(est).fit(X, y_bad, groups=g)
+    tasks = [(X[g == t], y_bad[g == t]) for t in np.unique(g)]
+    with pytest.raises(ValueError, match=rf"missing target.*row 2 of tasks\[{len(tasks) - 1}\]"):
+        clone(est).fit(tasks)
+    ids = np.array([f"site {t}" for t in g], dtype=object)
+    for bad, problem in ((None, r"groups has 1 missing task id.*row 3;"),
+                         (7, r"groups mixes task ids of types \['int', 'str'\]")):
+        g_bad = ids.copy()
+        g_bad[3] = bad
+        with pytest.raises(ValueError, match=problem):
+            clone(est).fit(X, y, groups=g_bad)
+    e = _fitted(est, X, y, ids)
+    with pytest.raises(ValueError, match=rf"y has 1 missing target.*row {row}, task 'site"):
+        e.score(X, y_bad, groups=ids)
+    g_bad = pd.Series(ids).where(np.arange(len(ids)) != 3)  # NaN, as pandas gives it
+    with pytest.raises(ValueError, match=r"groups has 1 missing task id.*row 3;"):
+        e.score(X, y, groups=g_bad)
+
+
+@_case
 def _mismatched_columns(est, X, y, g):
     e = _fitted(est, X, y, g)
     wide = np.hstack([X, X[:, :1]])
@@ -1105,3 +1131,12 @@ def test_skops_round_trip_of_learners_built_from_sklearn(name, est):
                for t in untrusted), untrusted
     loaded = sio.loads(blob, trusted=untrusted)
     np.testing.assert_array_equal(_numbers(loaded, X), _numbers(e, X))
+
+
+def test_tuple_task_ids_are_not_mixed_types():
+    # (site, year) pairs as task ids: pandas infers "mixed", yet one type throughout
+    X, y, g = _data(LogisticRegression())
+    ids = np.empty(len(g), dtype=object)
+    ids[:] = [("site", int(t) % 3, int(t)) for t in g]
+    est = PooledEstimator(LogisticRegression(), n_shots=2, random_state=0)
+    assert np.isfinite(est.fit(X, y, groups=ids).score(X, y, groups=ids))

@@ -8,6 +8,8 @@ says nothing of what to do; :func:`raise_for_non_numeric` says all three.
 
 import numpy as np
 
+from ..tasks import _row_where
+
 __all__ = []
 
 
@@ -28,8 +30,7 @@ def _non_numeric_cells(column):
     return text & numbers.isna().to_numpy()
 
 
-def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_names=None,
-                          task_list=False):
+def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_list=False):
     """Re-raise a failed conversion of ``X`` to numbers with what to do about it.
 
     Called with the ``ValueError``/``TypeError`` of the float64 validation. When
@@ -49,8 +50,6 @@ def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_names=N
         The argument's name.
     groups : array-like of shape (n_rows,), default=None
         The task of every row, to name it in the message.
-    task_names : callable, default=None
-        Formats a task id for the message.
     task_list : bool, default=False
         Whether ``X`` stacks a list of tasks (``groups`` their positions): the row is
         then named within its task, ``tasks[i]``.
@@ -72,14 +71,7 @@ def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_names=N
         raise exc
     labels = [frame.columns[j] if isinstance(X, pd.DataFrame) else j for j in bad]
     j, row = next(iter(bad.items()))
-    where = f"row {row}"
-    if groups is not None:
-        groups = np.asarray(groups)
-        task = groups[row]
-        if task_list:
-            where = f"row {row - int(np.argmax(groups == task))} of tasks[{task}]"
-        else:
-            where += f", task {task_names(task) if task_names else repr(task)}"
+    where = _row_where(row, groups, task_list)
     est = type(estimator).__name__
     select = [str(c) for c in labels] if isinstance(X, pd.DataFrame) else labels
     value = frame.iloc[row, j]
