@@ -182,11 +182,9 @@ class BaseMetaEstimator(BaseEstimator):
                 dtype=np.float64,
                 ensure_all_finite=self._finite_check(),
             )
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:  # TypeError: e.g. a date column
             if "feature names should match" in str(exc):
                 raise_with_column_hint(self, exc)
-            raise_for_non_numeric(self, X, exc, name)
-        except TypeError as exc:  # e.g. numpy's DTypePromotionError for a date column
             raise_for_non_numeric(self, X, exc, name)
         self._check_float32_range(X, name)
         return X
@@ -229,8 +227,8 @@ class BaseMetaEstimator(BaseEstimator):
         else:
             present = None  # flat form: a column all-NaN in a task is absent from it
         _check_targets_present(y, groups, task_list)
+        X_in = X
         try:
-            X_in = X
             X, y = validate_data(
                 self,
                 X,

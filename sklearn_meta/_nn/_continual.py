@@ -15,16 +15,14 @@ def _validate_more_tasks(self, X, y, groups):
     """The TaskSet of a later ``partial_fit`` batch, in the first batch's columns and
     label encoding (``self``: the estimator)."""
     check_is_fitted(self)
-    if _is_task_sequence(X, y):
+    task_list = _is_task_sequence(X, y)
+    if task_list:
         if groups is not None:
             raise ValueError(
                 "groups was given with a list of (X, y) tasks; pass either a list "
                 "of tasks or flat X, y with groups."
             )
         X, y, groups = as_task_arrays(X)
-        task_list = True
-    else:
-        task_list = False
     # the same columns (and names) as the first batch
     validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
     helper = copy.copy(self)

@@ -60,8 +60,6 @@ def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_list=Fa
         frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X, dtype=object))
     except Exception:  # not a table at all: scikit-learn's message stands
         raise exc from None
-    if frame.ndim != 2:
-        raise exc
     bad = {}
     for j in range(frame.shape[1]):
         mask = _non_numeric_cells(frame.iloc[:, j])
@@ -69,11 +67,10 @@ def raise_for_non_numeric(estimator, X, exc, name="X", groups=None, task_list=Fa
             bad[j] = int(np.argmax(mask))
     if not bad:
         raise exc
-    labels = [frame.columns[j] if isinstance(X, pd.DataFrame) else j for j in bad]
+    select = [str(frame.columns[j]) for j in bad] if frame is X else list(bad)
     j, row = next(iter(bad.items()))
     where = _row_where(row, groups, task_list)
     est = type(estimator).__name__
-    select = [str(c) for c in labels] if isinstance(X, pd.DataFrame) else labels
     value = frame.iloc[row, j]
     if len(select) == 1:
         what = f"{name} column {select[0]!r} is not numeric (e.g. {value!r} in {where})"
